@@ -1,0 +1,55 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Sprig: sparse neural-network training (RigL and friends), data-parallel under MPI.
+///
+/// The `MPI` trait (on by default) links Open MPI. Without it
+/// (`swift build --disable-default-traits`) Sprig builds and runs as a single process on
+/// a machine that has no Open MPI: the single-node fallback at build time.
+let package = Package(
+    name: "Sprig",
+    products: [
+        .executable(name: "sprig", targets: ["SprigCLI"]),
+        .library(name: "Sprig", targets: ["Sprig"]),
+        .library(name: "MPI", targets: ["MPI"]),
+    ],
+    traits: [
+        .trait(name: "MPI", description: "Link Open MPI for multi-process runs under mpirun."),
+        .default(enabledTraits: ["MPI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]
+        ),
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .target(
+            name: "MPI",
+            dependencies: [.target(name: "CMPI", condition: .when(traits: ["MPI"]))]
+        ),
+        .target(
+            name: "Sprig",
+            dependencies: ["MPI", "CBLAS", "CZlib", .product(name: "Yams", package: "Yams")]
+        ),
+        .executableTarget(
+            name: "SprigCLI",
+            dependencies: ["Sprig", "MPI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "SprigTests", dependencies: ["Sprig", "MPI"]),
+    ],
+    swiftLanguageModes: [.v5]
+)
