@@ -1,0 +1,84 @@
+/// A group of ranks that run the same program and meet in collectives.
+///
+/// Every collective takes typed buffers: the element count and datatype come from the
+/// buffer, never from the caller. Every collective counts the bytes it carries in
+/// `traffic`, under the `kind` the caller names. Collectives must be called by every rank
+/// in the same order with buffers of the same length (the MPI rule); a length mismatch is
+/// a programming error.
+///
+/// Two conformers: `WorldCommunicator` (MPI_COMM_WORLD under mpirun) and
+/// `SingleProcessCommunicator` (rank 0 of 1: runs without mpirun, and unit tests).
+public protocol Communicator: AnyObject {
+    /// This process's rank, in `0..<size`.
+    var rank: Int { get }
+    /// The number of ranks.
+    var size: Int { get }
+    /// Payload bytes handed to collectives so far.
+    var traffic: TrafficCounter { get }
+
+    /// Combines `buffer` element-wise across ranks with `op`, in place (MPI_IN_PLACE):
+    /// afterwards every rank holds the combined values.
+    func allReduce<T: CollectiveScalar>(_ buffer: UnsafeMutableBufferPointer<T>, op: ReductionOp, kind: TrafficKind)
+
+    /// Combines `buffer` element-wise across ranks into `root`'s buffer, in place. Other
+    /// ranks' buffers are left unspecified.
+    func reduce<T: CollectiveScalar>(_ buffer: UnsafeMutableBufferPointer<T>, op: ReductionOp, root: Int, kind: TrafficKind)
+
+    /// Copies `root`'s `buffer` into every rank's `buffer`.
+    func broadcast<T: CollectiveScalar>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int, kind: TrafficKind)
+
+    /// Gathers every rank's `values` (the same count on every rank) into one array ordered
+    /// by rank.
+    func allGather<T: CollectiveScalar>(_ values: UnsafeBufferPointer<T>, kind: TrafficKind) -> [T]
+
+    /// Waits until every rank has arrived.
+    func barrier()
+
+    /// Ends every rank of the job at once with `code` (MPI_Abort); for failures that not
+    /// every rank sees, where a clean collective exit is impossible.
+    func abort(code: Int32) -> Never
+
+    /// Shuts the communicator down (MPI_Finalize); call once, last.
+    func finalize()
+}
+
+extension Communicator {
+    /// In-place all-reduce of a Swift array.
+    public func allReduce<T: CollectiveScalar>(_ values: inout [T], op: ReductionOp = .sum, kind: TrafficKind) {
+        values.withUnsafeMutableBufferPointer { allReduce($0, op: op, kind: kind) }
+    }
+
+    /// All-reduce of one value.
+    public func allReduce<T: CollectiveScalar>(_ value: T, op: ReductionOp, kind: TrafficKind) -> T {
+        var values = [value]
+        allReduce(&values, op: op, kind: kind)
+        return values[0]
+    }
+
+    /// In-place reduce-to-root of a Swift array.
+    public func reduce<T: CollectiveScalar>(_ values: inout [T], op: ReductionOp = .sum, root: Int = 0, kind: TrafficKind) {
+        values.withUnsafeMutableBufferPointer { reduce($0, op: op, root: root, kind: kind) }
+    }
+
+    /// Broadcast of a Swift array whose length every rank already knows.
+    public func broadcast<T: CollectiveScalar>(_ values: inout [T], root: Int = 0, kind: TrafficKind) {
+        values.withUnsafeMutableBufferPointer { broadcast($0, root: root, kind: kind) }
+    }
+
+    /// Broadcast of a byte string whose length only `root` knows: the length goes first,
+    /// then the bytes. On return every rank holds `root`'s bytes.
+    public func broadcast(bytes: inout [UInt8], root: Int = 0, kind: TrafficKind) {
+        var length = [Int64(bytes.count)]
+        broadcast(&length, root: root, kind: kind)
+        if rank != root { bytes = [UInt8](repeating: 0, count: Int(length[0])) }
+        if length[0] > 0 { broadcast(&bytes, root: root, kind: kind) }
+    }
+
+    /// All-gather of a Swift array.
+    public func allGather<T: CollectiveScalar>(_ values: [T], kind: TrafficKind) -> [T] {
+        values.withUnsafeBufferPointer { allGather($0, kind: kind) }
+    }
+
+    /// True on rank 0, the rank that decides, prints and writes files.
+    public var isRoot: Bool { rank == 0 }
+}
