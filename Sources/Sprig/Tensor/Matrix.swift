@@ -1,0 +1,39 @@
+/// A dense row-major matrix of `Float` with its own aligned storage.
+///
+/// Activations are stored feature-major: `rows` features by `cols` samples, so that the
+/// values of one feature over a batch are contiguous (DESIGN.md, Kernels). A matrix is a
+/// reference type so that layers can hand their buffers to each other without copying;
+/// its storage is released with it.
+public final class Matrix {
+    public let rows: Int
+    public let cols: Int
+    /// `rows * cols` values, row `r` at `data + r * cols`; 64-byte aligned, zero on creation.
+    public let data: UnsafeMutablePointer<Float>
+
+    public init(rows: Int, cols: Int) {
+        precondition(rows >= 0 && cols >= 0, "negative matrix shape \(rows)x\(cols)")
+        self.rows = rows
+        self.cols = cols
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(rows * cols, 1) * MemoryLayout<Float>.stride, alignment: 64)
+        data = raw.bindMemory(to: Float.self, capacity: max(rows * cols, 1))
+        data.initialize(repeating: 0, count: max(rows * cols, 1))
+    }
+
+    deinit { data.deallocate() }
+
+    public var count: Int { rows * cols }
+
+    public subscript(row: Int, col: Int) -> Float {
+        get { data[row * cols + col] }
+        set { data[row * cols + col] = newValue }
+    }
+
+    /// The values as an array, row after row.
+    public var values: [Float] { Array(UnsafeBufferPointer(start: data, count: count)) }
+
+    /// Returns `existing` if it has the shape `rows x cols`, otherwise a new zero matrix.
+    public static func reuse(_ existing: Matrix?, rows: Int, cols: Int) -> Matrix {
+        if let existing, existing.rows == rows, existing.cols == cols { return existing }
+        return Matrix(rows: rows, cols: cols)
+    }
+}
