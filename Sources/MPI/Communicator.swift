@@ -24,6 +24,14 @@ public protocol Communicator: AnyObject {
     /// ranks' buffers are left unspecified.
     func reduce<T: CollectiveScalar>(_ buffer: UnsafeMutableBufferPointer<T>, op: ReductionOp, root: Int, kind: TrafficKind)
 
+    /// Sums `buffer` across ranks in place as a pairwise tree over ranks, `((r0 + r1) +
+    /// (r2 + r3)) + ...`, by recursive doubling: at level l each rank exchanges its partial
+    /// sum with rank `r XOR 2^l` and adds. IEEE addition is commutative, so both partners
+    /// get the same bits; the result is bitwise identical on every rank, and identical to
+    /// the same tree computed by one process. Needs a power-of-two number of ranks
+    /// (`treeReductionIsExact`); otherwise it falls back to an ordinary sum all-reduce.
+    func treeAllReduce(_ buffer: UnsafeMutableBufferPointer<Float>, kind: TrafficKind)
+
     /// Copies `root`'s `buffer` into every rank's `buffer`.
     func broadcast<T: CollectiveScalar>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int, kind: TrafficKind)
 
@@ -78,6 +86,9 @@ extension Communicator {
     public func allGather<T: CollectiveScalar>(_ values: [T], kind: TrafficKind) -> [T] {
         values.withUnsafeBufferPointer { allGather($0, kind: kind) }
     }
+
+    /// True when `treeAllReduce` reproduces the pairwise tree (a power-of-two size).
+    public var treeReductionIsExact: Bool { size & (size - 1) == 0 }
 
     /// True on rank 0, the rank that decides, prints and writes files.
     public var isRoot: Bool { rank == 0 }

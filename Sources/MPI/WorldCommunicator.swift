@@ -11,6 +11,8 @@ public final class WorldCommunicator: Communicator {
     public let size: Int
     public let traffic = TrafficCounter()
     private let comm: MPI_Comm
+    /// Receive buffer of `treeAllReduce`, kept between calls.
+    private var scratch: [Float] = []
 
     /// Initialises MPI (if this process has not already) and joins MPI_COMM_WORLD.
     public init() {
@@ -43,6 +45,28 @@ public final class WorldCommunicator: Communicator {
         let send: UnsafeRawPointer? = rank == root ? UnsafeRawPointer(sprig_mpi_in_place()) : UnsafeRawPointer(buffer.baseAddress)
         check(MPI_Reduce(send, buffer.baseAddress, count(buffer.count), T.mpiDatatype, op.mpiOp,
                          Int32(root), comm), "MPI_Reduce")
+    }
+
+    public func treeAllReduce(_ buffer: UnsafeMutableBufferPointer<Float>, kind: TrafficKind) {
+        guard treeReductionIsExact else {
+            allReduce(buffer, op: .sum, kind: kind)
+            return
+        }
+        traffic.add(buffer.count * MemoryLayout<Float>.stride, as: kind)
+        guard buffer.count > 0, size > 1 else { return }
+        if scratch.count < buffer.count { scratch = [Float](repeating: 0, count: buffer.count) }
+        let n = count(buffer.count)
+        scratch.withUnsafeMutableBufferPointer { received in
+            var distance = 1
+            while distance < size {
+                let partner = Int32(rank ^ distance)
+                check(MPI_Sendrecv(buffer.baseAddress, n, Float.mpiDatatype, partner, 7,
+                                   received.baseAddress, n, Float.mpiDatatype, partner, 7, comm, nil), "MPI_Sendrecv")
+                let mine = buffer.baseAddress!, theirs = received.baseAddress!
+                for i in 0..<buffer.count { mine[i] += theirs[i] }
+                distance <<= 1
+            }
+        }
     }
 
     public func broadcast<T: CollectiveScalar>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int, kind: TrafficKind) {
