@@ -54,4 +54,28 @@ public enum Gzip {
         output.removeSubrange(produced...)
         return output
     }
+
+    /// Compresses `input` into one gzip member (used to write test data and exports).
+    public static func compress(_ input: [UInt8], level: Int32 = 6) -> [UInt8] {
+        var stream = z_stream()
+        // windowBits 15 + 16: write a gzip wrapper; memLevel 8 is zlib's default.
+        let status = deflateInit2_(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
+                                   zlibVersion(), Int32(MemoryLayout<z_stream>.size))
+        precondition(status == Z_OK, "deflateInit2 failed: \(status)")
+        defer { deflateEnd(&stream) }
+        var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, UInt(input.count))) + 32)
+        var input = input
+        let produced = input.withUnsafeMutableBufferPointer { inBuf in
+            output.withUnsafeMutableBufferPointer { outBuf in
+                stream.next_in = inBuf.baseAddress
+                stream.avail_in = UInt32(inBuf.count)
+                stream.next_out = outBuf.baseAddress
+                stream.avail_out = UInt32(outBuf.count)
+                let s = deflate(&stream, Z_FINISH)
+                precondition(s == Z_STREAM_END, "deflate did not finish: \(s)")
+                return outBuf.count - Int(stream.avail_out)
+            }
+        }
+        return Array(output[..<produced])
+    }
 }

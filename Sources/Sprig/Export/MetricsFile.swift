@@ -1,0 +1,16 @@
+/// A JSON Lines metrics file that is whole after every append: each append rewrites the
+/// file atomically (temporary file, then rename), so a reader or a crash never sees half
+/// a line. Metrics files are a few hundred lines, so the rewrite costs nothing.
+public final class MetricsFile {
+    public let path: String
+    private var lines: [String] = []
+
+    public init(path: String) {
+        self.path = path
+    }
+
+    public func append(_ line: JSONLine) throws {
+        lines.append(line.text)
+        try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: path)
+    }
+}

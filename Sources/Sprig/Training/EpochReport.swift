@@ -1,0 +1,41 @@
+/// What one epoch of training measured; rank 0 prints it and writes it to the metrics file.
+public struct EpochReport {
+    public var epoch: Int
+    /// Steps taken so far in the run.
+    public var step: Int
+    /// The mean over the epoch's steps of the global batch's mean loss.
+    public var trainLoss: Double
+    public var testAccuracy: Double
+    public var testLoss: Double
+    /// Training examples per second over all ranks (evaluation excluded).
+    public var samplesPerSecond: Double
+    public var seconds: Double
+    /// Payload bytes this rank handed to collectives during the epoch.
+    public var bytesAllReduced: Int
+    /// The learning rate of the epoch's last step.
+    public var learningRate: Double
+
+    /// The metrics-file line.
+    public var json: JSONLine {
+        var j = JSONLine()
+        j.add("epoch", epoch)
+        j.add("step", step)
+        j.add("train_loss", trainLoss)
+        j.add("test_accuracy", testAccuracy)
+        j.add("test_loss", testLoss)
+        j.add("samples_per_second", samplesPerSecond)
+        j.add("epoch_seconds", seconds)
+        j.add("bytes_allreduced", bytesAllReduced)
+        j.add("lr", learningRate)
+        return j
+    }
+
+    /// The terminal line.
+    public func line(epochs: Int) -> String {
+        let acc = String(format: "%.2f", testAccuracy * 100)
+        let loss = String(format: "%.4f", trainLoss)
+        return "epoch \(epoch)/\(epochs)  train_loss \(loss)  test_accuracy \(acc)%  \(Int(samplesPerSecond.rounded())) samples/s"
+    }
+}
+
+import Foundation

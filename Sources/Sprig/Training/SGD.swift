@@ -1,0 +1,62 @@
+/// Stochastic gradient descent with (optionally Nesterov) momentum and L2 weight decay, in
+/// PyTorch's formulation (torch.optim.SGD):
+///
+///     g = grad + weightDecay * w      (weight decay on tensors whose spec decays)
+///     v = momentum * v + g
+///     w = w - lr * (nesterov ? g + momentum * v : v)
+///
+/// One loop over the store's flat buffers; momentum buffers share the store's layout.
+public final class SGD {
+    public struct Settings: Equatable {
+        public var momentum: Double
+        public var nesterov: Bool
+        public var weightDecay: Double
+
+        public init(momentum: Double = 0.9, nesterov: Bool = true, weightDecay: Double = 0) {
+            self.momentum = momentum
+            self.nesterov = nesterov
+            self.weightDecay = weightDecay
+        }
+    }
+
+    public let settings: Settings
+    private let store: ParameterStore
+    /// The momentum buffer `v`, laid out like the store.
+    public let velocity: UnsafeMutablePointer<Float>
+
+    public init(store: ParameterStore, settings: Settings) {
+        self.store = store
+        self.settings = settings
+        velocity = .allocate(capacity: max(store.count, 1))
+        velocity.initialize(repeating: 0, count: max(store.count, 1))
+    }
+
+    deinit { velocity.deallocate() }
+
+    /// Bytes of optimizer state.
+    public var stateBytes: Int { store.count * MemoryLayout<Float>.stride }
+
+    /// Applies one update with learning rate `lr` from the store's gradients.
+    public func step(lr: Float) {
+        let mu = Float(settings.momentum)
+        for (index, spec) in store.specs.enumerated() {
+            let offset = store.offsets[index]
+            let w = store.values + offset, g = store.gradients + offset, v = velocity + offset
+            let wd: Float = spec.decays ? Float(settings.weightDecay) : 0
+            if settings.nesterov {
+                for i in 0..<spec.count {
+                    let gi = g[i] + wd * w[i]
+                    let vi = mu * v[i] + gi
+                    v[i] = vi
+                    w[i] -= lr * (gi + mu * vi)
+                }
+            } else {
+                for i in 0..<spec.count {
+                    let vi = mu * v[i] + g[i] + wd * w[i]
+                    v[i] = vi
+                    w[i] -= lr * vi
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import MPI
+
+/// Data-parallel training of a model on an MNIST-format data set.
+///
+/// Every rank holds the same model (same seed, same initial draws). Each step, a rank
+/// gathers its micro-batches of the global batch (`BatchPlan`) and runs a `TrainingStep`;
+/// after each epoch the ranks evaluate the test set together.
+public final class Trainer {
+    public let config: TrainingConfig
+    public let communicator: Communicator
+    public let data: MNISTData
+    public let model: Sequential
+    public let optimizer: SGD
+    public let plan: BatchPlan
+    public let normalization: Normalization
+    private let trainingStep: TrainingStep
+    private let loss = SoftmaxCrossEntropy()
+    /// Steps taken so far.
+    public private(set) var step = 0
+
+    /// Builds the model and checks the config against the data and the number of ranks.
+    public init(config: TrainingConfig, communicator: Communicator, data: MNISTData) throws {
+        try config.validate()
+        try config.validate(ranks: communicator.size, trainingExamples: data.train.count, features: data.train.featureCount)
+        self.config = config
+        self.communicator = communicator
+        self.data = data
+        model = Sequential(layers: config.model.makeLayers(), auxiliaryCount: TrainingStep.auxiliaryCount)
+        model.initialize(config.initializer, seed: config.seed)
+        optimizer = SGD(store: model.store, settings: config.sgd)
+        plan = BatchPlan(exampleCount: data.train.count, globalBatch: config.batchSize,
+                         rank: communicator.rank, ranks: communicator.size, seed: config.seed)
+        normalization = Normalization(fitting: data.train)
+        trainingStep = TrainingStep(model: model, optimizer: optimizer, communicator: communicator,
+                                    globalBatch: config.batchSize, microbatches: config.microbatches)
+    }
+
+    /// The steps the run will take.
+    public var totalSteps: Int {
+        let full = config.epochs * plan.stepsPerEpoch
+        return min(full, config.maxSteps ?? full)
+    }
+
+    /// The learning rate of `step`.
+    public func learningRate(at step: Int) -> Double {
+        config.schedule.rate(base: config.learningRate, step: step, stepsPerEpoch: plan.stepsPerEpoch,
+                             totalSteps: config.epochs * plan.stepsPerEpoch)
+    }
+
+    /// Trains epoch after epoch until `config.epochs` or `config.maxSteps`, calling
+    /// `onEpoch` on every rank after each epoch's evaluation.
+    public func train(onEpoch: (EpochReport) throws -> Void) rethrows {
+        let chunk = trainingStep.microbatchSize
+        let localChunks = plan.localBatch / chunk
+        let inputs = (0..<localChunks).map { _ in Matrix(rows: data.train.featureCount, cols: chunk) }
+        var labels = [[Int32]](repeating: [], count: localChunks)
+        let total = totalSteps
+        var epoch = 0
+        while step < total {
+            epoch += 1
+            let order = plan.order(epoch: epoch)
+            let bytesBefore = communicator.traffic.total
+            let start = monotonicSeconds()
+            var lossSum = 0.0
+            var steps = 0
+            var lr = 0.0
+            for batch in 0..<plan.stepsPerEpoch where step < total {
+                let indices = plan.localIndices(order, batch: batch)
+                for k in 0..<localChunks {
+                    let start = indices.startIndex + k * chunk
+                    data.train.gather(indices[start..<(start + chunk)], normalization: normalization, into: inputs[k], labels: &labels[k])
+                }
+                lr = learningRate(at: step)
+                lossSum += trainingStep(inputs: inputs, labels: labels, learningRate: Float(lr))
+                step += 1
+                steps += 1
+            }
+            let seconds = monotonicSeconds() - start
+            let bytes = communicator.traffic.total - bytesBefore
+            let (accuracy, testLoss) = evaluate(data.test)
+            try onEpoch(EpochReport(epoch: epoch, step: step, trainLoss: lossSum / Double(max(steps, 1)),
+                                    testAccuracy: accuracy, testLoss: testLoss,
+                                    samplesPerSecond: Double(steps * config.batchSize) / seconds,
+                                    seconds: seconds, bytesAllReduced: bytes, learningRate: lr))
+        }
+    }
+
+    /// Accuracy and mean loss on `dataset`: each rank evaluates a contiguous share and the
+    /// counts are summed.
+    public func evaluate(_ dataset: Dataset) -> (accuracy: Double, loss: Double) {
+        let n = dataset.count
+        let lo = n * communicator.rank / communicator.size
+        let hi = n * (communicator.rank + 1) / communicator.size
+        var labels: [Int32] = []
+        var totals = [0.0, 0.0] // correct, loss sum
+        var start = lo
+        while start < hi {
+            let end = min(start + config.evalBatchSize, hi)
+            let x = Matrix(rows: dataset.featureCount, cols: end - start)
+            dataset.gather((Int32(start)..<Int32(end)), normalization: normalization, into: x, labels: &labels)
+            let (outcome, _) = loss(model.forward(x), labels: labels, gradientScale: nil)
+            totals[0] += Double(outcome.correct)
+            totals[1] += outcome.lossSum
+            start = end
+        }
+        communicator.allReduce(&totals, op: .sum, kind: .metrics)
+        return (totals[0] / Double(n), totals[1] / Double(n))
+    }
+
+    /// The model's tensors, for export.
+    public func tensors() -> [NamedTensor] {
+        model.store.specs.enumerated().map { i, spec in
+            NamedTensor(name: spec.name, shape: spec.shape, values: model.store.valuesArray(i))
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import MPI
+
+/// One data-parallel training step, shared by the trainer and the benchmark.
+///
+/// The global batch of B examples is M micro-batches of B/M; rank r of n trains on
+/// micro-batches `r M/n ..< (r+1) M/n`. For each, forward, the loss gradient scaled by
+/// `1/B`, and backward; the gradients are summed as a pairwise tree over micro-batches and
+/// ranks (`GradientTree`: one fused all-reduce carrying every gradient and the loss sum);
+/// then every rank applies the same optimizer update. The replicas never exchange weights
+/// and stay bitwise identical, and the run is bitwise the same for any power-of-two number
+/// of ranks that divides M.
+public final class TrainingStep {
+    public let model: Sequential
+    public let optimizer: SGD
+    public let tree: GradientTree
+    public let globalBatch: Int
+    public let microbatches: Int
+    private let loss = SoftmaxCrossEntropy()
+
+    /// The auxiliary slot of the fused all-reduce that carries the step's loss sum.
+    public static let auxiliaryCount = 1
+
+    /// `model` must have been built with `auxiliaryCount` auxiliary slots; `microbatches`
+    /// must divide `globalBatch` and be a multiple of the number of ranks.
+    public init(model: Sequential, optimizer: SGD, communicator: Communicator, globalBatch: Int, microbatches: Int) {
+        precondition(model.store.auxiliaryCount >= TrainingStep.auxiliaryCount, "model built without the loss slot")
+        precondition(globalBatch % microbatches == 0 && microbatches % communicator.size == 0,
+                     "\(microbatches) micro-batches do not fit batch \(globalBatch) on \(communicator.size) ranks")
+        self.model = model
+        self.optimizer = optimizer
+        self.globalBatch = globalBatch
+        self.microbatches = microbatches
+        tree = GradientTree(store: model.store, communicator: communicator,
+                            localMicrobatches: microbatches / communicator.size)
+    }
+
+    /// Examples per micro-batch.
+    public var microbatchSize: Int { globalBatch / microbatches }
+
+    /// Trains on this rank's micro-batches (`inputs[k]` is features x micro-batch size,
+    /// with `labels[k]`) and returns the mean loss over the global batch (all ranks).
+    @discardableResult
+    public func callAsFunction(inputs: [Matrix], labels: [[Int32]], learningRate: Float) -> Double {
+        precondition(inputs.count == tree.localMicrobatches && labels.count == inputs.count,
+                     "expected \(tree.localMicrobatches) micro-batches, got \(inputs.count)")
+        let scale = 1 / Float(globalBatch)
+        for k in 0..<inputs.count {
+            tree.beginMicrobatch()
+            let logits = model.forward(inputs[k])
+            let (outcome, dLogits) = loss(logits, labels: labels[k], gradientScale: scale)
+            model.backward(dLogits!)
+            model.store.auxiliary[0] = Float(outcome.lossSum)
+            tree.endMicrobatch()
+        }
+        tree.finish()
+        optimizer.step(lr: learningRate)
+        return Double(model.store.auxiliary[0]) / Double(globalBatch)
+    }
+}
