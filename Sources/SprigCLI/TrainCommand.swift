@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+import MPI
+import Sprig
+
+/// `sprig train`: trains the model of a config file, as one process or under mpirun.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a model from a YAML config; flags override the file."
+    )
+
+    @Option(name: .long, help: "YAML config file (defaults apply when omitted).")
+    var config: String?
+
+    @Option(name: .long, help: "MNIST-format data directory.")
+    var data: String?
+
+    @Option(name: .long, help: "Epochs to train.")
+    var epochs: Int?
+
+    @Option(name: .long, help: "Random seed (initialisation, shuffling, masks).")
+    var seed: Int?
+
+    @Option(name: .customLong("batch-size"), help: "Global batch size, split evenly over the ranks.")
+    var batchSize: Int?
+
+    @Option(name: .long, help: "Micro-batches per global batch (a multiple of the number of ranks).")
+    var microbatches: Int?
+
+    @Option(name: .long, help: "Base learning rate.")
+    var lr: Double?
+
+    @Option(name: .customLong("max-steps"), help: "Stop after this many steps.")
+    var maxSteps: Int?
+
+    @Option(name: .customLong("metrics-out"), help: "Write one JSON line per epoch, and a final line, to this file.")
+    var metricsOut: String?
+
+    @Option(name: .customLong("weights-out"), help: "Write the trained weights to this safetensors file.")
+    var weightsOut: String?
+
+    @Option(name: .long, help: "BLAS threads per rank. Runs are bitwise reproducible across rank counts only with equal thread counts.")
+    var threads: Int = 1
+
+    func validate() throws {
+        if let seed, seed < 0 { throw ValidationError("--seed must be non-negative, got \(seed)") }
+        if threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+
+    func run() throws {
+        let communicator: Communicator
+        do {
+            communicator = try Launch.communicator()
+        } catch {
+            printError(String(describing: error))
+            throw ExitCode(inputErrorCode)
+        }
+        BLAS.setThreads(threads)
+        let trainer = try agreeing(communicator) { () throws -> Trainer in
+            var c = try config.map(TrainingConfig.load(path:)) ?? TrainingConfig()
+            if let data { c.data = data }
+            if let epochs { c.epochs = epochs }
+            if let seed { c.seed = UInt64(seed) }
+            if let batchSize { c.batchSize = batchSize }
+            if let lr { c.learningRate = lr }
+            if let microbatches { c.microbatches = microbatches }
+            if let maxSteps { c.maxSteps = maxSteps }
+            try c.validate()
+            let data = try MNISTData(directory: c.data, classes: c.model.classes)
+            return try Trainer(config: c, communicator: communicator, data: data)
+        }
+        let isRoot = communicator.isRoot
+        let c = trainer.config
+        let metrics = isRoot ? metricsOut.map(MetricsFile.init(path:)) : nil
+        if isRoot {
+            print("sprig: \(c.modelName) (\(c.model), \(trainer.model.store.count) parameters) on \(c.data): "
+                  + "\(communicator.size) rank\(communicator.size == 1 ? "" : "s") x batch \(trainer.plan.localBatch) "
+                  + "(\(c.microbatches) micro-batches of \(c.batchSize / c.microbatches)), "
+                  + "\(trainer.plan.stepsPerEpoch) steps/epoch, \(trainer.totalSteps) steps")
+            if !(communicator.treeReductionIsExact && c.microbatches & (c.microbatches - 1) == 0) {
+                print("sprig: note: with \(communicator.size) ranks and \(c.microbatches) micro-batches the gradient sum is not "
+                      + "the fixed pairwise tree; results match other rank counts only up to rounding")
+            }
+        }
+        let start = monotonicSeconds()
+        var last: EpochReport?
+        var samplesPerSecond: [Double] = []
+        do {
+            try trainer.train { report in
+                last = report
+                samplesPerSecond.append(report.samplesPerSecond)
+                guard isRoot else { return }
+                print(report.line(epochs: c.epochs))
+                try metrics?.append(report.json)
+            }
+            if isRoot, let last {
+                var j = JSONLine()
+                j.add("final", true)
+                j.add("epochs", last.epoch)
+                j.add("steps", last.step)
+                j.add("train_loss", last.trainLoss)
+                j.add("test_accuracy", last.testAccuracy)
+                j.add("test_loss", last.testLoss)
+                j.add("samples_per_second", samplesPerSecond.reduce(0, +) / Double(samplesPerSecond.count))
+                j.add("total_seconds", monotonicSeconds() - start)
+                j.add("bytes_allreduced", communicator.traffic.total)
+                j.add("ranks", communicator.size)
+                j.add("parameters", trainer.model.store.count)
+                j.add("model", c.modelName)
+                j.add("config", c.source)
+                try metrics?.append(j)
+                if let weightsOut {
+                    try Safetensors.write(trainer.tensors(), metadata: ["format": "sprig", "config": c.text,
+                                                                        "model": c.modelName, "step": String(trainer.step)],
+                                          to: weightsOut)
+                }
+                print(String(format: "done: test_accuracy %.2f%% after %d steps in %.1f s", last.testAccuracy * 100, last.step,
+                             monotonicSeconds() - start))
+            }
+        } catch {
+            abortJob(communicator, error)
+        }
+        communicator.finalize()
+    }
+}
