@@ -60,12 +60,12 @@ struct TrainCommand: ParsableCommand {
         let trainer = try agreeing(communicator) { () throws -> Trainer in
             var c = try config.map(TrainingConfig.load(path:)) ?? TrainingConfig()
             if let data { c.data = data }
-            if let epochs { c.epochs = epochs }
+            if let epochs { c.epochs = epochs; c.overriddenBy["epochs"] = "--epochs" }
             if let seed { c.seed = UInt64(seed) }
-            if let batchSize { c.batchSize = batchSize }
-            if let lr { c.learningRate = lr }
-            if let microbatches { c.microbatches = microbatches }
-            if let maxSteps { c.maxSteps = maxSteps }
+            if let batchSize { c.batchSize = batchSize; c.overriddenBy["batch_size"] = "--batch-size" }
+            if let lr { c.learningRate = lr; c.overriddenBy["optimizer.lr"] = "--lr" }
+            if let microbatches { c.microbatches = microbatches; c.overriddenBy["microbatches"] = "--microbatches" }
+            if let maxSteps { c.maxSteps = maxSteps; c.overriddenBy["max_steps"] = "--max-steps" }
             try c.validate()
             let data = try MNISTData(directory: c.data, classes: c.model.classes)
             return try Trainer(config: c, communicator: communicator, data: data)

@@ -37,6 +37,8 @@ public struct TrainingConfig: Equatable {
     /// The file the config came from ("defaults" when none) and its text, kept with results.
     public var source: String = "defaults"
     public var text: String = ""
+    /// Fields whose value came from a command-line flag, with the flag, for error messages.
+    public var overriddenBy: [String: String] = [:]
 
     public init() {}
 
@@ -128,7 +130,7 @@ public struct TrainingConfig: Equatable {
 
     /// Checks the values that do not depend on the run (flags may have changed them).
     public func validate() throws {
-        func fail(_ field: String, _ message: String) -> SprigError { SprigError(source, "\(field): \(message)") }
+        let fail = fieldError
         guard epochs >= 1 else { throw fail("epochs", "must be at least 1, got \(epochs)") }
         guard batchSize >= 1 else { throw fail("batch_size", "must be at least 1, got \(batchSize)") }
         guard microbatches >= 1 else { throw fail("microbatches", "must be at least 1, got \(microbatches)") }
@@ -143,20 +145,25 @@ public struct TrainingConfig: Equatable {
         guard sgd.weightDecay >= 0 else { throw fail("optimizer.weight_decay", "must be non-negative, got \(sgd.weightDecay)") }
     }
 
+    /// An error about `field`, naming the file and, when a flag set the field, the flag.
+    public func fieldError(_ field: String, _ message: String) -> SprigError {
+        SprigError(source, "\(field)\(overriddenBy[field].map { " (set by \($0))" } ?? ""): \(message)")
+    }
+
     /// Checks the values that depend on the run: the number of ranks and the data.
     public func validate(ranks: Int, trainingExamples: Int, features: Int) throws {
         guard batchSize % ranks == 0 else {
-            throw SprigError(source, "batch_size: \(batchSize) is not divisible by the number of ranks (\(ranks))")
+            throw fieldError("batch_size", "\(batchSize) is not divisible by the number of ranks (\(ranks))")
         }
         guard microbatches % ranks == 0 else {
-            throw SprigError(source, "microbatches: \(microbatches) is not a multiple of the number of ranks (\(ranks)); "
+            throw fieldError("microbatches", "\(microbatches) is not a multiple of the number of ranks (\(ranks)); "
                              + "set it to a multiple (a power of two keeps runs identical across rank counts)")
         }
         guard batchSize <= trainingExamples else {
-            throw SprigError(source, "batch_size: \(batchSize) is larger than the training set (\(trainingExamples) examples)")
+            throw fieldError("batch_size", "\(batchSize) is larger than the training set (\(trainingExamples) examples)")
         }
         guard model.inputFeatures == features else {
-            throw SprigError(source, "model: \(model) takes \(model.inputFeatures) inputs, the data has \(features) features per example")
+            throw fieldError("model", "\(model) takes \(model.inputFeatures) inputs, the data has \(features) features per example")
         }
     }
 }

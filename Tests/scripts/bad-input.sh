@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Bad input through the command line: each case must end with exactly one clear error
+# line naming the file or field, a non-zero exit, no crash or stack trace, and no
+# metrics file left behind.
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+
+good="$WORK/good"
+python3 "$ROOT/Tests/scripts/make_idx.py" "$good"
+cat > "$WORK/tiny.yaml" <<YAML
+model: {mlp: [64, 16, 10]}
+epochs: 1
+batch_size: 20
+YAML
+
+# expect_error NAME EXPECTED_TEXT COMMAND... : runs COMMAND, which must fail cleanly.
+expect_error() {
+  local name="$1" expected="$2"; shift 2
+  rm -f "$WORK/metrics.jsonl"
+  "$@" >"$WORK/out" 2>"$WORK/err"
+  local code=$? errors
+  errors=$(grep -c "sprig: error:" "$WORK/err")
+  if [ "$code" -eq 0 ]; then fail "$name" "exit code 0"
+  elif grep -qiE "fatal error|stack dump|backtrace|segmentation|illegal instruction|#[0-9]+ 0x" "$WORK/err"; then fail "$name" "crash: $(head -3 "$WORK/err")"
+  elif [ "$errors" -ne 1 ]; then fail "$name" "$errors error lines: $(cat "$WORK/err")"
+  elif ! grep -qF -- "$expected" "$WORK/err"; then fail "$name" "message lacks '$expected': $(cat "$WORK/err")"
+  elif [ -e "$WORK/metrics.jsonl" ]; then fail "$name" "metrics file written"
+  else pass "$name ($(grep "sprig: error:" "$WORK/err" | cut -c1-150))"
+  fi
+}
+
+# variant NAME: a copy of the good data directory to damage.
+variant() { rm -rf "$WORK/$1"; cp -r "$good" "$WORK/$1"; echo "$WORK/$1"; }
+train() { "$SPRIG" train --config "$WORK/tiny.yaml" --metrics-out "$WORK/metrics.jsonl" "$@"; }
+
+# The good data trains (the cases below differ from it in one thing only).
+if train --data "$good" >"$WORK/out" 2>&1 && [ -s "$WORK/metrics.jsonl" ]; then pass "good data trains"; else fail "good data trains" "$(cat "$WORK/out")"; fi
+
+expect_error "missing data directory" "$WORK/nowhere" train --data "$WORK/nowhere"
+
+d=$(variant missing); rm "$d/t10k-labels-idx1-ubyte"
+expect_error "missing data file" "$d/t10k-labels-idx1-ubyte: missing data file" train --data "$d"
+
+d=$(variant truncated); head -c 1000 "$good/train-images-idx3-ubyte" > "$d/train-images-idx3-ubyte"
+expect_error "truncated IDX file" "$d/train-images-idx3-ubyte: truncated IDX file" train --data "$d"
+
+d=$(variant header); head -c 6 "$good/t10k-images-idx3-ubyte" > "$d/t10k-images-idx3-ubyte"
+expect_error "truncated IDX header" "$d/t10k-images-idx3-ubyte: truncated IDX file" train --data "$d"
+
+d=$(variant magic); printf 'PK\003\004' | dd of="$d/train-labels-idx1-ubyte" bs=1 conv=notrunc status=none
+expect_error "wrong IDX magic" "$d/train-labels-idx1-ubyte: not an IDX file" train --data "$d"
+
+d=$(variant gz); gzip -c "$good/train-images-idx3-ubyte" | head -c 2000 > "$d/train-images-idx3-ubyte.gz"; rm "$d/train-images-idx3-ubyte"
+expect_error "truncated gzip" "$d/train-images-idx3-ubyte.gz: truncated gzip stream" train --data "$d"
+
+d=$(variant count); python3 - "$d/train-labels-idx1-ubyte" <<'PY'
+import struct, sys
+path = sys.argv[1]
+data = open(path, "rb").read()
+n = struct.unpack(">I", data[4:8])[0] - 1
+open(path, "wb").write(data[:4] + struct.pack(">I", n) + data[8:8 + n])
+PY
+expect_error "images and labels of different counts" "$d/train-labels-idx1-ubyte: holds 399 labels but $d/train-images-idx3-ubyte holds 400 images" train --data "$d"
+
+d=$(variant label); printf '\014' | dd of="$d/t10k-labels-idx1-ubyte" bs=1 seek=20 conv=notrunc status=none
+expect_error "label out of range" "$d/t10k-labels-idx1-ubyte: label 12 at index 12 is out of range 0..<10" train --data "$d"
+
+printf 'model: {mlp: [64, 16, 10]}\nbatch_size: 20\noptimiser: {lr: 0.1}\n' > "$WORK/unknown.yaml"
+expect_error "unknown config key" "$WORK/unknown.yaml: unknown key 'optimiser'" "$SPRIG" train --config "$WORK/unknown.yaml" --data "$good" --metrics-out "$WORK/metrics.jsonl"
+
+printf 'model: {mlp: [64, 16, 10]}\nbatch_size: 20\noptimizer: {lr: 0.1, nesterov: maybe}\n' > "$WORK/nested.yaml"
+expect_error "bad nested value" "$WORK/nested.yaml: optimizer.nesterov: must be true or false, got 'maybe'" "$SPRIG" train --config "$WORK/nested.yaml" --data "$good" --metrics-out "$WORK/metrics.jsonl"
+
+printf 'model: {mlp: [64, 16, 10]}\nbatch_size: 20\noptimizer: {lr: -0.5}\n' > "$WORK/negative.yaml"
+expect_error "negative learning rate in the config" "$WORK/negative.yaml: optimizer.lr: must be positive, got -0.5" "$SPRIG" train --config "$WORK/negative.yaml" --data "$good" --metrics-out "$WORK/metrics.jsonl"
+
+expect_error "negative learning rate as a flag" "optimizer.lr (set by --lr): must be positive, got -0.1" train --data "$good" --lr=-0.1
+expect_error "zero epochs as a flag" "epochs (set by --epochs): must be at least 1, got 0" train --data "$good" --epochs 0
+expect_error "missing config file" "$WORK/none.yaml: no such config file" "$SPRIG" train --config "$WORK/none.yaml"
+expect_error "model that does not fit the data" "model: mlp 784-300-100-10 takes 784 inputs, the data has 64 features" "$SPRIG" train --config "$ROOT/configs/lenet300-dense.yaml" --data "$good" --metrics-out "$WORK/metrics.jsonl"
+
+# Under mpirun: a batch the ranks cannot share ends every rank, with one message.
+expect_error "batch not divisible by the number of ranks (mpirun -np 3)" "batch_size: 20 is not divisible by the number of ranks (3)" \
+  "$MPIRUN" 3 train --config "$WORK/tiny.yaml" --data "$good" --metrics-out "$WORK/metrics.jsonl"
+d=$(variant mpi-label); printf '\014' | dd of="$d/t10k-labels-idx1-ubyte" bs=1 seek=20 conv=notrunc status=none
+expect_error "bad data under mpirun -np 2" "$d/t10k-labels-idx1-ubyte: label 12" "$MPIRUN" 2 train --config "$WORK/tiny.yaml" --data "$d" --metrics-out "$WORK/metrics.jsonl"
+
+expect_error "compare: missing file" "$WORK/a.safetensors: no such file" "$SPRIG" compare "$WORK/a.safetensors" "$WORK/b.safetensors"
+
+finish
