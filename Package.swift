@@ -1,5 +1,17 @@
 // swift-tools-version:6.1
+import Foundation
 import PackageDescription
+
+/// The CPU the kernels are compiled for. SIMD code needs AVX2 and FMA to be fast (without
+/// them every fused multiply-add is a library call), so x86-64 builds target haswell (AVX2, FMA)
+/// (Intel Haswell and later, AMD Zen) unless SPRIG_TARGET_CPU names another (e.g. `x86-64` for old
+/// machines, `native`).
+#if arch(x86_64)
+let targetCPU: String? = ProcessInfo.processInfo.environment["SPRIG_TARGET_CPU"] ?? "haswell"
+#else
+let targetCPU: String? = ProcessInfo.processInfo.environment["SPRIG_TARGET_CPU"]
+#endif
+let kernelSettings: [SwiftSetting] = targetCPU.map { [.unsafeFlags(["-target-cpu", $0])] } ?? []
 
 /// Sprig: sparse neural-network training (RigL and friends), data-parallel under MPI.
 ///
@@ -43,7 +55,8 @@ let package = Package(
         ),
         .target(
             name: "Sprig",
-            dependencies: ["MPI", "CBLAS", "CZlib", .product(name: "Yams", package: "Yams")]
+            dependencies: ["MPI", "CBLAS", "CZlib", .product(name: "Yams", package: "Yams")],
+            swiftSettings: kernelSettings
         ),
         .executableTarget(
             name: "SprigCLI",
