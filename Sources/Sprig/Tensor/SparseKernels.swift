@@ -1,0 +1,154 @@
+/// The three products of a sparse layer `W` (CSR, `SparsePattern` + values) with
+/// feature-major activations (features x batch, row-major), each "for every active weight,
+/// one fused multiply-add or dot product over the batch" (DESIGN.md, Kernels):
+///
+///     forward          Y[i, :]  = b_i + sum_k  w_k X[c_k, :]        (CSR row i)
+///     input gradient   dX[c_k, :] += w_k dY[i, :]                   (scatter)
+///     weight gradient  g_k = dY[i, :] . X[c_k, :]   for active k   (SDDMM)
+///
+/// Written with SIMD8 registers (Swift does not vectorise float reductions by itself);
+/// the batch is processed in blocks of 32 columns (four registers), then 8, then one.
+/// Each costs 2 * nnz * batch FLOPs.
+public enum SparseKernels {
+    @inline(__always)
+    static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    static func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+    }
+
+    /// `Y = W X + b 1^T`; `y` is overwritten.
+    public static func forward(_ pattern: SparsePattern, values: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                               x: Matrix, y: Matrix) {
+        precondition(x.rows == pattern.cols && y.rows == pattern.rows && x.cols == y.cols, "sparse forward shapes")
+        let batch = x.cols
+        let X = UnsafePointer(x.data), Y = y.data
+        pattern.rowStart.withUnsafeBufferPointer { rowStart in
+            pattern.columns.withUnsafeBufferPointer { columns in
+                let cols = columns.baseAddress!
+                for i in 0..<pattern.rows {
+                    let lo = Int(rowStart[i]), hi = Int(rowStart[i + 1])
+                    let b = bias[i]
+                    let out = Y + i * batch
+                    var j = 0
+                    while j + 32 <= batch {
+                        var a0 = SIMD8<Float>(repeating: b), a1 = a0, a2 = a0, a3 = a0
+                        for k in lo..<hi {
+                            let w = SIMD8<Float>(repeating: values[k])
+                            let xp = X + Int(cols[k]) * batch + j
+                            a0 = a0.addingProduct(w, load8(xp))
+                            a1 = a1.addingProduct(w, load8(xp + 8))
+                            a2 = a2.addingProduct(w, load8(xp + 16))
+                            a3 = a3.addingProduct(w, load8(xp + 24))
+                        }
+                        store8(a0, out + j); store8(a1, out + j + 8); store8(a2, out + j + 16); store8(a3, out + j + 24)
+                        j += 32
+                    }
+                    while j + 8 <= batch {
+                        var a0 = SIMD8<Float>(repeating: b)
+                        for k in lo..<hi {
+                            a0 = a0.addingProduct(SIMD8<Float>(repeating: values[k]), load8(X + Int(cols[k]) * batch + j))
+                        }
+                        store8(a0, out + j)
+                        j += 8
+                    }
+                    while j < batch {
+                        var a = b
+                        for k in lo..<hi { a += values[k] * X[Int(cols[k]) * batch + j] }
+                        out[j] = a
+                        j += 1
+                    }
+                }
+            }
+        }
+    }
+
+    /// `dX = W^T dY`; `dx` is overwritten.
+    public static func inputGradient(_ pattern: SparsePattern, values: UnsafePointer<Float>, dy: Matrix, dx: Matrix) {
+        precondition(dx.rows == pattern.cols && dy.rows == pattern.rows && dx.cols == dy.cols, "sparse input-gradient shapes")
+        let batch = dy.cols
+        let DY = UnsafePointer(dy.data), DX = dx.data
+        DX.update(repeating: 0, count: dx.count)
+        pattern.rowStart.withUnsafeBufferPointer { rowStart in
+            pattern.columns.withUnsafeBufferPointer { columns in
+                let cols = columns.baseAddress!
+                for i in 0..<pattern.rows {
+                    let lo = Int(rowStart[i]), hi = Int(rowStart[i + 1])
+                    guard lo < hi else { continue }
+                    let g = DY + i * batch
+                    var j = 0
+                    while j + 32 <= batch {
+                        let g0 = load8(g + j), g1 = load8(g + j + 8), g2 = load8(g + j + 16), g3 = load8(g + j + 24)
+                        for k in lo..<hi {
+                            let w = SIMD8<Float>(repeating: values[k])
+                            let p = DX + Int(cols[k]) * batch + j
+                            store8(load8(p).addingProduct(w, g0), p)
+                            store8(load8(p + 8).addingProduct(w, g1), p + 8)
+                            store8(load8(p + 16).addingProduct(w, g2), p + 16)
+                            store8(load8(p + 24).addingProduct(w, g3), p + 24)
+                        }
+                        j += 32
+                    }
+                    while j + 8 <= batch {
+                        let g0 = load8(g + j)
+                        for k in lo..<hi {
+                            let p = DX + Int(cols[k]) * batch + j
+                            store8(load8(p).addingProduct(SIMD8<Float>(repeating: values[k]), g0), p)
+                        }
+                        j += 8
+                    }
+                    while j < batch {
+                        let gj = g[j]
+                        for k in lo..<hi { DX[Int(cols[k]) * batch + j] += values[k] * gj }
+                        j += 1
+                    }
+                }
+            }
+        }
+    }
+
+    /// `grad[k] = dY[i, :] . X[c_k, :]` for every active entry k (row i); `grad` (nnz
+    /// values, storage order) is overwritten.
+    public static func weightGradient(_ pattern: SparsePattern, dy: Matrix, x: Matrix, grad: UnsafeMutablePointer<Float>) {
+        precondition(x.rows == pattern.cols && dy.rows == pattern.rows && x.cols == dy.cols, "sparse weight-gradient shapes")
+        let batch = x.cols
+        let X = UnsafePointer(x.data), DY = UnsafePointer(dy.data)
+        pattern.rowStart.withUnsafeBufferPointer { rowStart in
+            pattern.columns.withUnsafeBufferPointer { columns in
+                let cols = columns.baseAddress!
+                for i in 0..<pattern.rows {
+                    let lo = Int(rowStart[i]), hi = Int(rowStart[i + 1])
+                    guard lo < hi else { continue }
+                    let g = DY + i * batch
+                    for k in lo..<hi { grad[k] = 0 }
+                    var j = 0
+                    while j + 32 <= batch {
+                        let g0 = load8(g + j), g1 = load8(g + j + 8), g2 = load8(g + j + 16), g3 = load8(g + j + 24)
+                        for k in lo..<hi {
+                            let xp = X + Int(cols[k]) * batch + j
+                            var a = g0 * load8(xp)
+                            a = a.addingProduct(g1, load8(xp + 8))
+                            a = a.addingProduct(g2, load8(xp + 16))
+                            a = a.addingProduct(g3, load8(xp + 24))
+                            grad[k] += a.sum()
+                        }
+                        j += 32
+                    }
+                    while j + 8 <= batch {
+                        let g0 = load8(g + j)
+                        for k in lo..<hi { grad[k] += (g0 * load8(X + Int(cols[k]) * batch + j)).sum() }
+                        j += 8
+                    }
+                    while j < batch {
+                        let gj = g[j]
+                        for k in lo..<hi { grad[k] += gj * X[Int(cols[k]) * batch + j] }
+                        j += 1
+                    }
+                }
+            }
+        }
+    }
+}

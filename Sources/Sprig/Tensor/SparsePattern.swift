@@ -1,0 +1,52 @@
+/// Which entries of a `rows x cols` matrix are active, in compressed sparse row (CSR) form:
+/// row i's active columns are `columns[rowStart[i] ..< rowStart[i+1]]`, ascending. The
+/// values of the active entries live elsewhere (in a `ParameterStore`), in the same order.
+public struct SparsePattern: Equatable {
+    public let rows: Int
+    public let cols: Int
+    public private(set) var rowStart: [Int32]
+    public private(set) var columns: [Int32]
+
+    /// The pattern whose active entries are the flat indices `r * cols + c` in
+    /// `activeIndices` (any order; duplicates are a programming error).
+    public init(rows: Int, cols: Int, activeIndices: [Int]) {
+        precondition(rows * cols <= Int(Int32.max), "matrix too large for Int32 CSR indices")
+        self.rows = rows
+        self.cols = cols
+        let sorted = activeIndices.sorted()
+        var rowStart = [Int32](repeating: 0, count: rows + 1)
+        var columns = [Int32]()
+        columns.reserveCapacity(sorted.count)
+        var previous = -1
+        for index in sorted {
+            precondition(index > previous && index < rows * cols, "bad or duplicate active index \(index)")
+            previous = index
+            rowStart[index / cols + 1] += 1
+            columns.append(Int32(index % cols))
+        }
+        for r in 0..<rows { rowStart[r + 1] += rowStart[r] }
+        self.rowStart = rowStart
+        self.columns = columns
+    }
+
+    /// Every entry active.
+    public static func dense(rows: Int, cols: Int) -> SparsePattern {
+        SparsePattern(rows: rows, cols: cols, activeIndices: Array(0..<(rows * cols)))
+    }
+
+    public var activeCount: Int { columns.count }
+    public var density: Double { Double(activeCount) / Double(rows * cols) }
+
+    /// The flat indices `r * cols + c` of the active entries, in storage (CSR) order.
+    public var activeIndices: [Int] {
+        var out = [Int]()
+        out.reserveCapacity(activeCount)
+        for r in 0..<rows {
+            for k in Int(rowStart[r])..<Int(rowStart[r + 1]) { out.append(r * cols + Int(columns[k])) }
+        }
+        return out
+    }
+
+    /// Bytes of the index arrays.
+    public var bytes: Int { (rowStart.count + columns.count) * MemoryLayout<Int32>.stride }
+}
