@@ -9,13 +9,20 @@ public struct ParameterSpec: Equatable {
     public var count: Int
     /// Whether weight decay applies (weights yes, biases no).
     public var decays: Bool
+    /// Whether the tensor is sparse: its dense gradient (`shape` sized) can be asked for on
+    /// mask-update steps.
+    public var isSparse: Bool
 
-    public init(name: String, shape: [Int], count: Int? = nil, decays: Bool) {
+    public init(name: String, shape: [Int], count: Int? = nil, decays: Bool, isSparse: Bool = false) {
         self.name = name
         self.shape = shape
         self.count = count ?? shape.reduce(1, *)
         self.decays = decays
+        self.isSparse = isSparse
     }
+
+    /// Values of the dense shape.
+    public var denseCount: Int { shape.reduce(1, *) }
 }
 
 /// One parameter tensor's place in a store. Its gradient pointer follows the store's
@@ -27,6 +34,10 @@ public struct ParameterSlot {
     public var count: Int { store.specs[index].count }
     public var values: UnsafeMutablePointer<Float> { store.values + store.offsets[index] }
     public var gradients: UnsafeMutablePointer<Float> { store.gradients + store.offsets[index] }
+    /// The dense gradient of a sparse tensor on a step that computes it, else nil.
+    public var denseGradients: UnsafeMutablePointer<Float>? {
+        store.denseGradients.map { $0 + store.denseOffsets[index] }
+    }
 }
 
 /// Every trainable value of a model in one flat buffer, and its gradient in another of
@@ -38,7 +49,12 @@ public struct ParameterSlot {
 /// floats: the extra slots carry per-step sums (the loss) in the same all-reduce.
 ///
 /// Layers write gradients into whatever buffer `gradients` points at; the training step
-/// redirects it to accumulate micro-batches (`GradientTree`).
+/// redirects it to accumulate micro-batches (`GradientTree`). On steps that need them
+/// (mask updates), `denseGradients` points at a buffer of `denseCount` floats holding the
+/// dense gradients of the sparse tensors; otherwise it is nil and no such memory exists.
+///
+/// Optimizer state laid out like the values (momentum) is registered with
+/// `registerState`, so that a mask change moves it with the values (`remap`).
 public final class ParameterStore {
     public let specs: [ParameterSpec]
     public let offsets: [Int]
@@ -49,6 +65,13 @@ public final class ParameterStore {
     /// The buffer backward passes write into now: the store's own, or a redirected one.
     public private(set) var gradients: UnsafeMutablePointer<Float>
     private let ownGradients: UnsafeMutablePointer<Float>
+    /// Offsets of each sparse tensor's dense gradient in a dense-gradient buffer (0 for
+    /// dense tensors), and that buffer's length.
+    public let denseOffsets: [Int]
+    public let denseCount: Int
+    public private(set) var denseGradients: UnsafeMutablePointer<Float>?
+    /// Buffers laid out like `values` (optimizer state), moved along by `remap`.
+    private var states: [UnsafeMutablePointer<Float>] = []
 
     public init(specs: [ParameterSpec], auxiliaryCount: Int = 0) {
         self.specs = specs
@@ -60,6 +83,14 @@ public final class ParameterStore {
         }
         self.offsets = offsets
         count = total
+        var denseOffsets: [Int] = []
+        var denseTotal = 0
+        for spec in specs {
+            denseOffsets.append(denseTotal)
+            if spec.isSparse { denseTotal += spec.denseCount }
+        }
+        self.denseOffsets = denseOffsets
+        denseCount = denseTotal
         self.auxiliaryCount = auxiliaryCount
         values = .allocate(capacity: max(total, 1))
         values.initialize(repeating: 0, count: max(total, 1))
@@ -82,6 +113,29 @@ public final class ParameterStore {
     /// own buffer when nil.
     public func redirectGradients(to buffer: UnsafeMutablePointer<Float>?) {
         gradients = buffer ?? ownGradients
+    }
+
+    /// Points `denseGradients` at `buffer` (of `denseCount` floats), or nil.
+    public func redirectDenseGradients(to buffer: UnsafeMutablePointer<Float>?) {
+        denseGradients = buffer
+    }
+
+    /// Registers a buffer of `count` floats laid out like `values`.
+    public func registerState(_ buffer: UnsafeMutablePointer<Float>) {
+        states.append(buffer)
+    }
+
+    /// Rearranges tensor `index` after a change of its sparsity pattern: new position p
+    /// takes the value of old position `source[p]`, or zero where `source[p]` is nil (a
+    /// new connection), in the values and in every registered state buffer.
+    public func remap(_ index: Int, source: [Int?]) {
+        precondition(source.count == specs[index].count, "remap keeps the tensor's size")
+        var scratch = [Float](repeating: 0, count: source.count)
+        for buffer in [values] + states {
+            let base = buffer + offsets[index]
+            for (p, s) in source.enumerated() { scratch[p] = s.map { base[$0] } ?? 0 }
+            base.update(from: scratch, count: scratch.count)
+        }
     }
 
     /// The auxiliary slots of the current gradient buffer.

@@ -24,7 +24,7 @@ public final class Sequential {
             first.append(specs.count)
             let layerSpecs = layer.parameterSpecs
             guard !layerSpecs.isEmpty else { continue }
-            let kind = layer is Linear ? "fc" : "layer"
+            let kind = layer is Linear || layer is SparseLinear ? "fc" : "layer"
             kindCounts[kind, default: 0] += 1
             for var spec in layerSpecs {
                 spec.name = "\(kind)\(kindCounts[kind]!).\(spec.name)"
@@ -66,6 +66,19 @@ public final class Sequential {
         }
     }
 
-    /// FLOPs of one example's forward pass.
+    /// FLOPs of one example's forward pass (2 per active weight).
     public var forwardFLOPsPerExample: Int { layers.reduce(0) { $0 + $1.forwardFLOPsPerExample } }
+
+    /// FLOPs of one example's forward pass were every layer dense.
+    public var denseForwardFLOPsPerExample: Int {
+        layers.reduce(0) { acc, layer in
+            if let s = layer as? SparseLinear { return acc + 2 * s.inputFeatures * s.outputFeatures }
+            return acc + layer.forwardFLOPsPerExample
+        }
+    }
+
+    /// The sparse layers, in order, with their index in `layers`.
+    public var sparseLayers: [(index: Int, layer: SparseLinear)] {
+        layers.enumerated().compactMap { i, l in (l as? SparseLinear).map { (i, $0) } }
+    }
 }

@@ -29,6 +29,7 @@ public final class SGD {
         self.settings = settings
         velocity = .allocate(capacity: max(store.count, 1))
         velocity.initialize(repeating: 0, count: max(store.count, 1))
+        store.registerState(velocity)
     }
 
     deinit { velocity.deallocate() }
