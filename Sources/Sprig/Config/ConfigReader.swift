@@ -99,6 +99,20 @@ public final class ConfigReader {
         }
     }
 
+    /// A mapping of names to numbers, e.g. per-layer sparsities `{fc1: 0.98, fc3: 0}`.
+    public func doubleMap(_ key: String) throws -> [String: Double]? {
+        guard let n = node(key) else { return nil }
+        guard let mapping = n.mapping else { throw error(key, "must be a mapping of names to numbers") }
+        var out: [String: Double] = [:]
+        for (k, v) in mapping {
+            guard let name = k.string, let s = v.scalar?.string, let value = Double(s), value.isFinite else {
+                throw error(key, "must be a mapping of names to numbers")
+            }
+            out[name] = value
+        }
+        return out
+    }
+
     /// The nested mapping at `key`, if present.
     public func section(_ key: String) throws -> ConfigReader? {
         guard let n = node(key) else { return nil }

@@ -14,6 +14,7 @@ import Foundation
 /// max_steps: 500                # optional: stop early (tests, benchmarks)
 /// optimizer: {name: sgd, lr: 0.1, momentum: 0.9, nesterov: true, weight_decay: 0.0001}
 /// schedule: {name: cosine, min_lr: 0, warmup_epochs: 0}   # or step (milestones, gamma), constant
+/// sparsity: {method: rigl, sparsity: 0.9, ...}             # see SparsitySettings
 /// ```
 ///
 /// `microbatches` fixes how the gradient of a global batch is summed (a pairwise tree over
@@ -34,6 +35,7 @@ public struct TrainingConfig: Equatable {
     public var learningRate: Double = 0.1
     public var sgd = SGD.Settings(momentum: 0.9, nesterov: true, weightDecay: 1e-4)
     public var schedule = LearningRateSchedule(shape: .cosine(minimum: 0))
+    public var sparsity = SparsitySettings()
     /// The file the config came from ("defaults" when none) and its text, kept with results.
     public var source: String = "defaults"
     public var text: String = ""
@@ -122,6 +124,15 @@ public struct TrainingConfig: Equatable {
             guard warmup >= 0 else { throw s.error("warmup_epochs", "must be non-negative, got \(warmup)") }
             c.schedule.warmupEpochs = warmup
             try s.rejectUnknownKeys()
+        }
+        if let s = try r.section("sparsity") {
+            c.sparsity = try SparsitySettings.parse(s)
+            if case .mlp(let sizes) = c.model {
+                let names = Set((1..<sizes.count).map { "fc\($0)" })
+                if let unknown = c.sparsity.overrides.keys.sorted().first(where: { !names.contains($0) }) {
+                    throw s.error("layers", "no layer named '\(unknown)' (layers: \(names.sorted().joined(separator: ", ")))")
+                }
+            }
         }
         try r.rejectUnknownKeys()
         try c.validate()

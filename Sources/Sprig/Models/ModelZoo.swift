@@ -30,13 +30,36 @@ public enum ModelArchitecture: Equatable, CustomStringConvertible {
         }
     }
 
-    /// The layers of the architecture.
-    public func makeLayers() -> [Layer] {
+    /// The weight layers as the sparsity distributions see them (`fc1`, `fc2`, ...).
+    public var weightShapes: [SparsityDistribution.LayerShape] {
         switch self {
         case .mlp(let sizes):
+            return (0..<(sizes.count - 1)).map { .init(name: "fc\($0 + 1)", shape: [sizes[$0 + 1], sizes[$0]]) }
+        }
+    }
+
+    /// The layers of the architecture. A weight layer with sparsity above 0 (one entry per
+    /// weight layer) becomes a `SparseLinear` with a random mask of exactly
+    /// `SparsityDistribution.activeCount` connections, drawn from the stream
+    /// (seed, maskInit, layer).
+    public func makeLayers(sparsities: [Double]? = nil, seed: UInt64 = 0, denseMathDensity: Double = 0.3) -> [Layer] {
+        switch self {
+        case .mlp(let sizes):
+            precondition(sparsities == nil || sparsities!.count == sizes.count - 1, "one sparsity per weight layer")
             var layers: [Layer] = []
             for k in 0..<(sizes.count - 1) {
-                layers.append(Linear(inputFeatures: sizes[k], outputFeatures: sizes[k + 1]))
+                let s = sparsities?[k] ?? 0
+                if s > 0 {
+                    let count = sizes[k] * sizes[k + 1]
+                    var random = StatelessRandom(seed: seed, purpose: .maskInit, layer: k)
+                    let active = RandomMask.indices(count: SparsityDistribution.activeCount(count: count, sparsity: s),
+                                                    of: count, random: &random)
+                    layers.append(SparseLinear(inputFeatures: sizes[k], outputFeatures: sizes[k + 1],
+                                               pattern: SparsePattern(rows: sizes[k + 1], cols: sizes[k], activeIndices: active),
+                                               denseMathDensity: denseMathDensity))
+                } else {
+                    layers.append(Linear(inputFeatures: sizes[k], outputFeatures: sizes[k + 1]))
+                }
                 if k < sizes.count - 2 { layers.append(ReLU(features: sizes[k + 1])) }
             }
             return layers

@@ -1,0 +1,41 @@
+/// One layer's mask change: the flat indices (`row * cols + col`) dropped and grown. The
+/// two sets may share an index: a connection dropped and grown again restarts at zero.
+public struct MaskDiff: Equatable {
+    /// The position of the layer among the model's sparse layers.
+    public var layer: Int
+    public var dropped: [Int]
+    public var grown: [Int]
+
+    public init(layer: Int, dropped: [Int], grown: [Int]) {
+        self.layer = layer
+        self.dropped = dropped
+        self.grown = grown
+    }
+
+    /// Encodes diffs as Int32 values: per diff, layer, dropped count, dropped indices,
+    /// grown count, grown indices (the form rank 0 broadcasts).
+    public static func encode(_ diffs: [MaskDiff]) -> [Int32] {
+        var out: [Int32] = [Int32(diffs.count)]
+        for d in diffs {
+            out.append(Int32(d.layer))
+            out.append(Int32(d.dropped.count))
+            out += d.dropped.map { Int32($0) }
+            out.append(Int32(d.grown.count))
+            out += d.grown.map { Int32($0) }
+        }
+        return out
+    }
+
+    public static func decode(_ values: [Int32]) -> [MaskDiff] {
+        var i = 0
+        func next() -> Int { defer { i += 1 }; return Int(values[i]) }
+        var diffs: [MaskDiff] = []
+        for _ in 0..<next() {
+            let layer = next()
+            let dropped = (0..<next()).map { _ in next() }
+            let grown = (0..<next()).map { _ in next() }
+            diffs.append(MaskDiff(layer: layer, dropped: dropped, grown: grown))
+        }
+        return diffs
+    }
+}
