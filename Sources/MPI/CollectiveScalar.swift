@@ -5,7 +5,7 @@ import CMPI
 /// An element type that collectives carry. Callers pass typed buffers; the communicator
 /// derives the element count and the MPI datatype from the type, so no call site ever
 /// names a count or a datatype.
-public protocol CollectiveScalar: Comparable, Sendable {
+public protocol CollectiveScalar: Comparable, Sendable, ExpressibleByIntegerLiteral {
     #if MPI
     /// The MPI datatype with the same layout as `Self`.
     static var mpiDatatype: MPI_Datatype { get }
@@ -27,6 +27,11 @@ extension Int64: CollectiveScalar {}
 extension UInt8: CollectiveScalar {}
 extension UInt64: CollectiveScalar {}
 #endif
+
+extension CollectiveScalar {
+    /// The filler of a receive buffer before a broadcast overwrites it.
+    static var zeroForBroadcast: Self { 0 }
+}
 
 /// The reduction applied element-wise by `allReduce` and `reduce`.
 public enum ReductionOp: Sendable {

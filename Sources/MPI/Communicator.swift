@@ -73,13 +73,18 @@ extension Communicator {
         values.withUnsafeMutableBufferPointer { broadcast($0, root: root, kind: kind) }
     }
 
-    /// Broadcast of a byte string whose length only `root` knows: the length goes first,
-    /// then the bytes. On return every rank holds `root`'s bytes.
-    public func broadcast(bytes: inout [UInt8], root: Int = 0, kind: TrafficKind) {
-        var length = [Int64(bytes.count)]
+    /// Broadcast of an array whose length only `root` knows: the length goes first, then
+    /// the values. On return every rank holds `root`'s values.
+    public func broadcast<T: CollectiveScalar>(variable values: inout [T], root: Int = 0, kind: TrafficKind) {
+        var length = [Int64(values.count)]
         broadcast(&length, root: root, kind: kind)
-        if rank != root { bytes = [UInt8](repeating: 0, count: Int(length[0])) }
-        if length[0] > 0 { broadcast(&bytes, root: root, kind: kind) }
+        if rank != root { values = [T](repeating: values.first ?? T.zeroForBroadcast, count: Int(length[0])) }
+        if length[0] > 0 { broadcast(&values, root: root, kind: kind) }
+    }
+
+    /// Broadcast of a byte string whose length only `root` knows.
+    public func broadcast(bytes: inout [UInt8], root: Int = 0, kind: TrafficKind) {
+        broadcast(variable: &bytes, root: root, kind: kind)
     }
 
     /// All-gather of a Swift array.

@@ -78,6 +78,13 @@ struct TrainCommand: ParsableCommand {
                   + "\(communicator.size) rank\(communicator.size == 1 ? "" : "s") x batch \(trainer.plan.localBatch) "
                   + "(\(c.microbatches) micro-batches of \(c.batchSize / c.microbatches)), "
                   + "\(trainer.plan.stepsPerEpoch) steps/epoch, \(trainer.totalSteps) steps")
+            if c.sparsity.method != .dense {
+                print("sprig: method \(c.sparsity.method.rawValue), \(c.sparsity.distribution.rawValue) distribution")
+            }
+            for layer in trainer.layerSummary {
+                print(String(format: "  %@  %@  active %d  density %.4f  %@", layer.name, layer.shape.map(String.init).joined(separator: "x"),
+                             layer.active, layer.density, layer.sparseMath ? "sparse kernels" : "dense sgemm"))
+            }
             if !(communicator.treeReductionIsExact && c.microbatches & (c.microbatches - 1) == 0) {
                 print("sprig: note: with \(communicator.size) ranks and \(c.microbatches) micro-batches the gradient sum is not "
                       + "the fixed pairwise tree; results match other rank counts only up to rounding")
@@ -107,6 +114,16 @@ struct TrainCommand: ParsableCommand {
                 j.add("bytes_allreduced", communicator.traffic.total)
                 j.add("ranks", communicator.size)
                 j.add("parameters", trainer.model.store.count)
+                j.add("method", c.sparsity.method.rawValue)
+                let layers = trainer.layerSummary
+                j.add("active_weights", layers.reduce(0) { $0 + $1.active })
+                j.add("dense_weights", layers.reduce(0) { $0 + $1.shape.reduce(1, *) })
+                j.add("active_per_layer", json: "{" + layers.map { "\"\($0.name)\": \($0.active)" }.joined(separator: ", ") + "}")
+                j.add("training_flops", trainer.flops.total)
+                j.add("training_flops_vs_dense", trainer.flops.relativeToDense)
+                j.add("inference_flops", Double(trainer.model.forwardFLOPsPerExample))
+                j.add("inference_flops_vs_dense", Double(trainer.model.forwardFLOPsPerExample) / Double(trainer.model.denseForwardFLOPsPerExample))
+                j.add("mask_updates", trainer.maskUpdates.count)
                 j.add("model", c.modelName)
                 j.add("config", c.source)
                 try metrics?.append(j)
@@ -117,6 +134,14 @@ struct TrainCommand: ParsableCommand {
                 }
                 print(String(format: "done: test_accuracy %.2f%% after %d steps in %.1f s", last.testAccuracy * 100, last.step,
                              monotonicSeconds() - start))
+                if c.sparsity.method != .dense {
+                    let layers = trainer.layerSummary
+                    print(String(format: "active weights %d of %d; training FLOPs %.3f x dense (%.3g); inference FLOPs %.3f x dense; %d mask updates",
+                                 layers.reduce(0) { $0 + $1.active }, layers.reduce(0) { $0 + $1.shape.reduce(1, *) },
+                                 trainer.flops.relativeToDense, trainer.flops.total,
+                                 Double(trainer.model.forwardFLOPsPerExample) / Double(trainer.model.denseForwardFLOPsPerExample),
+                                 trainer.maskUpdates.count))
+                }
             }
         } catch {
             abortJob(communicator, error)

@@ -15,15 +15,24 @@ import MPI
 /// gradient pointer is redirected to it); when two subtrees of equal size are complete, the
 /// right one is added into the left (a binary counter), so the pool needs
 /// log2(local micro-batches) + 1 buffers and no copies.
+///
+/// On steps that need dense gradients of the sparse layers (`begin(dense: true)`), a
+/// second pool of dense buffers is summed the same way and reduced as `denseGradients`
+/// traffic; it exists only from `begin` to `endStep`, so between mask updates no dense
+/// gradient memory is held.
 public final class GradientTree {
     public let store: ParameterStore
     public let communicator: Communicator
     public let localMicrobatches: Int
+    private let levels: Int
     private var pool: [UnsafeMutablePointer<Float>] = []
     private var free: [UnsafeMutablePointer<Float>] = []
-    /// Completed subtrees: (level, buffer); levels strictly decrease from bottom to top.
-    private var stack: [(level: Int, buffer: UnsafeMutablePointer<Float>)] = []
-    private var current: UnsafeMutablePointer<Float>?
+    private var densePool: [UnsafeMutablePointer<Float>] = []
+    private var denseFree: [UnsafeMutablePointer<Float>] = []
+    /// Completed subtrees: (level, buffer, dense buffer); levels strictly decrease from
+    /// bottom to top.
+    private var stack: [(level: Int, buffer: UnsafeMutablePointer<Float>, dense: UnsafeMutablePointer<Float>?)] = []
+    private var current: (buffer: UnsafeMutablePointer<Float>, dense: UnsafeMutablePointer<Float>?)?
 
     public init(store: ParameterStore, communicator: Communicator, localMicrobatches: Int) {
         precondition(localMicrobatches >= 1)
@@ -32,6 +41,7 @@ public final class GradientTree {
         self.localMicrobatches = localMicrobatches
         var levels = 0
         while (1 << levels) < localMicrobatches { levels += 1 }
+        self.levels = levels
         // The binary counter holds at most one subtree per level below the top, plus the
         // micro-batch being computed: levels + 1 buffers.
         for _ in 0...levels {
@@ -43,36 +53,71 @@ public final class GradientTree {
     }
 
     deinit {
+        endStep()
         store.redirectGradients(to: nil)
         for b in pool { b.deallocate() }
     }
 
-    /// Bytes of the pool.
-    public var bytes: Int { pool.count * store.gradientLength * MemoryLayout<Float>.stride }
+    /// Bytes of the pools now.
+    public var bytes: Int {
+        (pool.count * store.gradientLength + densePool.count * store.denseCount) * MemoryLayout<Float>.stride
+    }
 
-    /// Points the store's gradients at a fresh buffer for the next micro-batch.
+    /// Starts a step; with `dense`, the step also sums the sparse layers' dense gradients.
+    public func begin(dense: Bool) {
+        precondition(stack.isEmpty && current == nil, "begin inside a step")
+        endStep()
+        guard dense, store.denseCount > 0 else { return }
+        for _ in 0...levels {
+            let b = UnsafeMutablePointer<Float>.allocate(capacity: store.denseCount)
+            b.initialize(repeating: 0, count: store.denseCount)
+            densePool.append(b)
+        }
+        denseFree = densePool
+    }
+
+    /// Releases the dense buffers of the step (call once the mask update has used them).
+    public func endStep() {
+        store.redirectDenseGradients(to: nil)
+        for b in densePool { b.deallocate() }
+        densePool = []
+        denseFree = []
+    }
+
+    /// Points the store's gradients at fresh buffers for the next micro-batch.
     public func beginMicrobatch() {
         precondition(current == nil, "beginMicrobatch twice")
         let b = free.removeLast()
-        current = b
+        let d = densePool.isEmpty ? nil : denseFree.removeLast()
+        current = (b, d)
         store.redirectGradients(to: b)
+        store.redirectDenseGradients(to: d)
     }
 
-    /// Files the finished micro-batch's gradient into the tree.
+    /// Files the finished micro-batch's gradients into the tree.
     public func endMicrobatch() {
         guard var right = current else { preconditionFailure("endMicrobatch without beginMicrobatch") }
         current = nil
         var level = 0
-        let n = store.gradientLength
         while let top = stack.last, top.level == level {
             stack.removeLast()
-            let left = top.buffer
-            for i in 0..<n { left[i] += right[i] }
-            free.append(right)
-            right = left
+            add(into: top, right)
+            right = (top.buffer, top.dense)
             level += 1
         }
-        stack.append((level, right))
+        stack.append((level, right.buffer, right.dense))
+    }
+
+    /// `left += right` for both buffers; `right`'s buffers go back to the pools.
+    private func add(into left: (level: Int, buffer: UnsafeMutablePointer<Float>, dense: UnsafeMutablePointer<Float>?),
+                     _ right: (buffer: UnsafeMutablePointer<Float>, dense: UnsafeMutablePointer<Float>?)) {
+        let n = store.gradientLength
+        for i in 0..<n { left.buffer[i] += right.buffer[i] }
+        free.append(right.buffer)
+        if let l = left.dense, let r = right.dense {
+            for i in 0..<store.denseCount { l[i] += r[i] }
+            denseFree.append(r)
+        }
     }
 
     /// Adds up what is left on the stack (when the local count is not a power of two, the
@@ -81,15 +126,18 @@ public final class GradientTree {
     /// `beginMicrobatch`.
     public func finish() {
         precondition(current == nil && !stack.isEmpty, "finish without micro-batches")
-        var right = stack.removeLast().buffer
+        let last = stack.removeLast()
+        var right = (buffer: last.buffer, dense: last.dense)
         while let top = stack.popLast() {
-            let left = top.buffer
-            for i in 0..<store.gradientLength { left[i] += right[i] }
-            free.append(right)
-            right = left
+            add(into: top, right)
+            right = (top.buffer, top.dense)
         }
-        store.redirectGradients(to: right)
-        communicator.treeAllReduce(UnsafeMutableBufferPointer(start: right, count: store.gradientLength), kind: .gradients)
-        free.append(right)
+        store.redirectGradients(to: right.buffer)
+        communicator.treeAllReduce(UnsafeMutableBufferPointer(start: right.buffer, count: store.gradientLength), kind: .gradients)
+        free.append(right.buffer)
+        store.redirectDenseGradients(to: right.dense)
+        if let dense = right.dense {
+            communicator.treeAllReduce(UnsafeMutableBufferPointer(start: dense, count: store.denseCount), kind: .denseGradients)
+        }
     }
 }

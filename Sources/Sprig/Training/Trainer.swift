@@ -25,14 +25,23 @@ public final class Trainer {
         self.config = config
         self.communicator = communicator
         self.data = data
-        model = Sequential(layers: config.model.makeLayers(), auxiliaryCount: TrainingStep.auxiliaryCount)
+        let s = config.sparsity
+        let sparsities = s.layerSparsities(config.model.weightShapes)
+        model = Sequential(layers: config.model.makeLayers(sparsities: sparsities, seed: config.seed,
+                                                           denseMathDensity: s.denseMathDensity),
+                           auxiliaryCount: TrainingStep.auxiliaryCount)
         model.initialize(config.initializer, seed: config.seed)
         optimizer = SGD(store: model.store, settings: config.sgd)
         plan = BatchPlan(exampleCount: data.train.count, globalBatch: config.batchSize,
                          rank: communicator.rank, ranks: communicator.size, seed: config.seed)
         normalization = Normalization(fitting: data.train)
+        let fullSteps = config.epochs * plan.stepsPerEpoch
+        let dynamic = s.method.isDynamic
+            ? DynamicSparsity(method: s.method, schedule: s.schedule(totalSteps: min(fullSteps, config.maxSteps ?? fullSteps)),
+                              seed: config.seed, snfsMomentum: s.snfsMomentum)
+            : nil
         trainingStep = TrainingStep(model: model, optimizer: optimizer, communicator: communicator,
-                                    globalBatch: config.batchSize, microbatches: config.microbatches)
+                                    globalBatch: config.batchSize, microbatches: config.microbatches, dynamic: dynamic)
     }
 
     /// The steps the run will take.
@@ -54,6 +63,17 @@ public final class Trainer {
         let localChunks = plan.localBatch / chunk
         let inputs = (0..<localChunks).map { _ in Matrix(rows: data.train.featureCount, cols: chunk) }
         var labels = [[Int32]](repeating: [], count: localChunks)
+        func gather(_ order: [Int32], batch: Int) {
+            let indices = plan.localIndices(order, batch: batch)
+            for k in 0..<localChunks {
+                let start = indices.startIndex + k * chunk
+                data.train.gather(indices[start..<(start + chunk)], normalization: normalization, into: inputs[k], labels: &labels[k])
+            }
+        }
+        if step == 0 && config.sparsity.method == .snip {
+            gather(plan.order(epoch: 1), batch: 0)
+            pruneWithSNIP(inputs: inputs, labels: labels)
+        }
         let total = totalSteps
         var epoch = 0
         while step < total {
@@ -65,13 +85,9 @@ public final class Trainer {
             var steps = 0
             var lr = 0.0
             for batch in 0..<plan.stepsPerEpoch where step < total {
-                let indices = plan.localIndices(order, batch: batch)
-                for k in 0..<localChunks {
-                    let start = indices.startIndex + k * chunk
-                    data.train.gather(indices[start..<(start + chunk)], normalization: normalization, into: inputs[k], labels: &labels[k])
-                }
+                gather(order, batch: batch)
                 lr = learningRate(at: step)
-                lossSum += trainingStep(inputs: inputs, labels: labels, learningRate: Float(lr))
+                lossSum += trainingStep(inputs: inputs, labels: labels, learningRate: Float(lr), step: step)
                 step += 1
                 steps += 1
             }
@@ -84,6 +100,40 @@ public final class Trainer {
                                     seconds: seconds, bytesAllReduced: bytes, learningRate: lr))
         }
     }
+
+    /// SNIP's one shot: the dense gradients of the first global batch at initialisation
+    /// pick each sparse layer's connections; the kept weights restart from their initial
+    /// values.
+    private func pruneWithSNIP(inputs: [Matrix], labels: [[Int32]]) {
+        let sparse = model.sparseLayers
+        trainingStep.accumulateGradients(inputs: inputs, labels: labels, dense: true)
+        trainingStep.synchronizer.update(sparse.map(\.layer)) {
+            SNIP.decide(layers: sparse.map(\.layer), store: model.store, seed: config.seed) { l in
+                sparse[l].layer.initialDenseWeights(config.initializer, seed: config.seed, layerIndex: sparse[l].index)
+            }
+        }
+        trainingStep.tree.endStep()
+        for (index, layer) in sparse { layer.initialize(config.initializer, seed: config.seed, layerIndex: index) }
+    }
+
+    /// Per weight layer: name, dense shape, active weights, density, and whether it runs
+    /// sparse kernels.
+    public var layerSummary: [(name: String, shape: [Int], active: Int, density: Double, sparseMath: Bool)] {
+        model.layers.compactMap { layer in
+            if let s = layer as? SparseLinear {
+                return ("", [s.outputFeatures, s.inputFeatures], s.pattern.activeCount, s.pattern.density, !s.usesDenseMath)
+            }
+            if let d = layer as? Linear {
+                return ("", [d.outputFeatures, d.inputFeatures], d.inputFeatures * d.outputFeatures, 1, false)
+            }
+            return nil
+        }.enumerated().map { i, row in ("fc\(i + 1)", row.1, row.2, row.3, row.4) }
+    }
+
+    /// Training FLOPs so far (RigL paper, appendix H).
+    public var flops: TrainingFLOPs { trainingStep.flops }
+    /// Mask updates so far, and connections they regrew.
+    public var maskUpdates: (count: Int, connectionsChanged: Int) { (trainingStep.maskUpdates, trainingStep.connectionsChanged) }
 
     /// Accuracy and mean loss on `dataset`: each rank evaluates a contiguous share and the
     /// counts are summed.
