@@ -25,6 +25,7 @@ public final class GradientTree {
     public let communicator: Communicator
     public let localMicrobatches: Int
     private let levels: Int
+    private var poolVersion: Int
     private var pool: [UnsafeMutablePointer<Float>] = []
     private var free: [UnsafeMutablePointer<Float>] = []
     private var densePool: [UnsafeMutablePointer<Float>] = []
@@ -42,14 +43,21 @@ public final class GradientTree {
         var levels = 0
         while (1 << levels) < localMicrobatches { levels += 1 }
         self.levels = levels
-        // The binary counter holds at most one subtree per level below the top, plus the
-        // micro-batch being computed: levels + 1 buffers.
-        for _ in 0...levels {
+        poolVersion = store.layoutVersion
+        allocatePool()
+    }
+
+    /// The binary counter holds at most one subtree per level below the top, plus the
+    /// micro-batch being computed: levels + 1 buffers of the store's gradient length.
+    private func allocatePool() {
+        for b in pool { b.deallocate() }
+        pool = (0...levels).map { _ in
             let b = UnsafeMutablePointer<Float>.allocate(capacity: store.gradientLength)
             b.initialize(repeating: 0, count: store.gradientLength)
-            pool.append(b)
+            return b
         }
         free = pool
+        poolVersion = store.layoutVersion
     }
 
     deinit {
@@ -67,6 +75,7 @@ public final class GradientTree {
     public func begin(dense: Bool) {
         precondition(stack.isEmpty && current == nil, "begin inside a step")
         endStep()
+        if poolVersion != store.layoutVersion { allocatePool() }
         guard dense, store.denseCount > 0 else { return }
         for _ in 0...levels {
             let b = UnsafeMutablePointer<Float>.allocate(capacity: store.denseCount)
@@ -76,8 +85,10 @@ public final class GradientTree {
         denseFree = densePool
     }
 
-    /// Releases the dense buffers of the step (call once the mask update has used them).
+    /// Ends the step: the store's gradients point at its own buffer again, and the dense
+    /// buffers are released (call once the optimizer and the mask update have used them).
     public func endStep() {
+        store.redirectGradients(to: nil)
         store.redirectDenseGradients(to: nil)
         for b in densePool { b.deallocate() }
         densePool = []

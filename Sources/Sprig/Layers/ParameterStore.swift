@@ -53,34 +53,33 @@ public struct ParameterSlot {
 /// (mask updates), `denseGradients` points at a buffer of `denseCount` floats holding the
 /// dense gradients of the sparse tensors; otherwise it is nil and no such memory exists.
 ///
-/// Optimizer state laid out like the values (momentum) is registered with
-/// `registerState`, so that a mask change moves it with the values (`remap`).
+/// Optimizer state laid out like the values (momentum) lives here too (`addState`), so
+/// that a mask change moves it with the values (`remap`), and a pruning step that shrinks
+/// a tensor (`resize`) shrinks it too. `layoutVersion` counts layout changes, for holders
+/// of buffers sized like the store.
 public final class ParameterStore {
-    public let specs: [ParameterSpec]
-    public let offsets: [Int]
+    public private(set) var specs: [ParameterSpec]
+    public private(set) var offsets: [Int]
     /// The number of parameter values.
-    public let count: Int
+    public private(set) var count: Int
     public let auxiliaryCount: Int
-    public let values: UnsafeMutablePointer<Float>
+    public private(set) var values: UnsafeMutablePointer<Float>
     /// The buffer backward passes write into now: the store's own, or a redirected one.
     public private(set) var gradients: UnsafeMutablePointer<Float>
-    private let ownGradients: UnsafeMutablePointer<Float>
+    private var ownGradients: UnsafeMutablePointer<Float>
     /// Offsets of each sparse tensor's dense gradient in a dense-gradient buffer (0 for
     /// dense tensors), and that buffer's length.
     public let denseOffsets: [Int]
     public let denseCount: Int
     public private(set) var denseGradients: UnsafeMutablePointer<Float>?
-    /// Buffers laid out like `values` (optimizer state), moved along by `remap`.
-    private var states: [UnsafeMutablePointer<Float>] = []
+    /// Buffers laid out like `values` (optimizer state).
+    public private(set) var states: [UnsafeMutablePointer<Float>] = []
+    /// Incremented by every `resize`.
+    public private(set) var layoutVersion = 0
 
     public init(specs: [ParameterSpec], auxiliaryCount: Int = 0) {
         self.specs = specs
-        var offsets: [Int] = []
-        var total = 0
-        for spec in specs {
-            offsets.append(total)
-            total += spec.count
-        }
+        let (offsets, total) = ParameterStore.layout(specs)
         self.offsets = offsets
         count = total
         var denseOffsets: [Int] = []
@@ -102,6 +101,17 @@ public final class ParameterStore {
     deinit {
         values.deallocate()
         ownGradients.deallocate()
+        for state in states { state.deallocate() }
+    }
+
+    private static func layout(_ specs: [ParameterSpec]) -> (offsets: [Int], total: Int) {
+        var offsets: [Int] = []
+        var total = 0
+        for spec in specs {
+            offsets.append(total)
+            total += spec.count
+        }
+        return (offsets, total)
     }
 
     /// Floats in one gradient buffer: the gradients, then the auxiliary slots.
@@ -120,22 +130,55 @@ public final class ParameterStore {
         denseGradients = buffer
     }
 
-    /// Registers a buffer of `count` floats laid out like `values`.
-    public func registerState(_ buffer: UnsafeMutablePointer<Float>) {
-        states.append(buffer)
+    /// Adds a zeroed buffer laid out like `values` (optimizer state) and returns its
+    /// index in `states`. Its address changes when the layout does.
+    public func addState() -> Int {
+        let b = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+        b.initialize(repeating: 0, count: max(count, 1))
+        states.append(b)
+        return states.count - 1
     }
 
-    /// Rearranges tensor `index` after a change of its sparsity pattern: new position p
-    /// takes the value of old position `source[p]`, or zero where `source[p]` is nil (a
-    /// new connection), in the values and in every registered state buffer.
+    /// Rearranges tensor `index` after a change of its sparsity pattern of the same size:
+    /// new position p takes the value of old position `source[p]`, or zero where
+    /// `source[p]` is nil (a new connection), in the values and in every state buffer.
     public func remap(_ index: Int, source: [Int?]) {
-        precondition(source.count == specs[index].count, "remap keeps the tensor's size")
+        precondition(source.count == specs[index].count, "remap keeps the tensor's size; use resize")
         var scratch = [Float](repeating: 0, count: source.count)
         for buffer in [values] + states {
             let base = buffer + offsets[index]
             for (p, s) in source.enumerated() { scratch[p] = s.map { base[$0] } ?? 0 }
             base.update(from: scratch, count: scratch.count)
         }
+    }
+
+    /// Gives tensor `index` `source.count` values: new position p takes old position
+    /// `source[p]`'s value and state (zero where nil). Every buffer is reallocated, so
+    /// pointers into the store must be taken again; must not be called while gradients
+    /// are redirected.
+    public func resize(_ index: Int, source: [Int?]) {
+        precondition(gradients == ownGradients && denseGradients == nil, "resize during a step")
+        var newSpecs = specs
+        newSpecs[index].count = source.count
+        let (newOffsets, newCount) = ParameterStore.layout(newSpecs)
+        func moved(_ old: UnsafeMutablePointer<Float>, extra: Int) -> UnsafeMutablePointer<Float> {
+            let b = UnsafeMutablePointer<Float>.allocate(capacity: max(newCount + extra, 1))
+            b.initialize(repeating: 0, count: max(newCount + extra, 1))
+            for t in specs.indices where t != index {
+                (b + newOffsets[t]).update(from: old + offsets[t], count: specs[t].count)
+            }
+            for (p, s) in source.enumerated() { b[newOffsets[index] + p] = s.map { old[offsets[index] + $0] } ?? 0 }
+            old.deallocate()
+            return b
+        }
+        values = moved(values, extra: 0)
+        states = states.map { moved($0, extra: 0) }
+        ownGradients = moved(ownGradients, extra: auxiliaryCount)
+        gradients = ownGradients
+        specs = newSpecs
+        offsets = newOffsets
+        count = newCount
+        layoutVersion += 1
     }
 
     /// The auxiliary slots of the current gradient buffer.

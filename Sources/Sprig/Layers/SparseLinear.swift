@@ -121,21 +121,26 @@ public final class SparseLinear: Layer {
         return dx
     }
 
-    /// Replaces the mask by `newPattern` with the same number of active entries: kept
-    /// connections keep their weights and optimizer state; the connections in `fresh` (and
-    /// any not active before) start at zero, with zero optimizer state.
+    /// Replaces the mask by `newPattern`: kept connections keep their weights and
+    /// optimizer state; the connections in `fresh` (and any not active before) start at
+    /// zero, with zero optimizer state. When the number of active weights changes (pruning),
+    /// the store is resized.
     public func setPattern(_ newPattern: SparsePattern, fresh: Set<Int> = []) {
-        precondition(newPattern.rows == outputFeatures && newPattern.cols == inputFeatures
-                     && newPattern.activeCount == pattern.activeCount, "a mask update keeps the shape and the active count")
+        precondition(newPattern.rows == outputFeatures && newPattern.cols == inputFeatures, "a mask keeps the layer's shape")
         var oldPosition: [Int: Int] = [:]
         oldPosition.reserveCapacity(pattern.activeCount)
         for (k, index) in pattern.activeIndices.enumerated() { oldPosition[index] = k }
         let source = newPattern.activeIndices.map { fresh.contains($0) ? nil : oldPosition[$0] }
+        let sameSize = newPattern.activeCount == pattern.activeCount
         pattern = newPattern
-        weight.store.remap(weight.index, source: source)
+        if sameSize {
+            weight.store.remap(weight.index, source: source)
+        } else {
+            weight.store.resize(weight.index, source: source)
+        }
     }
 
-    /// Applies a drop-and-grow decision.
+    /// Applies a decision: drops, then grows.
     public func apply(_ diff: MaskDiff) {
         var active = Set(pattern.activeIndices)
         for d in diff.dropped {

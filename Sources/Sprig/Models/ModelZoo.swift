@@ -41,15 +41,17 @@ public enum ModelArchitecture: Equatable, CustomStringConvertible {
     /// The layers of the architecture. A weight layer with sparsity above 0 (one entry per
     /// weight layer) becomes a `SparseLinear` with a random mask of exactly
     /// `SparsityDistribution.activeCount` connections, drawn from the stream
-    /// (seed, maskInit, layer).
-    public func makeLayers(sparsities: [Double]? = nil, seed: UInt64 = 0, denseMathDensity: Double = 0.3) -> [Layer] {
+    /// (seed, maskInit, layer). Layers in `denseStart` become `SparseLinear` with every
+    /// connection active (gradual pruning starts dense).
+    public func makeLayers(sparsities: [Double]? = nil, seed: UInt64 = 0, denseMathDensity: Double = 0.3,
+                           denseStart: Set<Int> = []) -> [Layer] {
         switch self {
         case .mlp(let sizes):
             precondition(sparsities == nil || sparsities!.count == sizes.count - 1, "one sparsity per weight layer")
             var layers: [Layer] = []
             for k in 0..<(sizes.count - 1) {
-                let s = sparsities?[k] ?? 0
-                if s > 0 {
+                let s = denseStart.contains(k) ? 0 : sparsities?[k] ?? 0
+                if s > 0 || denseStart.contains(k) {
                     let count = sizes[k] * sizes[k + 1]
                     var random = StatelessRandom(seed: seed, purpose: .maskInit, layer: k)
                     let active = RandomMask.indices(count: SparsityDistribution.activeCount(count: count, sparsity: s),

@@ -14,6 +14,8 @@ public enum SparseTrainingMethod: String, CaseIterable, Sendable {
     /// SNIP (Lee et al., ICLR 2019): at initialisation keep the largest |g w| on one batch,
     /// then train with that fixed mask.
     case snip
+    /// Gradual magnitude pruning (Zhu & Gupta 2017): dense to sparse during training.
+    case gmp
 
     /// True for the methods that change masks during training.
     public var isDynamic: Bool { self == .rigl || self == .set || self == .snfs }

@@ -21,18 +21,16 @@ public final class SGD {
 
     public let settings: Settings
     private let store: ParameterStore
-    /// The momentum buffer `v`, laid out like the store.
-    public let velocity: UnsafeMutablePointer<Float>
+    private let velocityState: Int
 
     public init(store: ParameterStore, settings: Settings) {
         self.store = store
         self.settings = settings
-        velocity = .allocate(capacity: max(store.count, 1))
-        velocity.initialize(repeating: 0, count: max(store.count, 1))
-        store.registerState(velocity)
+        velocityState = store.addState()
     }
 
-    deinit { velocity.deallocate() }
+    /// The momentum buffer `v`, laid out like the store (owned by it).
+    public var velocity: UnsafeMutablePointer<Float> { store.states[velocityState] }
 
     /// Bytes of optimizer state.
     public var stateBytes: Int { store.count * MemoryLayout<Float>.stride }
@@ -40,6 +38,7 @@ public final class SGD {
     /// Applies one update with learning rate `lr` from the store's gradients.
     public func step(lr: Float) {
         let mu = Float(settings.momentum)
+        let velocity = self.velocity
         for (index, spec) in store.specs.enumerated() {
             let offset = store.offsets[index]
             let w = store.values + offset, g = store.gradients + offset, v = velocity + offset

@@ -27,8 +27,9 @@ public final class Trainer {
         self.data = data
         let s = config.sparsity
         let sparsities = s.layerSparsities(config.model.weightShapes)
+        let pruned = Set(sparsities.indices.filter { s.method == .gmp && sparsities[$0] > 0 })
         model = Sequential(layers: config.model.makeLayers(sparsities: sparsities, seed: config.seed,
-                                                           denseMathDensity: s.denseMathDensity),
+                                                           denseMathDensity: s.denseMathDensity, denseStart: pruned),
                            auxiliaryCount: TrainingStep.auxiliaryCount)
         model.initialize(config.initializer, seed: config.seed)
         optimizer = SGD(store: model.store, settings: config.sgd)
@@ -36,12 +37,17 @@ public final class Trainer {
                          rank: communicator.rank, ranks: communicator.size, seed: config.seed)
         normalization = Normalization(fitting: data.train)
         let fullSteps = config.epochs * plan.stepsPerEpoch
+        let schedule = s.schedule(totalSteps: min(fullSteps, config.maxSteps ?? fullSteps))
         let dynamic = s.method.isDynamic
-            ? DynamicSparsity(method: s.method, schedule: s.schedule(totalSteps: min(fullSteps, config.maxSteps ?? fullSteps)),
-                              seed: config.seed, snfsMomentum: s.snfsMomentum)
+            ? DynamicSparsity(method: s.method, schedule: schedule, seed: config.seed, snfsMomentum: s.snfsMomentum)
+            : nil
+        let pruning = s.method == .gmp
+            ? GradualMagnitudePruning(finalSparsities: pruned.sorted().map { sparsities[$0] }, begin: schedule.begin,
+                                      end: max(schedule.end, schedule.begin + 1), deltaT: schedule.deltaT, seed: config.seed)
             : nil
         trainingStep = TrainingStep(model: model, optimizer: optimizer, communicator: communicator,
-                                    globalBatch: config.batchSize, microbatches: config.microbatches, dynamic: dynamic)
+                                    globalBatch: config.batchSize, microbatches: config.microbatches,
+                                    dynamic: dynamic, pruning: pruning)
     }
 
     /// The steps the run will take.

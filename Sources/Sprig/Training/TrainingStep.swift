@@ -12,7 +12,7 @@ import MPI
 ///
 /// With dynamic sparsity, steps that need them also sum the dense gradients of the sparse
 /// layers, and on update steps rank 0 decides the masks and every rank applies its diff
-/// (`MaskSynchronizer`).
+/// (`MaskSynchronizer`); gradual pruning prunes the same way after the optimizer step.
 public final class TrainingStep {
     public let model: Sequential
     public let optimizer: SGD
@@ -20,6 +20,7 @@ public final class TrainingStep {
     public let globalBatch: Int
     public let microbatches: Int
     public let dynamic: DynamicSparsity?
+    public let pruning: GradualMagnitudePruning?
     public let synchronizer: MaskSynchronizer
     public private(set) var flops: TrainingFLOPs
     /// Mask updates applied so far, and connections regrown by them.
@@ -33,7 +34,7 @@ public final class TrainingStep {
     /// `model` must have been built with `auxiliaryCount` auxiliary slots; `microbatches`
     /// must divide `globalBatch` and be a multiple of the number of ranks.
     public init(model: Sequential, optimizer: SGD, communicator: Communicator, globalBatch: Int, microbatches: Int,
-                dynamic: DynamicSparsity? = nil) {
+                dynamic: DynamicSparsity? = nil, pruning: GradualMagnitudePruning? = nil) {
         precondition(model.store.auxiliaryCount >= TrainingStep.auxiliaryCount, "model built without the loss slot")
         precondition(globalBatch % microbatches == 0 && microbatches % communicator.size == 0,
                      "\(microbatches) micro-batches do not fit batch \(globalBatch) on \(communicator.size) ranks")
@@ -42,6 +43,7 @@ public final class TrainingStep {
         self.globalBatch = globalBatch
         self.microbatches = microbatches
         self.dynamic = dynamic
+        self.pruning = pruning
         synchronizer = MaskSynchronizer(communicator: communicator)
         flops = TrainingFLOPs(denseForward: Double(model.denseForwardFLOPsPerExample))
         tree = GradientTree(store: model.store, communicator: communicator,
@@ -72,6 +74,11 @@ public final class TrainingStep {
             optimizer.step(lr: learningRate)
         }
         tree.endStep()
+        if let pruning, pruning.isPruningStep(t) {
+            let layers = model.sparseLayers.map(\.layer)
+            synchronizer.update(layers) { pruning.decide(layers: layers, step: t) }
+            maskUpdates += 1
+        }
         return meanLoss
     }
 
