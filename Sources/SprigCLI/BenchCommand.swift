@@ -2,79 +2,126 @@ import ArgumentParser
 import Foundation
 import Sprig
 
-/// `sprig bench`: training throughput beside the machine's sgemm rate.
+/// `sprig bench`: training throughput over sparsities beside the machine's sgemm rate.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure training samples/s (one rank) beside sgemm GFLOP/s. Build with -c release.",
-        discussion: "Synthetic batches; data loading and evaluation are left out. Compare ratios within one run: the machine is shared."
+        abstract: "Measure training samples/s (one rank) across sparsities, beside sgemm GFLOP/s. Build with -c release.",
+        discussion: """
+            Synthetic batches; data loading and evaluation are left out. Every weight layer gets the row's sparsity;
+            with --method rigl each block of 100 steps includes one mask update and its dense gradients. model_bytes
+            is what the model holds between mask updates. Compare ratios within one run: the machine is shared.
+            """
     )
 
     @Option(name: .long, help: "Comma-separated models from the zoo.")
-    var models: String = "lenet-300-100"
+    var models: String = "lenet-300-100,mlp-wide"
+
+    @Option(name: .long, help: "Comma-separated sparsities.")
+    var sparsities: String = "0,0.5,0.8,0.9,0.95,0.98,0.99"
+
+    @Option(name: .long, help: "Sparse method: static (fixed masks) or rigl (updates every 100 steps).")
+    var method: String = "rigl"
 
     @Option(name: .long, help: "Batch size.")
     var batch: Int = 128
 
-    @Option(name: .long, help: "Micro-batches per batch (the training default is 4; see TrainingConfig).")
+    @Option(name: .long, help: "Micro-batches per batch (the training default is 4).")
     var microbatches: Int = 4
 
-    @Option(name: .long, help: "Timed steps per row.")
-    var steps: Int = 1000
+    @Option(name: .long, help: "Seconds of timed training per row (at least 100 steps).")
+    var seconds: Double = 2
 
     @Option(name: .long, help: "BLAS threads.")
     var threads: Int = 1
 
-    @Flag(name: .long, help: "Print one JSON object per row instead of a table.")
+    @Flag(name: .long, help: "Print one JSON object per row instead of tables.")
     var json = false
 
     func validate() throws {
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
         guard microbatches >= 1, batch % microbatches == 0 else { throw ValidationError("--microbatches must divide --batch") }
-        guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
+        guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard ["static", "rigl"].contains(method) else { throw ValidationError("--method must be static or rigl") }
         for name in models.split(separator: ",") where ModelArchitecture.zoo[String(name)] == nil {
             throw ValidationError("--models: unknown model '\(name)' (known: \(ModelArchitecture.zoo.keys.sorted().joined(separator: ", ")))")
+        }
+        for s in sparsities.split(separator: ",") {
+            guard let v = Double(s), v >= 0, v < 1 else { throw ValidationError("--sparsities: '\(s)' is not in [0, 1)") }
         }
     }
 
     func run() throws {
         BLAS.setThreads(threads)
-        let square = GEMMThroughput.measure(m: 1024, n: 1024, k: 1024)
-        if json {
-            var j = JSONLine()
-            j.add("kernel", "sgemm")
-            j.add("shape", "1024x1024x1024")
-            j.add("gflops", square)
-            j.add("threads", threads)
-            print(j.text)
-        } else {
-            print(String(format: "sgemm 1024x1024x1024: %.1f GFLOP/s (%d BLAS thread%@)", square, threads, threads == 1 ? "" : "s"))
-            print("model            sparsity  batch  micro  samples/s  ms/step  GFLOP/s  model_bytes")
+        let levels = sparsities.split(separator: ",").map { Double($0)! }
+        let sgemm = GEMMThroughput.measure(m: 1024, n: 1024, k: 1024)
+        emit(["kernel": .string("sgemm"), "shape": .string("1024x1024x1024"), "gflops": .number(sgemm), "threads": .int(threads)],
+             text: String(format: "sgemm 1024x1024x1024: %.1f GFLOP/s (%d BLAS thread%@)", sgemm, threads, threads == 1 ? "" : "s"))
+        if !json {
+            print("\nmodel           sparsity  samples/s  vs dense  GFLOP/s  model_bytes  vs dense  rss_MiB")
         }
         for name in models.split(separator: ",").map(String.init) {
             let arch = ModelArchitecture.zoo[name]!
-            let r = TrainingThroughput(model: arch, batch: batch, microbatches: microbatches, steps: steps).run()
-            let gflops = r.samplesPerSecond * Double(r.flopsPerExample) / 1e9
-            if json {
-                var j = JSONLine()
-                j.add("model", name)
-                j.add("sparsity", 0.0)
-                j.add("batch", batch)
-                j.add("microbatches", microbatches)
-                j.add("samples_per_second", r.samplesPerSecond)
-                j.add("gflops", gflops)
-                j.add("model_bytes", r.modelBytes)
-                j.add("peak_rss_bytes", ResourceUsage.peakResidentBytes ?? -1)
-                print(j.text)
-            } else {
-                print(name.padding(toLength: 16, withPad: " ", startingAt: 0)
-                      + String(format: " %8.2f  %5d  %5d  %9.0f  %7.3f  %7.1f  %11d", 0.0, batch, microbatches,
-                               r.samplesPerSecond, r.secondsPerStep * 1000, gflops, r.modelBytes))
+            var dense: TrainingThroughput.Result?
+            for s in levels {
+                let r = TrainingThroughput(model: arch, sparsity: s, method: SparseTrainingMethod(rawValue: method)!,
+                                           batch: batch, microbatches: microbatches, seconds: seconds).run()
+                if s == 0 { dense = r }
+                let gflops = r.samplesPerSecond * Double(r.flopsPerExample) / 1e9
+                let speedup = dense.map { r.samplesPerSecond / $0.samplesPerSecond }
+                let memory = dense.map { Double(r.modelBytes) / Double($0.modelBytes) }
+                let rss = ResourceUsage.residentBytes ?? 0
+                emit(["model": .string(name), "sparsity": .number(s), "method": .string(s == 0 ? "dense" : method),
+                      "batch": .int(batch), "microbatches": .int(microbatches), "samples_per_second": .number(r.samplesPerSecond),
+                      "speedup_vs_dense": speedup.map(JSONValue.number) ?? .null, "gflops": .number(gflops),
+                      "model_bytes": .int(r.modelBytes), "model_bytes_vs_dense": memory.map(JSONValue.number) ?? .null,
+                      "rss_bytes": .int(rss), "peak_rss_bytes": .int(ResourceUsage.peakResidentBytes ?? 0)],
+                     text: name.padding(toLength: 15, withPad: " ", startingAt: 0)
+                        + String(format: " %8.2f  %9.0f  %7@  %7.1f  %11d  %8@  %7.1f", s, r.samplesPerSecond,
+                                 (speedup.map { String(format: "%.2fx", $0) } ?? "-") as NSString, gflops, r.modelBytes,
+                                 (memory.map { String(format: "%.3f", $0) } ?? "-") as NSString, Double(rss) / 1_048_576))
+            }
+        }
+        if !json {
+            print("\nsparse kernels, first layer, batch \(batch / microbatches) (useful GFLOP/s: 2 per active weight per example)")
+            print("model           sparsity  forward  input_grad  weight_grad")
+        }
+        for name in models.split(separator: ",").map(String.init) {
+            let shape = ModelArchitecture.zoo[name]!.weightShapes[0].shape
+            for s in levels where s > 0 {
+                let k = KernelThroughput.measure(rows: shape[0], cols: shape[1], sparsity: s, batch: batch / microbatches)
+                emit(["kernel": .string("sparse"), "model": .string(name), "layer": .string("fc1"), "sparsity": .number(s),
+                      "batch": .int(batch / microbatches), "forward_gflops": .number(k.forward),
+                      "input_gradient_gflops": .number(k.inputGradient), "weight_gradient_gflops": .number(k.weightGradient)],
+                     text: name.padding(toLength: 15, withPad: " ", startingAt: 0)
+                        + String(format: " %8.2f  %7.1f  %10.1f  %11.1f", s, k.forward, k.inputGradient, k.weightGradient))
             }
         }
         if !json, let peak = ResourceUsage.peakResidentBytes {
-            print(String(format: "peak resident memory: %.1f MiB", Double(peak) / 1_048_576))
+            print(String(format: "\npeak resident memory of the process: %.1f MiB", Double(peak) / 1_048_576))
         }
+    }
+
+    enum JSONValue {
+        case string(String), number(Double), int(Int), null
+    }
+
+    /// Prints `text`, or with --json the fields as one JSON line (in the given key order).
+    private func emit(_ fields: KeyValuePairs<String, JSONValue>, text: String) {
+        guard json else {
+            print(text)
+            return
+        }
+        var j = JSONLine()
+        for (key, value) in fields {
+            switch value {
+            case .string(let s): j.add(key, s)
+            case .number(let d): j.add(key, d)
+            case .int(let i): j.add(key, i)
+            case .null: j.add(key, json: "null")
+            }
+        }
+        print(j.text)
     }
 }

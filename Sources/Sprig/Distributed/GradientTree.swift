@@ -77,10 +77,9 @@ public final class GradientTree {
         endStep()
         if poolVersion != store.layoutVersion { allocatePool() }
         guard dense, store.denseCount > 0 else { return }
+        // Not zeroed: every micro-batch's backward pass overwrites its dense buffer whole.
         for _ in 0...levels {
-            let b = UnsafeMutablePointer<Float>.allocate(capacity: store.denseCount)
-            b.initialize(repeating: 0, count: store.denseCount)
-            densePool.append(b)
+            densePool.append(UnsafeMutablePointer<Float>.allocate(capacity: store.denseCount))
         }
         denseFree = densePool
     }

@@ -69,33 +69,33 @@ public final class DynamicSparsity {
             let k = schedule.count(at: t, active: active.count)
             guard k > 0 else { return MaskDiff(layer: l, dropped: [], grown: []) }
             let weights = layer.activeWeights
-            var position: [Int: Int] = [:]
-            position.reserveCapacity(active.count)
-            for (p, index) in active.enumerated() { position[index] = p }
-            var tieKeys = StatelessRandom(seed: seed, purpose: .dropNoise, step: t, layer: l)
-            let dropped = TopK.smallest(k, of: active, score: { abs(weights[position[$0]!]) }, random: &tieKeys)
-            let dropSet = Set(dropped)
-            let kept = Set(active).subtracting(dropSet)
+            let droppedPositions = TopK(seed: seed, purpose: .dropNoise, step: t, layer: l)
+                .smallest(k, count: active.count, score: { abs(weights[$0]) })
+            let dropped = droppedPositions.map { active[$0] }
             let total = layer.inputFeatures * layer.outputFeatures
-            let candidates = (0..<total).filter { !kept.contains($0) }
-            var growKeys = StatelessRandom(seed: seed, purpose: .grow, step: t, layer: l)
-            let grown: [Int]
-            switch method {
-            case .rigl:
-                guard let g = store.slot(layer.weightIndex).denseGradients else { preconditionFailure("RigL needs dense gradients") }
-                grown = TopK.largest(k, of: candidates, score: { abs(g[$0]) }, random: &growKeys)
-            case .snfs:
-                let m = averages[l]
-                grown = TopK.largest(k, of: candidates, score: { abs(m[$0]) }, random: &growKeys)
-            case .set:
-                var draws = StatelessRandom(seed: seed, purpose: .maskInit, step: t, layer: l)
-                var scoreOf = [Float](repeating: 0, count: total)
-                for c in candidates { scoreOf[c] = draws.nextUniform() }
-                grown = TopK.largest(k, of: candidates, score: { scoreOf[$0] }, random: &growKeys)
-            default:
-                preconditionFailure("\(method) does not update masks")
+            var kept = [Bool](repeating: false, count: total)
+            for index in active { kept[index] = true }
+            for index in dropped { kept[index] = false }
+            let choose = TopK(seed: seed, purpose: .grow, step: t, layer: l)
+            let grown: [Int] = kept.withUnsafeBufferPointer { kept in
+                let isCandidate = { (i: Int) in !kept[i] }
+                switch method {
+                case .rigl:
+                    guard let g = store.slot(layer.weightIndex).denseGradients else { preconditionFailure("RigL needs dense gradients") }
+                    return choose.largest(k, count: total, isCandidate: isCandidate, score: { abs(g[$0]) })
+                case .snfs:
+                    return averages[l].withUnsafeBufferPointer { m in
+                        choose.largest(k, count: total, isCandidate: isCandidate, score: { abs(m[$0]) })
+                    }
+                case .set:
+                    // A uniform random score per connection, a hash of (seed, step, layer, index).
+                    let draws = TopK(seed: seed, purpose: .maskInit, step: t, layer: l)
+                    return choose.largest(k, count: total, isCandidate: isCandidate, score: { Float(draws.key($0) >> 40) })
+                default:
+                    preconditionFailure("\(method) does not update masks")
+                }
             }
-            return MaskDiff(layer: l, dropped: dropped, grown: grown)
+            return MaskDiff(layer: l, dropped: dropped.sorted(), grown: grown)
         }
     }
 }

@@ -48,9 +48,8 @@ public struct GradualMagnitudePruning {
             let k = active.count - target
             guard k > 0 else { return MaskDiff(layer: l, dropped: [], grown: []) }
             let weights = layer.activeWeights
-            var keys = StatelessRandom(seed: seed, purpose: .dropNoise, step: t, layer: l)
-            let order = Array(0..<active.count)
-            let dropped = TopK.smallest(k, of: order, score: { abs(weights[$0]) }, random: &keys).map { active[$0] }
+            let dropped = TopK(seed: seed, purpose: .dropNoise, step: t, layer: l)
+                .smallest(k, count: active.count, score: { abs(weights[$0]) }).map { active[$0] }
             return MaskDiff(layer: l, dropped: dropped.sorted(), grown: [])
         }
     }

@@ -11,8 +11,8 @@ public enum SNIP {
             guard let g = store.slot(layer.weightIndex).denseGradients else { preconditionFailure("SNIP needs dense gradients") }
             let w = initialWeights(l)
             let total = layer.inputFeatures * layer.outputFeatures
-            var keys = StatelessRandom(seed: seed, purpose: .grow, step: 0, layer: l)
-            let keep = TopK.largest(layer.pattern.activeCount, of: Array(0..<total), score: { abs(g[$0] * w[$0]) }, random: &keys)
+            let keep = TopK(seed: seed, purpose: .grow, step: 0, layer: l)
+                .largest(layer.pattern.activeCount, count: total, score: { abs(g[$0] * w[$0]) })
             let old = Set(layer.pattern.activeIndices), new = Set(keep)
             return MaskDiff(layer: l, dropped: old.subtracting(new).sorted(), grown: new.subtracting(old).sorted())
         }

@@ -111,10 +111,13 @@ public enum SparseKernels {
     }
 
     /// `grad[k] = dY[i, :] . X[c_k, :]` for every active entry k (row i); `grad` (nnz
-    /// values, storage order) is overwritten.
+    /// values, storage order) is overwritten. Eight entries of a row at a time keep eight
+    /// SIMD8 accumulators over the batch and finish with one transposed sum
+    /// (`sums8`), instead of a horizontal sum per entry.
     public static func weightGradient(_ pattern: SparsePattern, dy: Matrix, x: Matrix, grad: UnsafeMutablePointer<Float>) {
         precondition(x.rows == pattern.cols && dy.rows == pattern.rows && x.cols == dy.cols, "sparse weight-gradient shapes")
         let batch = x.cols
+        let vectorEnd = batch - batch % 8
         let X = UnsafePointer(x.data), DY = UnsafePointer(dy.data)
         pattern.rowStart.withUnsafeBufferPointer { rowStart in
             pattern.columns.withUnsafeBufferPointer { columns in
@@ -123,32 +126,64 @@ public enum SparseKernels {
                     let lo = Int(rowStart[i]), hi = Int(rowStart[i + 1])
                     guard lo < hi else { continue }
                     let g = DY + i * batch
-                    for k in lo..<hi { grad[k] = 0 }
-                    var j = 0
-                    while j + 32 <= batch {
-                        let g0 = load8(g + j), g1 = load8(g + j + 8), g2 = load8(g + j + 16), g3 = load8(g + j + 24)
-                        for k in lo..<hi {
-                            let xp = X + Int(cols[k]) * batch + j
-                            var a = g0 * load8(xp)
-                            a = a.addingProduct(g1, load8(xp + 8))
-                            a = a.addingProduct(g2, load8(xp + 16))
-                            a = a.addingProduct(g3, load8(xp + 24))
-                            grad[k] += a.sum()
+                    var k = lo
+                    while k + 8 <= hi {
+                        let x0 = X + Int(cols[k]) * batch, x1 = X + Int(cols[k + 1]) * batch
+                        let x2 = X + Int(cols[k + 2]) * batch, x3 = X + Int(cols[k + 3]) * batch
+                        let x4 = X + Int(cols[k + 4]) * batch, x5 = X + Int(cols[k + 5]) * batch
+                        let x6 = X + Int(cols[k + 6]) * batch, x7 = X + Int(cols[k + 7]) * batch
+                        var a0 = SIMD8<Float>(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0
+                        var j = 0
+                        while j < vectorEnd {
+                            let gj = load8(g + j)
+                            a0 = a0.addingProduct(gj, load8(x0 + j))
+                            a1 = a1.addingProduct(gj, load8(x1 + j))
+                            a2 = a2.addingProduct(gj, load8(x2 + j))
+                            a3 = a3.addingProduct(gj, load8(x3 + j))
+                            a4 = a4.addingProduct(gj, load8(x4 + j))
+                            a5 = a5.addingProduct(gj, load8(x5 + j))
+                            a6 = a6.addingProduct(gj, load8(x6 + j))
+                            a7 = a7.addingProduct(gj, load8(x7 + j))
+                            j += 8
                         }
-                        j += 32
+                        var r = sums8(a0, a1, a2, a3, a4, a5, a6, a7)
+                        while j < batch {
+                            let gj = g[j]
+                            r += gj * SIMD8(x0[j], x1[j], x2[j], x3[j], x4[j], x5[j], x6[j], x7[j])
+                            j += 1
+                        }
+                        store8(r, grad + k)
+                        k += 8
                     }
-                    while j + 8 <= batch {
-                        let g0 = load8(g + j)
-                        for k in lo..<hi { grad[k] += (g0 * load8(X + Int(cols[k]) * batch + j)).sum() }
-                        j += 8
-                    }
-                    while j < batch {
-                        let gj = g[j]
-                        for k in lo..<hi { grad[k] += gj * X[Int(cols[k]) * batch + j] }
-                        j += 1
+                    while k < hi {
+                        let xp = X + Int(cols[k]) * batch
+                        var a = SIMD8<Float>()
+                        var j = 0
+                        while j < vectorEnd {
+                            a = a.addingProduct(load8(g + j), load8(xp + j))
+                            j += 8
+                        }
+                        var sum = a.sum()
+                        while j < batch {
+                            sum += g[j] * xp[j]
+                            j += 1
+                        }
+                        grad[k] = sum
+                        k += 1
                     }
                 }
             }
         }
+    }
+
+    /// The lane sums of eight vectors, as one vector: lane m is `a_m.sum()`.
+    @inline(__always)
+    static func sums8(_ a0: SIMD8<Float>, _ a1: SIMD8<Float>, _ a2: SIMD8<Float>, _ a3: SIMD8<Float>,
+                      _ a4: SIMD8<Float>, _ a5: SIMD8<Float>, _ a6: SIMD8<Float>, _ a7: SIMD8<Float>) -> SIMD8<Float> {
+        @inline(__always) func pair(_ p: SIMD8<Float>, _ q: SIMD8<Float>) -> SIMD8<Float> {
+            SIMD8(lowHalf: p.evenHalf + p.oddHalf, highHalf: q.evenHalf + q.oddHalf)
+        }
+        let t01 = pair(a0, a1), t23 = pair(a2, a3), t45 = pair(a4, a5), t67 = pair(a6, a7)
+        return pair(pair(t01, t23), pair(t45, t67))
     }
 }
