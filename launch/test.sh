@@ -44,7 +44,7 @@ unit_tests() {
 suite "unit tests" unit_tests
 suite "bad input" bash Tests/scripts/bad-input.sh
 suite "rank-count invariance (mpirun)" bash Tests/scripts/rank-invariance.sh
-[ -n "${QUICK:-}" ] || suite "dense accuracy on MNIST" bash Tests/scripts/dense-accuracy.sh
+[ -n "${QUICK:-}" ] || suite "accuracy on MNIST" bash Tests/scripts/accuracy.sh
 
 echo "== all suites"
 echo "$passed passed, $failed failed"

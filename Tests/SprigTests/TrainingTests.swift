@@ -118,6 +118,33 @@ import Testing
         #expect(try run().weights == weights)
     }
 
+    /// A RigL run on synthetic data learns, keeps its budget, and exports dense-shaped
+    /// weights with masks that agree with them.
+    @Test func sparseTrainingExportsWeightsAndMasks() throws {
+        let dir = TemporaryDirectory()
+        writeSyntheticMNIST(in: dir)
+        var config = try TrainingConfig.parse(text: """
+            model: {mlp: [64, 32, 4]}
+            epochs: 6
+            batch_size: 20
+            optimizer: {lr: 0.05}
+            sparsity: {method: rigl, sparsity: 0.8, delta_t: 10, layers: {fc2: 0}}
+            """, source: "t.yaml")
+        config.data = dir.path
+        let trainer = try Trainer(config: config, communicator: SingleProcessCommunicator(),
+                                  data: try MNISTData(directory: dir.path, classes: 4))
+        var last: EpochReport?
+        trainer.train { last = $0 }
+        #expect(last!.testAccuracy > 0.8)
+        #expect(trainer.maskUpdates.count == 9) // steps 10...90 of 120; updates end at 3/4
+        let tensors = Dictionary(uniqueKeysWithValues: trainer.tensors().map { ($0.name, $0) })
+        #expect(Set(tensors.keys) == ["fc1.weight", "fc1.mask", "fc1.bias", "fc2.weight", "fc2.bias"])
+        let mask = tensors["fc1.mask"]!.values, weight = tensors["fc1.weight"]!.values
+        #expect(mask.filter { $0 == 1 }.count == SparsityDistribution.activeCount(count: 64 * 32, sparsity: 0.8))
+        #expect(zip(mask, weight).allSatisfy { $0 == 1 || $1 == 0 })
+        #expect(trainer.flops.relativeToDense < 0.5)
+    }
+
     @Test func maxStepsStopsEarly() throws {
         let dir = TemporaryDirectory()
         writeSyntheticMNIST(in: dir)

@@ -163,10 +163,27 @@ public final class Trainer {
         return (totals[0] / Double(n), totals[1] / Double(n))
     }
 
-    /// The model's tensors, for export.
+    /// The model's tensors, for export: dense-shaped weights (zero at inactive
+    /// connections), biases, and for each sparse layer its mask (`fcN.mask`, 1 where
+    /// active).
     public func tensors() -> [NamedTensor] {
-        model.store.specs.enumerated().map { i, spec in
-            NamedTensor(name: spec.name, shape: spec.shape, values: model.store.valuesArray(i))
+        let sparseByIndex = Dictionary(uniqueKeysWithValues: model.sparseLayers.map { ($0.layer.weightIndex, $0.layer) })
+        var out: [NamedTensor] = []
+        for (i, spec) in model.store.specs.enumerated() {
+            let values = model.store.valuesArray(i)
+            guard let layer = sparseByIndex[i] else {
+                out.append(NamedTensor(name: spec.name, shape: spec.shape, values: values))
+                continue
+            }
+            var dense = [Float](repeating: 0, count: spec.denseCount)
+            var mask = [Float](repeating: 0, count: spec.denseCount)
+            for (k, index) in layer.pattern.activeIndices.enumerated() {
+                dense[index] = values[k]
+                mask[index] = 1
+            }
+            out.append(NamedTensor(name: spec.name, shape: spec.shape, values: dense))
+            out.append(NamedTensor(name: spec.name.replacingOccurrences(of: ".weight", with: ".mask"), shape: spec.shape, values: mask))
         }
+        return out
     }
 }

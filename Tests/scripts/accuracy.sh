@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Accuracy floors on real MNIST, one process:
+# - dense LeNet-300-100 reaches at least 98.0% test accuracy within 20 epochs
+#   (configs/lenet300-dense.yaml), and its metrics file has the promised fields;
+# - RigL with RigL's MNIST setup (configs/rigl-mnist.yaml) reaches at least 98.0% within 30
+#   epochs with at most 3.5% of the weights active.
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+DATA="${1:-$ROOT/data/mnist}"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+
+# verdict METRICS EPOCHS MAX_ACTIVE_FRACTION: checks the metrics file, prints a summary
+verdict() {
+  python3 - "$@" <<'PY'
+import json, sys
+path, epochs, max_active = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+lines = [json.loads(l) for l in open(path)]
+rows, final = lines[:-1], lines[-1]
+assert len(rows) == epochs, f"{len(rows)} epoch lines"
+for e in rows:
+    for key in ("epoch", "train_loss", "test_accuracy", "samples_per_second", "bytes_allreduced"):
+        assert key in e, f"epoch line lacks {key}"
+assert final.get("final") is True, "last line is not final"
+active = final["active_weights"] / final["dense_weights"]
+print(f"final test accuracy {final['test_accuracy']:.4f}, active {active:.4f}, {final['samples_per_second']:.0f} samples/s")
+sys.exit(0 if final["test_accuracy"] >= 0.98 and active <= max_active else 1)
+PY
+}
+
+"$SPRIG" train --config "$ROOT/configs/lenet300-dense.yaml" --data "$DATA" --metrics-out "$WORK/dense.jsonl" | tail -3
+verdict "$WORK/dense.jsonl" 20 1.0 >"$WORK/v" 2>&1
+check "dense LeNet-300-100 >= 98.0% in 20 epochs ($(cat "$WORK/v"))" test $? -eq 0
+
+"$SPRIG" train --config "$ROOT/configs/rigl-mnist.yaml" --data "$DATA" --metrics-out "$WORK/rigl.jsonl" | tail -3
+verdict "$WORK/rigl.jsonl" 30 0.035 >"$WORK/v" 2>&1
+check "RigL (0.98/0.882/dense) >= 98.0% in 30 epochs ($(cat "$WORK/v"))" test $? -eq 0
+finish
