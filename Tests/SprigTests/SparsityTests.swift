@@ -85,13 +85,14 @@ private final class SparseRig {
     let x: [Matrix]
     let labels: [[Int32]]
 
-    init(method: SparseTrainingMethod, deltaT: Int = 5, alpha: Double = 0.3, sparsity: Double = 0.8) {
+    init(method: SparseTrainingMethod, deltaT: Int = 5, alpha: Double = 0.3, sparsity: Double = 0.8, redistribute: Bool = false) {
         let arch = ModelArchitecture.mlp(sizes: [20, 16, 4])
         model = Sequential(layers: arch.makeLayers(sparsities: [sparsity, sparsity], seed: 2), auxiliaryCount: 1)
         model.initialize(.glorotUniform, seed: 2)
         let sgd = SGD(store: model.store, settings: SGD.Settings(momentum: 0.9, nesterov: true, weightDecay: 0))
         let dynamic = method.isDynamic
-            ? DynamicSparsity(method: method, schedule: DropFractionSchedule(shape: .constant, alpha: alpha, deltaT: deltaT, end: 1000), seed: 3)
+            ? DynamicSparsity(method: method, schedule: DropFractionSchedule(shape: .constant, alpha: alpha, deltaT: deltaT, end: 1000),
+                              seed: 3, redistribute: redistribute)
             : nil
         step = TrainingStep(model: model, optimizer: sgd, communicator: SingleProcessCommunicator(), globalBatch: 8,
                             microbatches: 2, dynamic: dynamic)
@@ -179,6 +180,23 @@ private final class SparseRig {
         for (p, index) in after.enumerated() where newcomers.contains(index) {
             #expect(layer.activeWeights[p] == 0 && velocity[p] == 0)
         }
+    }
+
+    /// SNFS with redistribution moves budget between layers but keeps the total, and no
+    /// layer exceeds its size.
+    @Test func snfsRedistributionKeepsTheTotal() {
+        let rig = SparseRig(method: .snfs, alpha: 0.5, redistribute: true)
+        let before = rig.layers.map(\.pattern.activeCount)
+        var seen: Set<[Int]> = [before]
+        for block in 0..<6 {
+            rig.train((block * 5 + 1)...(block * 5 + 5))
+            let counts = rig.layers.map(\.pattern.activeCount)
+            #expect(counts.reduce(0, +) == before.reduce(0, +))
+            #expect(counts[0] <= 320 && counts[1] <= 64)
+            #expect(rig.model.store.count == counts.reduce(0, +) + 20)
+            seen.insert(counts)
+        }
+        #expect(seen.count > 1, "the budget never moved")
     }
 
     @Test func storeRemapAndResizeKeepValuesAndState() {

@@ -12,6 +12,7 @@
 ///   begin_step: 0
 ///   end_fraction: 0.75           # or end_step: N; updates stop there
 ///   snfs_momentum: 0.9
+///   redistribution: false        # SNFS: move budget between layers by mean momentum
 ///   dense_math_density: 0.3      # layers denser than this use sgemm on an expanded copy
 /// ```
 public struct SparsitySettings: Equatable {
@@ -26,6 +27,7 @@ public struct SparsitySettings: Equatable {
     public var endStep: Int?
     public var endFraction: Double = 0.75
     public var snfsMomentum: Double = 0.9
+    public var redistribution = false
     public var denseMathDensity: Double = 0.3
 
     public init() {}
@@ -69,6 +71,10 @@ public struct SparsitySettings: Equatable {
         guard s.endFraction > 0 && s.endFraction <= 1 else { throw r.error("end_fraction", "must be in (0, 1], got \(s.endFraction)") }
         s.snfsMomentum = try r.double("snfs_momentum") ?? s.snfsMomentum
         guard s.snfsMomentum >= 0 && s.snfsMomentum < 1 else { throw r.error("snfs_momentum", "must be in [0, 1)") }
+        s.redistribution = try r.bool("redistribution") ?? false
+        if s.redistribution && s.method != .snfs {
+            throw r.error("redistribution", "is an option of method snfs, not \(s.method.rawValue)")
+        }
         s.denseMathDensity = try r.double("dense_math_density") ?? s.denseMathDensity
         guard s.denseMathDensity >= 0 && s.denseMathDensity <= 1 else { throw r.error("dense_math_density", "must be in [0, 1]") }
         try r.rejectUnknownKeys()

@@ -154,10 +154,11 @@ public final class ParameterStore {
 
     /// Gives tensor `index` `source.count` values: new position p takes old position
     /// `source[p]`'s value and state (zero where nil). Every buffer is reallocated, so
-    /// pointers into the store must be taken again; must not be called while gradients
-    /// are redirected.
+    /// pointers into the store must be taken again; gradients point at the store's own
+    /// (resized, zeroed where new) buffer afterwards, and holders of gradient-sized buffers
+    /// see `layoutVersion` change. Dense gradients keep their layout (it does not depend on
+    /// active counts).
     public func resize(_ index: Int, source: [Int?]) {
-        precondition(gradients == ownGradients && denseGradients == nil, "resize during a step")
         var newSpecs = specs
         newSpecs[index].count = source.count
         let (newOffsets, newCount) = ParameterStore.layout(newSpecs)

@@ -39,7 +39,8 @@ public final class Trainer {
         let fullSteps = config.epochs * plan.stepsPerEpoch
         let schedule = s.schedule(totalSteps: min(fullSteps, config.maxSteps ?? fullSteps))
         let dynamic = s.method.isDynamic
-            ? DynamicSparsity(method: s.method, schedule: schedule, seed: config.seed, snfsMomentum: s.snfsMomentum)
+            ? DynamicSparsity(method: s.method, schedule: schedule, seed: config.seed, snfsMomentum: s.snfsMomentum,
+                              redistribute: s.redistribution)
             : nil
         let pruning = s.method == .gmp
             ? GradualMagnitudePruning(finalSparsities: pruned.sorted().map { sparsities[$0] }, begin: schedule.begin,
