@@ -40,6 +40,12 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("weights-out"), help: "Write the trained weights to this safetensors file.")
     var weightsOut: String?
 
+    @Option(name: .customLong("check-every"), help: "Steps between replica checks (0: off).")
+    var checkEvery: Int?
+
+    @Option(name: .customLong("inject-divergence-at"), help: .hidden)
+    var injectDivergenceAt: Int?
+
     @Option(name: .long, help: "BLAS threads per rank. Runs are bitwise reproducible across rank counts only with equal thread counts.")
     var threads: Int = 1
 
@@ -66,6 +72,8 @@ struct TrainCommand: ParsableCommand {
             if let lr { c.learningRate = lr; c.overriddenBy["optimizer.lr"] = "--lr" }
             if let microbatches { c.microbatches = microbatches; c.overriddenBy["microbatches"] = "--microbatches" }
             if let maxSteps { c.maxSteps = maxSteps; c.overriddenBy["max_steps"] = "--max-steps" }
+            if let checkEvery { c.replicaCheckEvery = checkEvery; c.overriddenBy["replica_check_every"] = "--check-every" }
+            c.injectDivergenceAt = injectDivergenceAt
             try c.validate()
             let data = try MNISTData(directory: c.data, classes: c.model.classes)
             return try Trainer(config: c, communicator: communicator, data: data)
@@ -93,10 +101,13 @@ struct TrainCommand: ParsableCommand {
         let start = monotonicSeconds()
         var last: EpochReport?
         var samplesPerSecond: [Double] = []
+        var communication = CommunicationReport(steps: 0, bytes: [:], denseBytesPerStep: trainer.denseBytesPerStep)
         do {
             try trainer.train { report in
                 last = report
                 samplesPerSecond.append(report.samplesPerSecond)
+                communication.steps += report.communication.steps
+                for (kind, n) in report.communication.bytes { communication.bytes[kind, default: 0] += n }
                 guard isRoot else { return }
                 print(report.line(epochs: c.epochs))
                 try metrics?.append(report.json)
@@ -112,6 +123,7 @@ struct TrainCommand: ParsableCommand {
                 j.add("samples_per_second", samplesPerSecond.reduce(0, +) / Double(samplesPerSecond.count))
                 j.add("total_seconds", monotonicSeconds() - start)
                 j.add("bytes_allreduced", communicator.traffic.total)
+                communication.add(to: &j)
                 j.add("ranks", communicator.size)
                 j.add("parameters", trainer.model.store.count)
                 j.add("method", c.sparsity.method.rawValue)
@@ -134,6 +146,7 @@ struct TrainCommand: ParsableCommand {
                 }
                 print(String(format: "done: test_accuracy %.2f%% after %d steps in %.1f s", last.testAccuracy * 100, last.step,
                              monotonicSeconds() - start))
+                communication.lines.forEach { print($0) }
                 if c.sparsity.method != .dense {
                     let layers = trainer.layerSummary
                     print(String(format: "active weights %d of %d; training FLOPs %.3f x dense (%.3g); inference FLOPs %.3f x dense; %d mask updates",
@@ -143,6 +156,11 @@ struct TrainCommand: ParsableCommand {
                                  trainer.maskUpdates.count))
                 }
             }
+        } catch let divergence as ReplicaCheck.Divergence {
+            // Every rank found it: rank 0 says so, and all end together.
+            if isRoot { printError(divergence.description) }
+            communicator.finalize()
+            throw ExitCode(3)
         } catch {
             abortJob(communicator, error)
         }

@@ -104,7 +104,7 @@ import Testing
             let trainer = try Trainer(config: config, communicator: SingleProcessCommunicator(),
                                       data: try MNISTData(directory: dir.path, classes: 4))
             var reports: [EpochReport] = []
-            trainer.train { reports.append($0) }
+            try trainer.train { reports.append($0) }
             return (reports, trainer.tensors())
         }
         let (reports, weights) = try run()
@@ -112,9 +112,12 @@ import Testing
         #expect(reports.last!.step == 5 * 20)
         #expect(reports.last!.trainLoss < reports.first!.trainLoss)
         #expect(reports.last!.testAccuracy > 0.9)
-        // bytes of an epoch's training: every step all-reduces every gradient and the loss slot
+        // an epoch's bytes: every step all-reduces every gradient and the loss slot, and the
+        // evaluation sums two doubles
         let perStep = (64 * 32 + 32 + 32 * 4 + 4 + 1) * 4
-        #expect(reports[1].bytesAllReduced == 20 * perStep)
+        #expect(reports[1].bytesAllReduced == 20 * perStep + 16)
+        #expect(reports[1].communication.bytes[.gradients] == 20 * perStep)
+        #expect(reports[1].communication.denseBytesPerStep == (64 * 32 + 32 + 32 * 4 + 4) * 4)
         #expect(try run().weights == weights)
     }
 
@@ -134,7 +137,7 @@ import Testing
         let trainer = try Trainer(config: config, communicator: SingleProcessCommunicator(),
                                   data: try MNISTData(directory: dir.path, classes: 4))
         var last: EpochReport?
-        trainer.train { last = $0 }
+        try trainer.train { last = $0 }
         #expect(last!.testAccuracy > 0.8)
         #expect(trainer.maskUpdates.count == 9) // steps 10...90 of 120; updates end at 3/4
         let tensors = Dictionary(uniqueKeysWithValues: trainer.tensors().map { ($0.name, $0) })
@@ -145,6 +148,22 @@ import Testing
         #expect(trainer.flops.relativeToDense < 0.5)
     }
 
+    @Test func replicaChecksumsSeeValuesAndMasks() {
+        let model = Sequential(layers: ModelArchitecture.mlp(sizes: [6, 4, 2]).makeLayers(sparsities: [0.5, 0], seed: 1))
+        model.initialize(.glorotUniform, seed: 1)
+        let a = ReplicaCheck.checksums(model)
+        #expect(a == ReplicaCheck.checksums(model))
+        model.store.values[model.store.offsets[2]] += 1e-7
+        let b = ReplicaCheck.checksums(model)
+        #expect(a[0] == b[0] && a[1] == b[1] && a[2] != b[2])
+        let sparse = model.sparseLayers[0].layer
+        let active = sparse.pattern.activeIndices
+        let inactive = (0..<24).first { !active.contains($0) }!
+        sparse.apply(MaskDiff(layer: 0, dropped: [active[0]], grown: [inactive]))
+        #expect(ReplicaCheck.checksums(model)[0] != b[0])
+        #expect(throws: Never.self) { try ReplicaCheck(communicator: SingleProcessCommunicator()).verify(model, step: 1) }
+    }
+
     @Test func maxStepsStopsEarly() throws {
         let dir = TemporaryDirectory()
         writeSyntheticMNIST(in: dir)
@@ -153,7 +172,7 @@ import Testing
         let trainer = try Trainer(config: config, communicator: SingleProcessCommunicator(),
                                   data: try MNISTData(directory: dir.path, classes: 4))
         var reports: [EpochReport] = []
-        trainer.train { reports.append($0) }
+        try trainer.train { reports.append($0) }
         #expect(reports.count == 1 && reports[0].step == 7 && trainer.step == 7)
     }
 }

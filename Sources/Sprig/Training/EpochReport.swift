@@ -10,8 +10,10 @@ public struct EpochReport {
     /// Training examples per second over all ranks (evaluation excluded).
     public var samplesPerSecond: Double
     public var seconds: Double
-    /// Payload bytes this rank handed to collectives during the epoch.
-    public var bytesAllReduced: Int
+    /// Payload bytes this rank handed to collectives during the epoch (training and
+    /// evaluation), by kind.
+    public var communication: CommunicationReport
+    public var bytesAllReduced: Int { communication.totalBytes }
     /// The learning rate of the epoch's last step.
     public var learningRate: Double
 
@@ -26,6 +28,7 @@ public struct EpochReport {
         j.add("samples_per_second", samplesPerSecond)
         j.add("epoch_seconds", seconds)
         j.add("bytes_allreduced", bytesAllReduced)
+        communication.add(to: &j)
         j.add("lr", learningRate)
         return j
     }
@@ -34,7 +37,8 @@ public struct EpochReport {
     public func line(epochs: Int) -> String {
         let acc = String(format: "%.2f", testAccuracy * 100)
         let loss = String(format: "%.4f", trainLoss)
-        return "epoch \(epoch)/\(epochs)  train_loss \(loss)  test_accuracy \(acc)%  \(Int(samplesPerSecond.rounded())) samples/s"
+        let comm = String(format: "%.1f kB/step (%.2f%% of dense)", communication.bytesPerStep / 1000, 100 * communication.ratioToDense)
+        return "epoch \(epoch)/\(epochs)  train_loss \(loss)  test_accuracy \(acc)%  \(Int(samplesPerSecond.rounded())) samples/s  \(comm)"
     }
 }
 

@@ -14,6 +14,7 @@ public final class Trainer {
     public let plan: BatchPlan
     public let normalization: Normalization
     private let trainingStep: TrainingStep
+    private let replicaCheck: ReplicaCheck
     private let loss = SoftmaxCrossEntropy()
     /// Steps taken so far.
     public private(set) var step = 0
@@ -46,6 +47,7 @@ public final class Trainer {
             ? GradualMagnitudePruning(finalSparsities: pruned.sorted().map { sparsities[$0] }, begin: schedule.begin,
                                       end: max(schedule.end, schedule.begin + 1), deltaT: schedule.deltaT, seed: config.seed)
             : nil
+        replicaCheck = ReplicaCheck(communicator: communicator)
         trainingStep = TrainingStep(model: model, optimizer: optimizer, communicator: communicator,
                                     globalBatch: config.batchSize, microbatches: config.microbatches,
                                     dynamic: dynamic, pruning: pruning)
@@ -64,8 +66,11 @@ public final class Trainer {
     }
 
     /// Trains epoch after epoch until `config.epochs` or `config.maxSteps`, calling
-    /// `onEpoch` on every rank after each epoch's evaluation.
-    public func train(onEpoch: (EpochReport) throws -> Void) rethrows {
+    /// `onEpoch` on every rank after each epoch's evaluation. Every
+    /// `config.replicaCheckEvery` steps, after the last step, and in debug builds after
+    /// every mask update, the ranks compare model checksums (`ReplicaCheck`); a
+    /// divergence is thrown on every rank alike.
+    public func train(onEpoch: (EpochReport) throws -> Void) throws {
         let chunk = trainingStep.microbatchSize
         let localChunks = plan.localBatch / chunk
         let inputs = (0..<localChunks).map { _ in Matrix(rows: data.train.featureCount, cols: chunk) }
@@ -83,10 +88,10 @@ public final class Trainer {
         }
         let total = totalSteps
         var epoch = 0
+        var trafficBefore = communicator.traffic.snapshot()
         while step < total {
             epoch += 1
             let order = plan.order(epoch: epoch)
-            let bytesBefore = communicator.traffic.total
             let start = monotonicSeconds()
             var lossSum = 0.0
             var steps = 0
@@ -94,17 +99,28 @@ public final class Trainer {
             for batch in 0..<plan.stepsPerEpoch where step < total {
                 gather(order, batch: batch)
                 lr = learningRate(at: step)
+                let updatesBefore = trainingStep.maskUpdates
                 lossSum += trainingStep(inputs: inputs, labels: labels, learningRate: Float(lr), step: step)
                 step += 1
                 steps += 1
+                if step == config.injectDivergenceAt && communicator.rank == communicator.size - 1 {
+                    model.store.values[0] += 1e-3
+                }
+                var check = config.replicaCheckEvery > 0 && step % config.replicaCheckEvery == 0
+                #if DEBUG
+                check = check || trainingStep.maskUpdates != updatesBefore
+                #endif
+                if check || step == total { try replicaCheck.verify(model, step: step) }
             }
             let seconds = monotonicSeconds() - start
-            let bytes = communicator.traffic.total - bytesBefore
             let (accuracy, testLoss) = evaluate(data.test)
+            let trafficNow = communicator.traffic.snapshot()
+            let communication = CommunicationReport(steps: steps, from: trafficBefore, to: trafficNow, denseBytesPerStep: denseBytesPerStep)
+            trafficBefore = trafficNow
             try onEpoch(EpochReport(epoch: epoch, step: step, trainLoss: lossSum / Double(max(steps, 1)),
                                     testAccuracy: accuracy, testLoss: testLoss,
                                     samplesPerSecond: Double(steps * config.batchSize) / seconds,
-                                    seconds: seconds, bytesAllReduced: bytes, learningRate: lr))
+                                    seconds: seconds, communication: communication, learningRate: lr))
         }
     }
 
@@ -135,6 +151,12 @@ public final class Trainer {
             }
             return nil
         }.enumerated().map { i, row in ("fc\(i + 1)", row.1, row.2, row.3, row.4) }
+    }
+
+    /// Bytes a dense data-parallel trainer all-reduces per step for this model: every
+    /// parameter, as if every layer were dense.
+    public var denseBytesPerStep: Int {
+        4 * model.store.specs.reduce(0) { $0 + $1.denseCount }
     }
 
     /// Training FLOPs so far (RigL paper, appendix H).
