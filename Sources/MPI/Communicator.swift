@@ -32,6 +32,13 @@ public protocol Communicator: AnyObject {
     /// (`treeReductionIsExact`); otherwise it falls back to an ordinary sum all-reduce.
     func treeAllReduce(_ buffer: UnsafeMutableBufferPointer<Float>, kind: TrafficKind)
 
+    /// Sums `buffer` into rank 0's buffer along the same pairwise tree as `treeAllReduce`
+    /// (so rank 0 gets the same bits), sending each partial sum once: at level l, rank
+    /// `r + 2^l` sends to rank r for every r divisible by `2^(l+1)`. Half the traffic of
+    /// the all-reduce, for data only rank 0 needs. Other ranks' buffers are left
+    /// unspecified. Falls back to an ordinary reduce when the size is not a power of two.
+    func treeReduce(_ buffer: UnsafeMutableBufferPointer<Float>, kind: TrafficKind)
+
     /// Copies `root`'s `buffer` into every rank's `buffer`.
     func broadcast<T: CollectiveScalar>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int, kind: TrafficKind)
 

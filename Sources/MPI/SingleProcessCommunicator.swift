@@ -23,6 +23,10 @@ public final class SingleProcessCommunicator: Communicator {
         traffic.add(buffer.count * MemoryLayout<Float>.stride, as: kind)
     }
 
+    public func treeReduce(_ buffer: UnsafeMutableBufferPointer<Float>, kind: TrafficKind) {
+        traffic.add(buffer.count * MemoryLayout<Float>.stride, as: kind)
+    }
+
     public func broadcast<T: CollectiveScalar>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int, kind: TrafficKind) {
         precondition(root == 0, "root \(root) out of range for 1 rank")
         traffic.add(buffer.count * MemoryLayout<T>.stride, as: kind)

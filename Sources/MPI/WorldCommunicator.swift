@@ -69,6 +69,30 @@ public final class WorldCommunicator: Communicator {
         }
     }
 
+    public func treeReduce(_ buffer: UnsafeMutableBufferPointer<Float>, kind: TrafficKind) {
+        guard treeReductionIsExact else {
+            reduce(buffer, op: .sum, root: 0, kind: kind)
+            return
+        }
+        traffic.add(buffer.count * MemoryLayout<Float>.stride, as: kind)
+        guard buffer.count > 0, size > 1 else { return }
+        if scratch.count < buffer.count { scratch = [Float](repeating: 0, count: buffer.count) }
+        let n = count(buffer.count)
+        scratch.withUnsafeMutableBufferPointer { received in
+            var distance = 1
+            while distance < size {
+                if rank % (2 * distance) == distance {
+                    check(MPI_Send(buffer.baseAddress, n, Float.mpiDatatype, Int32(rank - distance), 8, comm), "MPI_Send")
+                    return
+                }
+                check(MPI_Recv(received.baseAddress, n, Float.mpiDatatype, Int32(rank + distance), 8, comm, nil), "MPI_Recv")
+                let mine = buffer.baseAddress!, theirs = received.baseAddress!
+                for i in 0..<buffer.count { mine[i] += theirs[i] }
+                distance <<= 1
+            }
+        }
+    }
+
     public func broadcast<T: CollectiveScalar>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int, kind: TrafficKind) {
         precondition(root >= 0 && root < size, "root \(root) out of range for \(size) ranks")
         traffic.add(buffer.count * MemoryLayout<T>.stride, as: kind)

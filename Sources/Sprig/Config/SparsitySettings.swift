@@ -14,6 +14,7 @@
 ///   snfs_momentum: 0.9
 ///   redistribution: false        # SNFS: move budget between layers by mean momentum
 ///   dense_math_density: 0.3      # layers denser than this use sgemm on an expanded copy
+///   dense_gradient_reduction: reduce   # or allreduce: where update steps sum dense gradients
 /// ```
 public struct SparsitySettings: Equatable {
     public var method: SparseTrainingMethod = .dense
@@ -29,6 +30,7 @@ public struct SparsitySettings: Equatable {
     public var snfsMomentum: Double = 0.9
     public var redistribution = false
     public var denseMathDensity: Double = 0.3
+    public var denseGradientReduction: DenseGradientReduction = .reduceToRoot
 
     public init() {}
 
@@ -77,6 +79,12 @@ public struct SparsitySettings: Equatable {
         }
         s.denseMathDensity = try r.double("dense_math_density") ?? s.denseMathDensity
         guard s.denseMathDensity >= 0 && s.denseMathDensity <= 1 else { throw r.error("dense_math_density", "must be in [0, 1]") }
+        if let v = try r.string("dense_gradient_reduction") {
+            guard let reduction = DenseGradientReduction(rawValue: v) else {
+                throw r.error("dense_gradient_reduction", "must be reduce or allreduce, got '\(v)'")
+            }
+            s.denseGradientReduction = reduction
+        }
         try r.rejectUnknownKeys()
         if s.method != .dense && s.sparsity == 0 && s.overrides.values.allSatisfy({ $0 == 0 }) {
             throw r.error("sparsity", "method \(s.method.rawValue) needs a sparsity above 0")

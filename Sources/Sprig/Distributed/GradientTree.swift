@@ -24,6 +24,9 @@ public final class GradientTree {
     public let store: ParameterStore
     public let communicator: Communicator
     public let localMicrobatches: Int
+    /// How the dense gradients are combined: to every rank, or to rank 0 only (the rank
+    /// that decides masks), which halves their traffic.
+    public var denseReduction: DenseGradientReduction = .reduceToRoot
     private let levels: Int
     private var poolVersion: Int
     private var pool: [UnsafeMutablePointer<Float>] = []
@@ -130,6 +133,9 @@ public final class GradientTree {
         }
     }
 
+    /// True when this rank holds the summed dense gradients after `finish`.
+    public var holdsDenseGradients: Bool { denseReduction == .allReduce || communicator.isRoot }
+
     /// Adds up what is left on the stack (when the local count is not a power of two, the
     /// smaller subtrees from right to left), sums across ranks, and leaves the global
     /// gradient in the buffer the store's gradients point at, valid until the next
@@ -147,7 +153,19 @@ public final class GradientTree {
         free.append(right.buffer)
         store.redirectDenseGradients(to: right.dense)
         if let dense = right.dense {
-            communicator.treeAllReduce(UnsafeMutableBufferPointer(start: dense, count: store.denseCount), kind: .denseGradients)
+            let buffer = UnsafeMutableBufferPointer(start: dense, count: store.denseCount)
+            switch denseReduction {
+            case .allReduce: communicator.treeAllReduce(buffer, kind: .denseGradients)
+            case .reduceToRoot: communicator.treeReduce(buffer, kind: .denseGradients)
+            }
         }
     }
+}
+
+/// Where the dense gradients of a mask-update step are summed.
+public enum DenseGradientReduction: String, CaseIterable, Sendable {
+    /// Every rank gets them (`treeAllReduce`).
+    case allReduce = "allreduce"
+    /// Only rank 0, which alone decides masks, gets them (`treeReduce`).
+    case reduceToRoot = "reduce"
 }

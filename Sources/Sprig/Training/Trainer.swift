@@ -51,6 +51,7 @@ public final class Trainer {
         trainingStep = TrainingStep(model: model, optimizer: optimizer, communicator: communicator,
                                     globalBatch: config.batchSize, microbatches: config.microbatches,
                                     dynamic: dynamic, pruning: pruning)
+        trainingStep.tree.denseReduction = s.denseGradientReduction
     }
 
     /// The steps the run will take.

@@ -60,7 +60,7 @@ public final class TrainingStep {
         let dense = dynamic?.needsDenseGradient(atStep: t) ?? false
         let meanLoss = accumulateGradients(inputs: inputs, labels: labels, dense: dense)
         if let dynamic {
-            dynamic.observe(layers: model.sparseLayers.map(\.layer), store: model.store)
+            if tree.holdsDenseGradients { dynamic.observe(layers: model.sparseLayers.map(\.layer), store: model.store) }
             if dynamic.isUpdateStep(t) {
                 if !dynamic.updateReplacesOptimizerStep { optimizer.step(lr: learningRate) }
                 let layers = model.sparseLayers.map(\.layer)
