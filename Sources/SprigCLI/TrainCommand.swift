@@ -40,6 +40,9 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("weights-out"), help: "Write the trained weights to this safetensors file.")
     var weightsOut: String?
 
+    @Option(name: .long, help: "Global sparsity of the sparse method (overrides sparsity.sparsity).")
+    var sparsity: Double?
+
     @Option(name: .customLong("check-every"), help: "Steps between replica checks (0: off).")
     var checkEvery: Int?
 
@@ -72,6 +75,11 @@ struct TrainCommand: ParsableCommand {
             if let lr { c.learningRate = lr; c.overriddenBy["optimizer.lr"] = "--lr" }
             if let microbatches { c.microbatches = microbatches; c.overriddenBy["microbatches"] = "--microbatches" }
             if let maxSteps { c.maxSteps = maxSteps; c.overriddenBy["max_steps"] = "--max-steps" }
+            if let sparsity {
+                guard sparsity >= 0 && sparsity < 1 else { throw SprigError("--sparsity", "must be in [0, 1), got \(sparsity)") }
+                guard c.sparsity.method != .dense else { throw SprigError("--sparsity", "the config trains a dense model (no sparsity.method)") }
+                c.sparsity.sparsity = sparsity
+            }
             if let checkEvery { c.replicaCheckEvery = checkEvery; c.overriddenBy["replica_check_every"] = "--check-every" }
             c.injectDivergenceAt = injectDivergenceAt
             try c.validate()
