@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the system packages Sprig builds against (Debian/Ubuntu): Open MPI, OpenBLAS,
-# zlib, and what the scripts use. Skips apt when everything is there already. Retries
+# zlib, and what the scripts use (iproute2 and util-linux for the namespace hosts, procps,
+# Python with pip and venv). Skips apt when everything is there already. Retries
 # once: an install can fail the first time with a dpkg "cannot stat" error.
 set -euo pipefail
-PACKAGES=(libopenmpi-dev openmpi-bin libopenblas-dev zlib1g-dev pkg-config python3 python3-pip)
+PACKAGES=(libopenmpi-dev openmpi-bin libopenblas-dev zlib1g-dev pkg-config iproute2 util-linux procps python3 python3-pip python3-venv)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -11,6 +12,7 @@ done
 # python3/pip may come from elsewhere (pyenv); only ask apt for them when absent.
 command -v python3 >/dev/null && missing=("${missing[@]/python3}")
 python3 -m pip --version >/dev/null 2>&1 && missing=("${missing[@]/python3-pip}")
+python3 -c "import venv, ensurepip" >/dev/null 2>&1 && missing=("${missing[@]/python3-venv}")
 read -r -a missing <<< "${missing[*]}"
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: system packages present"

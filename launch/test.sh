@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sprig's whole test suite, from a fresh clone: installs what is missing (system packages,
 # MNIST), builds, runs the unit tests (swift test, no MPI), then the script tests: bad
-# input through the command line, rank-count invariance under mpirun, and the dense
-# accuracy floor on real MNIST. Ends with "N passed, M failed" over all of them.
+# input through the command line, rank-count invariance under mpirun, a killed rank,
+# multi-node runs over network namespaces (root), and the accuracy floors on real MNIST.
+# Ends with "N passed, M failed" over all of them.
 #
 #   launch/test.sh            (QUICK=1 skips the 20-epoch accuracy run)
 set -uo pipefail
@@ -44,6 +45,8 @@ unit_tests() {
 suite "unit tests" unit_tests
 suite "bad input" bash Tests/scripts/bad-input.sh
 suite "rank-count invariance (mpirun)" bash Tests/scripts/rank-invariance.sh
+suite "faults: a killed rank (mpirun)" bash Tests/scripts/faults.sh
+suite "multi-node over namespaces: same model, cut link" bash Tests/scripts/multinode.sh
 [ -n "${QUICK:-}" ] || suite "accuracy on MNIST" bash Tests/scripts/accuracy.sh
 
 echo "== all suites"

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# A rank killed mid-run (SIGKILL) ends the whole mpirun job with a non-zero exit within
+# 10 seconds, never a hang, and leaves no rank behind.
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+DATA="${1:-$ROOT/data/mnist}"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+for np in 2 4; do
+  "$MPIRUN" "$np" train --config "$ROOT/configs/rigl-mnist.yaml" --data "$DATA" --epochs 500 >"$WORK/log" 2>&1 &
+  job=$!
+  for _ in $(seq 1 60); do grep -q "^epoch 1/" "$WORK/log" && break; sleep 0.5; done
+  victim=$(pgrep -x sprig | tail -1)
+  kill -9 "$victim"
+  killed=$(date +%s%N)
+  for _ in $(seq 1 60); do kill -0 "$job" 2>/dev/null || break; sleep 0.25; done
+  if kill -0 "$job" 2>/dev/null; then
+    fail "SIGKILL of one of $np ranks ends the job within 10 s" "still running after 15 s"
+    kill -9 "$job" $(pgrep -x sprig) 2>/dev/null
+    continue
+  fi
+  wait "$job"; code=$?
+  took=$((($(date +%s%N) - killed) / 1000000))
+  check "SIGKILL of one of $np ranks ends the job: exit $code after $took ms" test "$code" -ne 0 -a "$took" -le 10000
+  for _ in $(seq 1 20); do [ -z "$(pgrep -x sprig)" ] && break; sleep 0.25; done
+  check "no rank left behind within 5 s ($(pgrep -x sprig | tr '\n' ' '))" test -z "$(pgrep -x sprig)"
+done
+finish
