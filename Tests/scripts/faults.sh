@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# A rank killed mid-run (SIGKILL) ends the whole mpirun job with a non-zero exit within
-# 10 seconds, never a hang, and leaves no rank behind.
+# Faults under mpirun:
+# - a rank killed mid-run (SIGKILL) ends the whole job with a non-zero exit within
+#   10 seconds, never a hang, and leaves no rank behind;
+# - replicas that drift apart (one rank's weight perturbed by a test hook) are caught by
+#   the replica check, which names the tensor and the step, and the job exits non-zero.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 DATA="${1:-$ROOT/data/mnist}"
@@ -25,4 +28,11 @@ for np in 2 4; do
   for _ in $(seq 1 20); do [ -z "$(pgrep -x sprig)" ] && break; sleep 0.25; done
   check "no rank left behind within 5 s ($(pgrep -x sprig | tr '\n' ' '))" test -z "$(pgrep -x sprig)"
 done
+
+"$MPIRUN" 2 train --config "$ROOT/configs/rigl-mnist.yaml" --data "$DATA" --max-steps 400 --check-every 100 \
+  --inject-divergence-at 150 >"$WORK/div.log" 2>&1
+code=$?
+message=$(grep "sprig: error:" "$WORK/div.log")
+check "a diverged replica is caught (exit $code: ${message#sprig: error: })" \
+  test "$code" -ne 0 -a "$message" = "sprig: error: replica check: ranks diverged at step 200: fc1.weight on rank 1 differs from rank 0"
 finish
