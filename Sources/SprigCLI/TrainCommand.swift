@@ -40,6 +40,15 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("weights-out"), help: "Write the trained weights to this safetensors file.")
     var weightsOut: String?
 
+    @Option(name: .long, help: "Write checkpoints to this file (atomically, by rank 0).")
+    var checkpoint: String?
+
+    @Option(name: .customLong("checkpoint-every"), help: "Steps between checkpoints (0: only at the end).")
+    var checkpointEvery: Int?
+
+    @Option(name: .long, help: "Continue the run saved in this checkpoint (its config, flags override).")
+    var resume: String?
+
     @Option(name: .long, help: "Global sparsity of the sparse method (overrides sparsity.sparsity).")
     var sparsity: Double?
 
@@ -48,6 +57,11 @@ struct TrainCommand: ParsableCommand {
 
     @Option(name: .customLong("inject-divergence-at"), help: .hidden)
     var injectDivergenceAt: Int?
+
+    /// Test hook: stop right after step N as an interrupted run would (after writing the
+    /// checkpoint, when one is asked for), without changing any schedule.
+    @Option(name: .customLong("stop-after"), help: .hidden)
+    var stopAfter: Int?
 
     @Option(name: .long, help: "BLAS threads per rank. Runs are bitwise reproducible across rank counts only with equal thread counts.")
     var threads: Int = 1
@@ -67,7 +81,22 @@ struct TrainCommand: ParsableCommand {
         }
         BLAS.setThreads(threads)
         let trainer = try agreeing(communicator) { () throws -> Trainer in
-            var c = try config.map(TrainingConfig.load(path:)) ?? TrainingConfig()
+            // A checkpoint is read by rank 0 and shared, so hosts need no common file system.
+            var saved: Checkpoint?
+            if let resume {
+                var bytes: [UInt8] = []
+                var readError: Int32 = 0
+                if communicator.isRoot {
+                    if let data = FileManager.default.contents(atPath: resume) { bytes = [UInt8](data) } else { readError = 1 }
+                }
+                if communicator.allReduce(readError, op: .max, kind: .metrics) != 0 {
+                    throw SprigError(resume, FileManager.default.fileExists(atPath: resume) ? "cannot read checkpoint" : "no such checkpoint")
+                }
+                communicator.broadcast(bytes: &bytes, root: 0, kind: .metrics)
+                saved = try Checkpoint.decode(bytes, source: resume)
+            }
+            var c = try saved.map { try TrainingConfig.parse(text: $0.configText, source: $0.configSource) }
+                ?? config.map(TrainingConfig.load(path:)) ?? TrainingConfig()
             if let data { c.data = data }
             if let epochs { c.epochs = epochs; c.overriddenBy["epochs"] = "--epochs" }
             if let seed { c.seed = UInt64(seed) }
@@ -80,16 +109,22 @@ struct TrainCommand: ParsableCommand {
                 guard c.sparsity.method != .dense else { throw SprigError("--sparsity", "the config trains a dense model (no sparsity.method)") }
                 c.sparsity.sparsity = sparsity
             }
+            if let checkpointEvery { c.checkpointEvery = checkpointEvery; c.overriddenBy["checkpoint_every"] = "--checkpoint-every" }
             if let checkEvery { c.replicaCheckEvery = checkEvery; c.overriddenBy["replica_check_every"] = "--check-every" }
             c.injectDivergenceAt = injectDivergenceAt
             try c.validate()
             let data = try MNISTData(directory: c.data, classes: c.model.classes)
-            return try Trainer(config: c, communicator: communicator, data: data)
+            let trainer = try Trainer(config: c, communicator: communicator, data: data)
+            if let saved, let resume { try trainer.restore(saved, source: resume) }
+            return trainer
         }
         let isRoot = communicator.isRoot
         let c = trainer.config
-        let metrics = isRoot ? metricsOut.map(MetricsFile.init(path:)) : nil
+        let metrics = isRoot ? metricsOut.map { resume == nil ? MetricsFile(path: $0) : MetricsFile(continuing: $0) } : nil
+        var progress = Progress(enabled: isRoot, totalSteps: trainer.totalSteps, startStep: trainer.step)
+        let firstStep = trainer.step
         if isRoot {
+            if resume != nil { print("sprig: resuming at step \(firstStep) from \(resume!)") }
             print("sprig: \(c.modelName) (\(c.model), \(trainer.model.store.count) parameters) on \(c.data): "
                   + "\(communicator.size) rank\(communicator.size == 1 ? "" : "s") x batch \(trainer.plan.localBatch) "
                   + "(\(c.microbatches) micro-batches of \(c.batchSize / c.microbatches)), "
@@ -111,7 +146,20 @@ struct TrainCommand: ParsableCommand {
         var samplesPerSecond: [Double] = []
         var communication = CommunicationReport(steps: 0, bytes: [:], denseBytesPerStep: trainer.denseBytesPerStep)
         do {
-            try trainer.train { report in
+            try trainer.train(afterStep: { step in
+                guard isRoot else { return }
+                progress.update(step: step, examplesPerStep: c.batchSize)
+                if let checkpoint, c.checkpointEvery > 0, step % c.checkpointEvery == 0, step < trainer.totalSteps {
+                    try trainer.checkpoint().write(to: checkpoint)
+                }
+                if step == stopAfter {
+                    progress.clear()
+                    print("sprig: stopped after step \(step) (--stop-after)")
+                    communicator.finalize()
+                    throw ExitCode.success
+                }
+            }) { report in
+                progress.clear()
                 last = report
                 samplesPerSecond.append(report.samplesPerSecond)
                 communication.steps += report.communication.steps
@@ -120,6 +168,7 @@ struct TrainCommand: ParsableCommand {
                 print(report.line(epochs: c.epochs))
                 try metrics?.append(report.json)
             }
+            if isRoot, let checkpoint { try trainer.checkpoint().write(to: checkpoint) }
             if isRoot, let last {
                 var j = JSONLine()
                 j.add("final", true)
@@ -166,9 +215,17 @@ struct TrainCommand: ParsableCommand {
             }
         } catch let divergence as ReplicaCheck.Divergence {
             // Every rank found it: rank 0 says so, and all end together.
+            progress.clear()
             if isRoot { printError(divergence.description) }
             communicator.finalize()
             throw ExitCode(3)
+        } catch let exit as ExitCode {
+            throw exit
+        } catch let nonFinite as Trainer.NonFiniteLoss {
+            progress.clear()
+            if isRoot { printError(nonFinite.description + (checkpoint.map { " (the last checkpoint, \($0), is untouched)" } ?? "")) }
+            communicator.finalize()
+            throw ExitCode(4)
         } catch {
             abortJob(communicator, error)
         }

@@ -23,6 +23,38 @@ import Testing
         #expect(c.schedule == LearningRateSchedule(shape: .step(milestones: [1, 2], gamma: 0.5), warmupEpochs: 0.5))
     }
 
+    /// The effective config written as YAML parses back to the same config, for every
+    /// shipped config and for one with every field changed.
+    @Test func effectiveYAMLRoundTrips() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let dir = root.appendingPathComponent("configs").path
+        var configs = try FileManager.default.enumerator(atPath: dir)!.compactMap { $0 as? String }
+            .filter { $0.hasSuffix(".yaml") }.map { try TrainingConfig.load(path: dir + "/" + $0) }
+        configs.append(try TrainingConfig.parse(text: """
+            model: {mlp: [64, 7, 3]}
+            data: "a dir: with # odd chars"
+            epochs: 3
+            batch_size: 24
+            microbatches: 2
+            eval_batch_size: 7
+            seed: 99
+            init: he_normal
+            max_steps: 50
+            replica_check_every: 3
+            checkpoint_every: 4
+            optimizer: {lr: 0.123456789, momentum: 0.5, nesterov: false, weight_decay: 3e-5}
+            schedule: {name: step, milestones: [1, 2], gamma: 0.25, warmup_epochs: 0.5}
+            sparsity: {method: snfs, distribution: erk, sparsity: 0.7, layers: {fc2: 0.1}, delta_t: 7, drop_fraction: 0.2,
+                       drop_schedule: exponential, begin_step: 3, end_step: 40, snfs_momentum: 0.8, redistribution: true,
+                       dense_math_density: 0.4, dense_gradient_reduction: allreduce}
+            """, source: "x.yaml"))
+        for c in configs {
+            var back = try TrainingConfig.parse(text: c.yaml, source: c.source)
+            back.text = c.text
+            #expect(back == c, "\(c.source)")
+        }
+    }
+
     @Test func customMLP() throws {
         let c = try TrainingConfig.parse(text: "model: {mlp: [64, 16, 4]}", source: "c.yaml")
         #expect(c.model == .mlp(sizes: [64, 16, 4]))

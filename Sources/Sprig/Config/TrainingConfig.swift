@@ -13,6 +13,7 @@ import Foundation
 /// init: glorot_uniform          # or he_normal
 /// max_steps: 500                # optional: stop early (tests, benchmarks)
 /// replica_check_every: 1000     # steps between checks that all ranks hold the same model
+/// checkpoint_every: 1000        # steps between checkpoints (with --checkpoint PATH)
 /// optimizer: {name: sgd, lr: 0.1, momentum: 0.9, nesterov: true, weight_decay: 0.0001}
 /// schedule: {name: cosine, min_lr: 0, warmup_epochs: 0}   # or step (milestones, gamma), constant
 /// sparsity: {method: rigl, sparsity: 0.9, ...}             # see SparsitySettings
@@ -35,6 +36,8 @@ public struct TrainingConfig: Equatable {
     public var maxSteps: Int?
     /// Steps between replica checks (0: only the checks of debug builds after mask updates).
     public var replicaCheckEvery: Int = 1000
+    /// Steps between checkpoints (when a checkpoint path is given); 0: only at the end.
+    public var checkpointEvery: Int = 1000
     /// Test hook: at this step the last rank perturbs one weight, so the replica check
     /// must catch it.
     public var injectDivergenceAt: Int?
@@ -101,6 +104,7 @@ public struct TrainingConfig: Equatable {
         }
         c.maxSteps = try r.int("max_steps")
         c.replicaCheckEvery = try r.int("replica_check_every") ?? c.replicaCheckEvery
+        c.checkpointEvery = try r.int("checkpoint_every") ?? c.checkpointEvery
         if let o = try r.section("optimizer") {
             let name = try o.string("name") ?? "sgd"
             guard name == "sgd" else { throw o.error("name", "unknown optimizer '\(name)' (known: sgd)") }
@@ -157,6 +161,7 @@ public struct TrainingConfig: Equatable {
         }
         guard evalBatchSize >= 1 else { throw fail("eval_batch_size", "must be at least 1, got \(evalBatchSize)") }
         if let maxSteps { guard maxSteps >= 1 else { throw fail("max_steps", "must be at least 1, got \(maxSteps)") } }
+        guard checkpointEvery >= 0 else { throw fail("checkpoint_every", "must be non-negative, got \(checkpointEvery)") }
         guard replicaCheckEvery >= 0 else { throw fail("replica_check_every", "must be non-negative, got \(replicaCheckEvery)") }
         guard learningRate > 0 else { throw fail("optimizer.lr", "must be positive, got \(learningRate)") }
         guard sgd.momentum >= 0 && sgd.momentum < 1 else { throw fail("optimizer.momentum", "must be in [0, 1), got \(sgd.momentum)") }

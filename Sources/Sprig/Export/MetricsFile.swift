@@ -9,6 +9,14 @@ public final class MetricsFile {
         self.path = path
     }
 
+    /// A metrics file that continues `path`'s lines (a resumed run), less a final line.
+    public init(continuing path: String) {
+        self.path = path
+        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+            lines = text.split(separator: "\n").map(String.init).filter { !$0.contains("\"final\": true") }
+        }
+    }
+
     public func append(_ line: JSONLine) throws {
         lines.append(line.text)
         try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: path)

@@ -26,8 +26,9 @@ public final class DynamicSparsity {
     public let snfsMomentum: Float
     /// SNFS only: move budget between layers at each update.
     public let redistribute: Bool
-    /// SNFS's moving averages, one dense buffer per sparse layer.
-    private var averages: [[Float]] = []
+    /// SNFS's moving averages, one dense buffer per sparse layer (empty until the first
+    /// step, and for other methods); part of a checkpoint.
+    public var averages: [[Float]] = []
 
     public init(method: SparseTrainingMethod, schedule: DropFractionSchedule, seed: UInt64, snfsMomentum: Double = 0.9,
                 redistribute: Bool = false) {

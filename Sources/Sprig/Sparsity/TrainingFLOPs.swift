@@ -7,8 +7,8 @@ public struct TrainingFLOPs {
     /// Dense forward FLOPs per example.
     public let denseForward: Double
     /// FLOPs so far, and those of a dense model over the same examples.
-    public private(set) var total: Double = 0
-    public private(set) var denseTotal: Double = 0
+    public internal(set) var total: Double = 0
+    public internal(set) var denseTotal: Double = 0
 
     public init(denseForward: Double) {
         self.denseForward = denseForward

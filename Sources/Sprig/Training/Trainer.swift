@@ -66,12 +66,21 @@ public final class Trainer {
                              totalSteps: config.epochs * plan.stepsPerEpoch)
     }
 
-    /// Trains epoch after epoch until `config.epochs` or `config.maxSteps`, calling
-    /// `onEpoch` on every rank after each epoch's evaluation. Every
-    /// `config.replicaCheckEvery` steps, after the last step, and in debug builds after
-    /// every mask update, the ranks compare model checksums (`ReplicaCheck`); a
-    /// divergence is thrown on every rank alike.
-    public func train(onEpoch: (EpochReport) throws -> Void) throws {
+    /// A loss that is not finite: training stops (on every rank alike: the loss is the
+    /// all-reduced one).
+    public struct NonFiniteLoss: Error, CustomStringConvertible {
+        public let step: Int
+        public let loss: Double
+        public var description: String { "training diverged: the loss at step \(step) is \(loss); stopping" }
+    }
+
+    /// Trains epoch after epoch until `config.epochs` or `config.maxSteps`, from `step`
+    /// (a resumed run starts mid-epoch), calling `afterStep` on every rank after every
+    /// step (with the number of steps done) and `onEpoch` after each epoch's evaluation.
+    /// Every `config.replicaCheckEvery` steps, after the last step, and in debug builds
+    /// after every mask update, the ranks compare model checksums (`ReplicaCheck`); a
+    /// divergence, or a loss that is NaN or infinite, is thrown on every rank alike.
+    public func train(afterStep: (Int) throws -> Void = { _ in }, onEpoch: (EpochReport) throws -> Void) throws {
         let chunk = trainingStep.microbatchSize
         let localChunks = plan.localBatch / chunk
         let inputs = (0..<localChunks).map { _ in Matrix(rows: data.train.featureCount, cols: chunk) }
@@ -88,20 +97,23 @@ public final class Trainer {
             pruneWithSNIP(inputs: inputs, labels: labels)
         }
         let total = totalSteps
-        var epoch = 0
+        var epoch = step / plan.stepsPerEpoch
         var trafficBefore = communicator.traffic.snapshot()
         while step < total {
             epoch += 1
             let order = plan.order(epoch: epoch)
+            let firstBatch = step % plan.stepsPerEpoch
             let start = monotonicSeconds()
             var lossSum = 0.0
             var steps = 0
             var lr = 0.0
-            for batch in 0..<plan.stepsPerEpoch where step < total {
+            for batch in firstBatch..<plan.stepsPerEpoch where step < total {
                 gather(order, batch: batch)
                 lr = learningRate(at: step)
                 let updatesBefore = trainingStep.maskUpdates
-                lossSum += trainingStep(inputs: inputs, labels: labels, learningRate: Float(lr), step: step)
+                let loss = trainingStep(inputs: inputs, labels: labels, learningRate: Float(lr), step: step)
+                guard loss.isFinite else { throw NonFiniteLoss(step: step, loss: loss) }
+                lossSum += loss
                 step += 1
                 steps += 1
                 if step == config.injectDivergenceAt && communicator.rank == communicator.size - 1 {
@@ -112,6 +124,7 @@ public final class Trainer {
                 check = check || trainingStep.maskUpdates != updatesBefore
                 #endif
                 if check || step == total { try replicaCheck.verify(model, step: step) }
+                try afterStep(step)
             }
             let seconds = monotonicSeconds() - start
             let (accuracy, testLoss) = evaluate(data.test)
@@ -138,6 +151,53 @@ public final class Trainer {
         }
         trainingStep.tree.endStep()
         for (index, layer) in sparse { layer.initialize(config.initializer, seed: config.seed, layerIndex: index) }
+    }
+
+    /// The state of the run now (see `Checkpoint`).
+    public func checkpoint() -> Checkpoint {
+        let store = model.store
+        return Checkpoint(step: step, seed: config.seed, configText: config.yaml, configSource: config.source,
+                          names: store.specs.map(\.name), counts: store.specs.map(\.count),
+                          values: Array(UnsafeBufferPointer(start: store.values, count: store.count)),
+                          velocity: Array(UnsafeBufferPointer(start: optimizer.velocity, count: store.count)),
+                          masks: model.sparseLayers.map { $0.layer.pattern.activeIndices.map { Int32($0) } },
+                          averages: trainingStep.dynamic?.averages ?? [],
+                          maskUpdates: trainingStep.maskUpdates, connectionsChanged: trainingStep.connectionsChanged,
+                          flops: trainingStep.flops.total, denseFLOPs: trainingStep.flops.denseTotal)
+    }
+
+    /// Continues from `checkpoint`: masks, parameters, momentum, SNFS's averages,
+    /// counters and the step. The checkpoint must come from a run of the same model
+    /// (checked tensor by tensor); the number of ranks may differ.
+    public func restore(_ checkpoint: Checkpoint, source: String) throws {
+        func fail(_ message: String) -> SprigError { SprigError(source, "does not fit this model: \(message)") }
+        let sparse = model.sparseLayers
+        guard checkpoint.masks.count == sparse.count else { throw fail("\(checkpoint.masks.count) masks for \(sparse.count) sparse layers") }
+        for (mask, (_, layer)) in zip(checkpoint.masks, sparse) {
+            let total = layer.inputFeatures * layer.outputFeatures
+            let indices = mask.map(Int.init)
+            guard indices.allSatisfy({ $0 >= 0 && $0 < total }), Set(indices).count == indices.count else {
+                throw fail("a mask index is out of range or repeated")
+            }
+            layer.setPattern(SparsePattern(rows: layer.outputFeatures, cols: layer.inputFeatures, activeIndices: indices))
+        }
+        let store = model.store
+        guard checkpoint.names == store.specs.map(\.name), checkpoint.counts == store.specs.map(\.count) else {
+            throw fail("its tensors \(zip(checkpoint.names, checkpoint.counts).map { "\($0) (\($1))" }) differ from \(store.specs.map { "\($0.name) (\($0.count))" })")
+        }
+        if let dynamic = trainingStep.dynamic, !checkpoint.averages.isEmpty {
+            guard checkpoint.averages.map(\.count) == sparse.map({ $0.layer.inputFeatures * $0.layer.outputFeatures }) else {
+                throw fail("moving averages of the wrong sizes")
+            }
+            dynamic.averages = checkpoint.averages
+        }
+        store.values.update(from: checkpoint.values, count: store.count)
+        optimizer.velocity.update(from: checkpoint.velocity, count: store.count)
+        trainingStep.maskUpdates = checkpoint.maskUpdates
+        trainingStep.connectionsChanged = checkpoint.connectionsChanged
+        trainingStep.flops.total = checkpoint.flops
+        trainingStep.flops.denseTotal = checkpoint.denseFLOPs
+        step = checkpoint.step
     }
 
     /// Per weight layer: name, dense shape, active weights, density, and whether it runs

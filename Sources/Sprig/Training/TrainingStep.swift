@@ -22,10 +22,10 @@ public final class TrainingStep {
     public let dynamic: DynamicSparsity?
     public let pruning: GradualMagnitudePruning?
     public let synchronizer: MaskSynchronizer
-    public private(set) var flops: TrainingFLOPs
+    public internal(set) var flops: TrainingFLOPs
     /// Mask updates applied so far, and connections regrown by them.
-    public private(set) var maskUpdates = 0
-    public private(set) var connectionsChanged = 0
+    public internal(set) var maskUpdates = 0
+    public internal(set) var connectionsChanged = 0
     private let loss = SoftmaxCrossEntropy()
 
     /// The auxiliary slot of the fused all-reduce that carries the step's loss sum.
