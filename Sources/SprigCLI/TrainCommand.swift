@@ -123,6 +123,7 @@ struct TrainCommand: ParsableCommand {
         let metrics = isRoot ? metricsOut.map { resume == nil ? MetricsFile(path: $0) : MetricsFile(continuing: $0) } : nil
         var progress = Progress(enabled: isRoot, totalSteps: trainer.totalSteps, startStep: trainer.step)
         let firstStep = trainer.step
+        var lastCheckpoint: Int?
         if isRoot {
             if resume != nil { print("sprig: resuming at step \(firstStep) from \(resume!)") }
             print("sprig: \(c.modelName) (\(c.model), \(trainer.model.store.count) parameters) on \(c.data): "
@@ -151,6 +152,7 @@ struct TrainCommand: ParsableCommand {
                 progress.update(step: step, examplesPerStep: c.batchSize)
                 if let checkpoint, c.checkpointEvery > 0, step % c.checkpointEvery == 0, step < trainer.totalSteps {
                     try trainer.checkpoint().write(to: checkpoint)
+                    lastCheckpoint = step
                 }
                 if step == stopAfter {
                     progress.clear()
@@ -197,9 +199,7 @@ struct TrainCommand: ParsableCommand {
                 j.add("config", c.source)
                 try metrics?.append(j)
                 if let weightsOut {
-                    try Safetensors.write(trainer.tensors(), metadata: ["format": "sprig", "config": c.text,
-                                                                        "model": c.modelName, "step": String(trainer.step)],
-                                          to: weightsOut)
+                    try Safetensors.write(trainer.tensors(), metadata: trainer.exportMetadata, to: weightsOut)
                 }
                 print(String(format: "done: test_accuracy %.2f%% after %d steps in %.1f s", last.testAccuracy * 100, last.step,
                              monotonicSeconds() - start))
@@ -223,7 +223,9 @@ struct TrainCommand: ParsableCommand {
             throw exit
         } catch let nonFinite as Trainer.NonFiniteLoss {
             progress.clear()
-            if isRoot { printError(nonFinite.description + (checkpoint.map { " (the last checkpoint, \($0), is untouched)" } ?? "")) }
+            var kept = ""
+            if let checkpoint, let lastCheckpoint { kept = " (the checkpoint \(checkpoint) of step \(lastCheckpoint) is kept)" }
+            if isRoot { printError(nonFinite.description + kept) }
             communicator.finalize()
             throw ExitCode(4)
         } catch {

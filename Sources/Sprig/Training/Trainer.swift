@@ -71,7 +71,8 @@ public final class Trainer {
     public struct NonFiniteLoss: Error, CustomStringConvertible {
         public let step: Int
         public let loss: Double
-        public var description: String { "training diverged: the loss at step \(step) is \(loss); stopping" }
+        /// The step counted from 1 (after it, `step` steps are done).
+        public var description: String { "training diverged: the loss of step \(step) is \(loss); stopping" }
     }
 
     /// Trains epoch after epoch until `config.epochs` or `config.maxSteps`, from `step`
@@ -112,7 +113,7 @@ public final class Trainer {
                 lr = learningRate(at: step)
                 let updatesBefore = trainingStep.maskUpdates
                 let loss = trainingStep(inputs: inputs, labels: labels, learningRate: Float(lr), step: step)
-                guard loss.isFinite else { throw NonFiniteLoss(step: step, loss: loss) }
+                guard loss.isFinite else { throw NonFiniteLoss(step: step + 1, loss: loss) }
                 lossSum += loss
                 step += 1
                 steps += 1
@@ -151,6 +152,38 @@ public final class Trainer {
         }
         trainingStep.tree.endStep()
         for (index, layer) in sparse { layer.initialize(config.initializer, seed: config.seed, layerIndex: index) }
+    }
+
+    /// The metadata of an export: the effective config, and what a reader needs to use
+    /// the weights (input normalisation `x = (p / 255 - mean) / std`, feature-major
+    /// layout note).
+    public var exportMetadata: [String: String] {
+        ["format": "sprig", "config": config.yaml, "model": config.modelName, "step": String(step),
+         "input_mean": String(normalization.mean), "input_std": String(normalization.std),
+         "layout": "weights are out x in; fcN.mask is 1 where a connection is active; y = W x + b, ReLU between layers"]
+    }
+
+    /// Loads exported tensors (`tensors()` of a run of the same config) into the model:
+    /// masks from `fcN.mask`, values from the dense-shaped weights.
+    public func load(_ tensors: [NamedTensor], source: String) throws {
+        let byName = Dictionary(tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for (_, layer) in model.sparseLayers {
+            let name = model.store.specs[layer.weightIndex].name
+            guard let mask = byName[name.replacingOccurrences(of: ".weight", with: ".mask")],
+                  mask.shape == [layer.outputFeatures, layer.inputFeatures] else {
+                throw SprigError(source, "no mask of shape \([layer.outputFeatures, layer.inputFeatures]) for \(name)")
+            }
+            let active = mask.values.indices.filter { mask.values[$0] != 0 }
+            layer.setPattern(SparsePattern(rows: layer.outputFeatures, cols: layer.inputFeatures, activeIndices: active))
+        }
+        let sparseByIndex = Dictionary(uniqueKeysWithValues: model.sparseLayers.map { ($0.layer.weightIndex, $0.layer) })
+        for (i, spec) in model.store.specs.enumerated() {
+            guard let t = byName[spec.name], t.shape == spec.shape else {
+                throw SprigError(source, "no tensor \(spec.name) of shape \(spec.shape)")
+            }
+            let values = sparseByIndex[i].map { layer in layer.pattern.activeIndices.map { t.values[$0] } } ?? t.values
+            (model.store.values + model.store.offsets[i]).update(from: values, count: values.count)
+        }
     }
 
     /// The state of the run now (see `Checkpoint`).

@@ -1,0 +1,33 @@
+import ArgumentParser
+import Foundation
+import MPI
+import Sprig
+
+/// `sprig eval`: test accuracy of exported weights.
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Evaluate a safetensors file written by `sprig train --weights-out` on the test set."
+    )
+
+    @Argument(help: "The safetensors file (its metadata holds the config).") var weights: String
+    @Option(name: .long, help: "MNIST-format data directory (default: the one in the file's config).") var data: String?
+
+    func run() throws {
+        do {
+            let (tensors, metadata) = try Safetensors.read(path: weights)
+            guard let text = metadata["config"] else { throw SprigError(weights, "no config in the metadata (not written by sprig)") }
+            var config = try TrainingConfig.parse(text: text, source: weights + " (metadata)")
+            if let data { config.data = data }
+            config.sparsity.method = config.sparsity.method == .gmp ? .static : config.sparsity.method
+            let dataset = try MNISTData(directory: config.data, classes: config.model.classes)
+            let trainer = try Trainer(config: config, communicator: SingleProcessCommunicator(), data: dataset)
+            try trainer.load(tensors, source: weights)
+            let (accuracy, loss) = trainer.evaluate(dataset.test)
+            print(String(format: "test_accuracy %.4f  test_loss %.4f  (%d examples, %@)", accuracy, loss, dataset.test.count, config.modelName))
+        } catch let error as SprigError {
+            printError(error.description)
+            throw ExitCode(inputErrorCode)
+        }
+    }
+}
