@@ -2,7 +2,8 @@
 # Sprig's whole test suite, from a fresh clone: installs what is missing (system packages,
 # MNIST), builds, runs the unit tests (swift test, no MPI), then the script tests: bad
 # input through the command line, rank-count invariance under mpirun, a killed rank,
-# multi-node runs over network namespaces (root), and the accuracy floors on real MNIST.
+# multi-node runs over network namespaces (root), checkpoints and resume, export read by
+# Python (safetensors from PyPI) and pictures, and the accuracy floors on real MNIST.
 # Ends with "N passed, M failed" over all of them.
 #
 #   launch/test.sh            (QUICK=1 skips the 20-epoch accuracy run)
@@ -47,6 +48,8 @@ suite "bad input" bash Tests/scripts/bad-input.sh
 suite "rank-count invariance (mpirun)" bash Tests/scripts/rank-invariance.sh
 suite "faults: a killed rank (mpirun)" bash Tests/scripts/faults.sh
 suite "multi-node over namespaces: same model, cut link" bash Tests/scripts/multinode.sh
+suite "checkpoints: resume, NaN, SIGKILL mid-write" bash Tests/scripts/checkpoints.sh
+suite "export: Python safetensors, eval, pictures" bash Tests/scripts/export.sh
 [ -n "${QUICK:-}" ] || suite "accuracy on MNIST" bash Tests/scripts/accuracy.sh
 
 echo "== all suites"

@@ -49,6 +49,9 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Continue the run saved in this checkpoint (its config, flags override).")
     var resume: String?
 
+    @Option(name: .long, help: "Write pictures here: the first layer's connectivity per input pixel, and its evolution.")
+    var pictures: String?
+
     @Option(name: .long, help: "Global sparsity of the sparse method (overrides sparsity.sparsity).")
     var sparsity: Double?
 
@@ -69,6 +72,22 @@ struct TrainCommand: ParsableCommand {
     func validate() throws {
         if let seed, seed < 0 { throw ValidationError("--seed must be non-negative, got \(seed)") }
         if threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+
+    /// connectivity.png (the last frame) and connectivity-evolution.png (up to eight frames
+    /// evenly spaced over the run, first and last included, on one colour scale).
+    private func writePictures(_ frames: [(epoch: Int, counts: [Int])], shape: [Int], to directory: String) throws {
+        guard !frames.isEmpty, shape.count == 2 else {
+            print("sprig: no pictures: the first layer is dense or the inputs are not images")
+            return
+        }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let picks = frames.count <= 8 ? Array(frames.indices)
+            : (0..<8).map { $0 * (frames.count - 1) / 7 }
+        try ConnectivityMap.image([frames.last!.counts], rows: shape[0], cols: shape[1]).write(to: directory + "/connectivity.png")
+        try ConnectivityMap.image(picks.map { frames[$0].counts }, rows: shape[0], cols: shape[1])
+            .write(to: directory + "/connectivity-evolution.png")
+        print("sprig: wrote \(directory)/connectivity.png and connectivity-evolution.png (epochs \(picks.map { String(frames[$0].epoch) }.joined(separator: ", ")))")
     }
 
     func run() throws {
@@ -124,6 +143,10 @@ struct TrainCommand: ParsableCommand {
         var progress = Progress(enabled: isRoot, totalSteps: trainer.totalSteps, startStep: trainer.step)
         let firstStep = trainer.step
         var lastCheckpoint: Int?
+        // Connectivity of the first layer (when it is sparse), before training and after each epoch.
+        let firstLayer = trainer.model.layers.first as? SparseLinear
+        var frames: [(epoch: Int, counts: [Int])] = []
+        if isRoot, pictures != nil, let firstLayer { frames.append((trainer.step / trainer.plan.stepsPerEpoch, ConnectivityMap.counts(firstLayer))) }
         if isRoot {
             if resume != nil { print("sprig: resuming at step \(firstStep) from \(resume!)") }
             print("sprig: \(c.modelName) (\(c.model), \(trainer.model.store.count) parameters) on \(c.data): "
@@ -163,6 +186,7 @@ struct TrainCommand: ParsableCommand {
             }) { report in
                 progress.clear()
                 last = report
+                if isRoot, pictures != nil, let firstLayer { frames.append((report.epoch, ConnectivityMap.counts(firstLayer))) }
                 samplesPerSecond.append(report.samplesPerSecond)
                 communication.steps += report.communication.steps
                 for (kind, n) in report.communication.bytes { communication.bytes[kind, default: 0] += n }
@@ -171,6 +195,7 @@ struct TrainCommand: ParsableCommand {
                 try metrics?.append(report.json)
             }
             if isRoot, let checkpoint { try trainer.checkpoint().write(to: checkpoint) }
+            if isRoot, let pictures { try writePictures(frames, shape: trainer.data.train.exampleShape, to: pictures) }
             if isRoot, let last {
                 var j = JSONLine()
                 j.add("final", true)
@@ -190,6 +215,7 @@ struct TrainCommand: ParsableCommand {
                 j.add("active_weights", layers.reduce(0) { $0 + $1.active })
                 j.add("dense_weights", layers.reduce(0) { $0 + $1.shape.reduce(1, *) })
                 j.add("active_per_layer", json: "{" + layers.map { "\"\($0.name)\": \($0.active)" }.joined(separator: ", ") + "}")
+                j.add("dense_per_layer", json: "{" + layers.map { "\"\($0.name)\": \($0.shape.reduce(1, *))" }.joined(separator: ", ") + "}")
                 j.add("training_flops", trainer.flops.total)
                 j.add("training_flops_vs_dense", trainer.flops.relativeToDense)
                 j.add("inference_flops", Double(trainer.model.forwardFLOPsPerExample))

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Export: a RigL run's weights written as safetensors are read back by Python's
-# `safetensors` and NumPy (installed from PyPI into a venv): names, shapes, masks that
-# agree with the weights, the config in the metadata, and a NumPy forward pass over the
-# MNIST test set whose accuracy equals `sprig eval`'s.
+# Export and pictures:
+# - a RigL run's weights written as safetensors are read back by Python's `safetensors` and
+#   NumPy (installed from PyPI into a venv): names, shapes, masks that agree with the
+#   weights, the config in the metadata, and a NumPy forward pass over the MNIST test set
+#   whose accuracy equals `sprig eval`'s;
+# - the connectivity pictures are valid PNG files (chunks, CRCs, pixel data), and the
+#   first layer's connections have moved off the empty border of the digits: per pixel, the
+#   outer 3-pixel ring keeps under a third of the connections of the central 14 x 14.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 DATA="${1:-$ROOT/data/mnist}"
@@ -10,7 +14,7 @@ WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 VENV="${SPRIG_PY_VENV:-$ROOT/runs/.py-venv}"
 
-"$SPRIG" train --config "$ROOT/configs/rigl-mnist.yaml" --data "$DATA" --max-steps 600 --weights-out "$WORK/m.safetensors" >"$WORK/train.log" 2>&1
+"$SPRIG" train --config "$ROOT/configs/rigl-mnist.yaml" --data "$DATA" --max-steps 1200 --weights-out "$WORK/m.safetensors" --pictures "$WORK/pictures" >"$WORK/train.log" 2>&1
 check "training writes a safetensors file" test -s "$WORK/m.safetensors"
 eval_line=$("$SPRIG" eval "$WORK/m.safetensors" --data "$DATA")
 check "sprig eval reads it back ($eval_line)" test -n "$eval_line"
@@ -58,6 +62,40 @@ sprig = float(eval_line.split()[1])
 print(f"numpy accuracy {accuracy:.4f}, sprig eval {sprig:.4f}")
 assert abs(accuracy - sprig) <= 0.0005, (accuracy, sprig)
 PY
+python3 - "$WORK/m.safetensors" "$WORK/pictures" <<'PY' >"$WORK/pic.log" 2>&1
+import json, struct, sys, zlib
+path, pictures = sys.argv[1:]
+for name in ("connectivity.png", "connectivity-evolution.png"):
+    data = open(f"{pictures}/{name}", "rb").read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", name
+    pos, chunks, idat = 8, [], b""
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        crc = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])[0]
+        assert zlib.crc32(kind + body) == crc, (name, kind)
+        chunks.append(kind)
+        if kind == b"IHDR":
+            width, height, depth, color = struct.unpack(">IIBB", body[:10])
+        if kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    assert chunks[0] == b"IHDR" and chunks[-1] == b"IEND" and depth == 8 and color == 2, chunks
+    assert len(zlib.decompress(idat)) == height * (1 + 3 * width), name
+# connectivity per input pixel, from the exported mask
+header = struct.unpack("<Q", open(path, "rb").read(8))[0]
+blob = open(path, "rb").read()
+meta = json.loads(blob[8:8 + header])
+begin, end = meta["fc1.mask"]["data_offsets"]
+mask = struct.unpack(f"<{(end - begin) // 4}f", blob[8 + header + begin:8 + header + end])
+counts = [sum(mask[o * 784 + p] for o in range(300)) for p in range(784)]
+ring = [counts[r * 28 + c] for r in range(28) for c in range(28) if min(r, c, 27 - r, 27 - c) < 3]
+centre = [counts[r * 28 + c] for r in range(7, 21) for c in range(7, 21)]
+ratio = (sum(ring) / len(ring)) / (sum(centre) / len(centre))
+print(f"border/centre connections per pixel {ratio:.3f}")
+assert ratio < 1 / 3, ratio
+PY
+check "the connectivity pictures are valid PNGs and show the centre ($(tail -1 "$WORK/pic.log"))" grep -q "^border" "$WORK/pic.log"
 check "Python safetensors + NumPy read shapes, masks and config, and reproduce the accuracy ($(tail -1 "$WORK/py.log"))" \
   grep -q "^numpy accuracy" "$WORK/py.log"
 finish
