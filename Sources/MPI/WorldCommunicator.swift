@@ -52,11 +52,7 @@ public final class WorldCommunicator: Communicator {
             allReduce(buffer, op: .sum, kind: kind)
             return
         }
-        traffic.add(buffer.count * MemoryLayout<Float>.stride, as: kind)
-        guard buffer.count > 0, size > 1 else { return }
-        if scratch.count < buffer.count { scratch = [Float](repeating: 0, count: buffer.count) }
-        let n = count(buffer.count)
-        scratch.withUnsafeMutableBufferPointer { received in
+        withScratch(for: buffer, kind: kind) { received, n in
             var distance = 1
             while distance < size {
                 let partner = Int32(rank ^ distance)
@@ -74,11 +70,7 @@ public final class WorldCommunicator: Communicator {
             reduce(buffer, op: .sum, root: 0, kind: kind)
             return
         }
-        traffic.add(buffer.count * MemoryLayout<Float>.stride, as: kind)
-        guard buffer.count > 0, size > 1 else { return }
-        if scratch.count < buffer.count { scratch = [Float](repeating: 0, count: buffer.count) }
-        let n = count(buffer.count)
-        scratch.withUnsafeMutableBufferPointer { received in
+        withScratch(for: buffer, kind: kind) { received, n in
             var distance = 1
             while distance < size {
                 if rank % (2 * distance) == distance {
@@ -91,6 +83,17 @@ public final class WorldCommunicator: Communicator {
                 distance <<= 1
             }
         }
+    }
+
+    /// Counts `buffer`'s bytes and, when there is something to exchange, runs `body` with
+    /// a receive buffer at least as long and the element count.
+    private func withScratch(for buffer: UnsafeMutableBufferPointer<Float>, kind: TrafficKind,
+                             _ body: (UnsafeMutableBufferPointer<Float>, Int32) -> Void) {
+        traffic.add(buffer.count * MemoryLayout<Float>.stride, as: kind)
+        guard buffer.count > 0, size > 1 else { return }
+        if scratch.count < buffer.count { scratch = [Float](repeating: 0, count: buffer.count) }
+        let n = count(buffer.count)
+        scratch.withUnsafeMutableBufferPointer { body($0, n) }
     }
 
     public func broadcast<T: CollectiveScalar>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int, kind: TrafficKind) {

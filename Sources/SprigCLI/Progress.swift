@@ -1,11 +1,14 @@
 import Foundation
+import MPI
 import Sprig
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// A progress bar with rate and ETA on rank 0's terminal; nothing when standard output is
-/// not a terminal (logs and pipes get the plain epoch lines only).
+/// not a terminal (logs and pipes get the plain epoch lines only). Under mpirun rank 0's
+/// output is always a pseudo-terminal of Open MPI's, whatever mpirun's own output is, so
+/// there the bar is shown only when SPRIG_PROGRESS=1 asks for it.
 struct Progress {
     let enabled: Bool
     let totalSteps: Int
@@ -14,7 +17,9 @@ struct Progress {
     private var lastDraw = 0.0
 
     init(enabled: Bool, totalSteps: Int, startStep: Int) {
-        self.enabled = enabled && isatty(STDOUT_FILENO) != 0
+        let underLauncher = Launch.startedByLauncher
+        let asked = ProcessInfo.processInfo.environment["SPRIG_PROGRESS"] == "1"
+        self.enabled = enabled && isatty(STDOUT_FILENO) != 0 && (!underLauncher || asked)
         self.totalSteps = totalSteps
         self.startStep = startStep
     }

@@ -41,16 +41,21 @@ check "the last checkpoint before the NaN is valid ($(grep -o 'resuming at step 
 
 # SIGKILL while writing: wide dense model (46 MB checkpoints), one after every step
 printf 'model: mlp-wide\ndata: %s\nepochs: 1\nbatch_size: 128\n' "$DATA" > "$WORK/wide.yaml"
-# Kill until a kill lands in the middle of a write (a temporary file is left), at most 6 tries.
+# Kill the run the moment a checkpoint write is under way (its temporary file exists),
+# after at least one checkpoint is complete; at most 10 tries.
 midwrite=0
-for attempt in 1 2 3 4 5 6; do
+for attempt in $(seq 1 10); do
   rm -f "$WORK/big.ckpt" "$WORK"/.big.ckpt.tmp-*
   "$SPRIG" train --config "$WORK/wide.yaml" --checkpoint "$WORK/big.ckpt" --checkpoint-every 1 >"$WORK/big.log" 2>&1 &
   job=$!
-  for _ in $(seq 1 100); do [ -f "$WORK/big.ckpt" ] && break; sleep 0.1; done
-  sleep "0.$((RANDOM % 9 + 1))"
-  kill -9 "$job"; wait "$job" 2>/dev/null
-  if ls -a "$WORK" | grep -q '^\.big\.ckpt\.tmp-'; then midwrite=1; break; fi
+  for _ in $(seq 1 200); do [ -f "$WORK/big.ckpt" ] && break; sleep 0.05; done
+  deadline=$((SECONDS + 10))
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    if compgen -G "$WORK/.big.ckpt.tmp-*" >/dev/null; then kill -9 "$job"; break; fi
+    kill -0 "$job" 2>/dev/null || break
+  done
+  kill -9 "$job" 2>/dev/null; wait "$job" 2>/dev/null
+  if compgen -G "$WORK/.big.ckpt.tmp-*" >/dev/null; then midwrite=1; break; fi
 done
 "$SPRIG" train --resume "$WORK/big.ckpt" --data "$DATA" --stop-after 0 >"$WORK/big2.log" 2>&1
 step=$(grep -o 'resuming at step [0-9]*' "$WORK/big2.log" | grep -o '[0-9]*$')

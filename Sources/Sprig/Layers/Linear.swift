@@ -44,13 +44,7 @@ public final class Linear: Layer {
         let y = Matrix.reuse(output, rows: outputFeatures, cols: batch)
         output = y
         input = x
-        let b = bias.values
-        for i in 0..<outputFeatures {
-            (y.data + i * batch).update(repeating: b[i], count: batch)
-        }
-        BLAS.sgemm(transA: false, transB: false, m: outputFeatures, n: batch, k: inputFeatures,
-                   alpha: 1, a: weight.values, lda: inputFeatures, b: x.data, ldb: batch,
-                   beta: 1, c: y.data, ldc: batch)
+        DenseProducts.forward(weights: weight.values, bias: bias.values, x: x, y: y)
         return y
     }
 
@@ -58,20 +52,37 @@ public final class Linear: Layer {
         guard let x = input else { preconditionFailure("Linear.backward before forward") }
         precondition(dy.rows == outputFeatures && dy.cols == x.cols, "Linear.backward gradient shape mismatch")
         let batch = x.cols
-        let weightGradient = weight.gradients, biasGradient = bias.gradients
-        BLAS.sgemm(transA: false, transB: true, m: outputFeatures, n: inputFeatures, k: batch,
-                   alpha: 1, a: dy.data, lda: batch, b: x.data, ldb: batch,
-                   beta: 0, c: weightGradient, ldc: inputFeatures)
+        let biasGradient = bias.gradients
+        DenseProducts.weightGradient(dy: dy, x: x, into: weight.gradients)
         for i in 0..<outputFeatures {
             biasGradient[i] = rowSum(dy.data + i * batch, batch)
         }
         guard needInputGradient else { return nil }
         let dx = Matrix.reuse(inputGradient, rows: inputFeatures, cols: batch)
         inputGradient = dx
-        BLAS.sgemm(transA: true, transB: false, m: inputFeatures, n: batch, k: outputFeatures,
-                   alpha: 1, a: weight.values, lda: inputFeatures, b: dy.data, ldb: batch,
-                   beta: 0, c: dx.data, ldc: batch)
+        DenseProducts.inputGradient(weights: weight.values, dy: dy, into: dx)
         return dx
+    }
+}
+
+/// The three products of a dense layer `W` (out x in, row-major) with feature-major
+/// activations, one cblas_sgemm each: `Y = W X + b 1^T`, `dW = dY X^T`, `dX = W^T dY`.
+enum DenseProducts {
+    static func forward(weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, x: Matrix, y: Matrix) {
+        let batch = x.cols
+        for i in 0..<y.rows { (y.data + i * batch).update(repeating: bias[i], count: batch) }
+        BLAS.sgemm(transA: false, transB: false, m: y.rows, n: batch, k: x.rows,
+                   alpha: 1, a: weights, lda: x.rows, b: x.data, ldb: batch, beta: 1, c: y.data, ldc: batch)
+    }
+
+    static func weightGradient(dy: Matrix, x: Matrix, into dw: UnsafeMutablePointer<Float>) {
+        BLAS.sgemm(transA: false, transB: true, m: dy.rows, n: x.rows, k: x.cols,
+                   alpha: 1, a: dy.data, lda: x.cols, b: x.data, ldb: x.cols, beta: 0, c: dw, ldc: x.rows)
+    }
+
+    static func inputGradient(weights: UnsafePointer<Float>, dy: Matrix, into dx: Matrix) {
+        BLAS.sgemm(transA: true, transB: false, m: dx.rows, n: dy.cols, k: dy.rows,
+                   alpha: 1, a: weights, lda: dx.rows, b: dy.data, ldb: dy.cols, beta: 0, c: dx.data, ldc: dy.cols)
     }
 }
 

@@ -81,11 +81,7 @@ public final class SparseLinear: Layer {
         output = y
         input = x
         if usesDenseMath {
-            let w = expandedWeights()
-            let b = bias.values
-            for i in 0..<outputFeatures { (y.data + i * batch).update(repeating: b[i], count: batch) }
-            BLAS.sgemm(transA: false, transB: false, m: outputFeatures, n: batch, k: inputFeatures,
-                       alpha: 1, a: w.data, lda: inputFeatures, b: x.data, ldb: batch, beta: 1, c: y.data, ldc: batch)
+            DenseProducts.forward(weights: expandedWeights().data, bias: bias.values, x: x, y: y)
         } else {
             denseWeights = nil
             SparseKernels.forward(pattern, values: weight.values, bias: bias.values, x: x, y: y)
@@ -99,8 +95,7 @@ public final class SparseLinear: Layer {
         let batch = x.cols
         let weightGradient = weight.gradients
         if let dense = weight.denseGradients ?? (usesDenseMath ? denseScratch() : nil) {
-            BLAS.sgemm(transA: false, transB: true, m: outputFeatures, n: inputFeatures, k: batch,
-                       alpha: 1, a: dy.data, lda: batch, b: x.data, ldb: batch, beta: 0, c: dense, ldc: inputFeatures)
+            DenseProducts.weightGradient(dy: dy, x: x, into: dense)
             gatherActive(from: dense, into: weightGradient)
         } else {
             denseGradientScratch = nil
@@ -112,9 +107,7 @@ public final class SparseLinear: Layer {
         let dx = Matrix.reuse(inputGradient, rows: inputFeatures, cols: batch)
         inputGradient = dx
         if usesDenseMath { // the expansion of this step's forward pass: weights have not changed since
-            BLAS.sgemm(transA: true, transB: false, m: inputFeatures, n: batch, k: outputFeatures,
-                       alpha: 1, a: denseWeights!.data, lda: inputFeatures, b: dy.data, ldb: batch,
-                       beta: 0, c: dx.data, ldc: batch)
+            DenseProducts.inputGradient(weights: denseWeights!.data, dy: dy, into: dx)
         } else {
             SparseKernels.inputGradient(pattern, values: weight.values, dy: dy, dx: dx)
         }

@@ -52,10 +52,10 @@ public struct Checkpoint: Equatable {
         Checkpoint.append(UInt32(headerBytes.count), to: &out)
         out += headerBytes
         out.reserveCapacity(out.count + 4 * (values.count * 2 + masks.reduce(0) { $0 + $1.count } + averages.reduce(0) { $0 + $1.count }) + 4)
-        for v in values { Checkpoint.append(v.bitPattern, to: &out) }
-        for v in velocity { Checkpoint.append(v.bitPattern, to: &out) }
-        for m in masks { for i in m { Checkpoint.append(UInt32(bitPattern: i), to: &out) } }
-        for a in averages { for v in a { Checkpoint.append(v.bitPattern, to: &out) } }
+        Checkpoint.appendLittleEndian(values, to: &out)
+        Checkpoint.appendLittleEndian(velocity, to: &out)
+        for m in masks { Checkpoint.appendLittleEndian(m, to: &out) }
+        for a in averages { Checkpoint.appendLittleEndian(a, to: &out) }
         Checkpoint.append(Checkpoint.crc(out, count: out.count), to: &out)
         return out
     }
@@ -119,6 +119,18 @@ public struct Checkpoint: Equatable {
                           counts: counts, values: values, velocity: velocity, masks: masks, averages: averages,
                           maskUpdates: try int("mask_updates"), connectionsChanged: try int("connections_changed"),
                           flops: flops, denseFLOPs: denseFLOPs)
+    }
+
+    /// Appends 4-byte values in little-endian order (a bulk copy on little-endian hosts).
+    static func appendLittleEndian<T>(_ values: [T], to out: inout [UInt8]) {
+        precondition(MemoryLayout<T>.size == 4)
+        #if _endian(little)
+        values.withUnsafeBytes { out.append(contentsOf: $0) }
+        #else
+        values.withUnsafeBytes { raw in
+            for k in 0..<values.count { append(raw.load(fromByteOffset: 4 * k, as: UInt32.self), to: &out) }
+        }
+        #endif
     }
 
     static func append(_ v: UInt32, to out: inout [UInt8]) {
