@@ -165,6 +165,11 @@ struct TrainCommand: ParsableCommand {
                       + "the fixed pairwise tree; results match other rank counts only up to rounding")
             }
         }
+        if let stopAfter, stopAfter <= trainer.step {
+            if isRoot { print("sprig: stopped at step \(trainer.step) (--stop-after \(stopAfter))") }
+            communicator.finalize()
+            return
+        }
         let start = monotonicSeconds()
         var last: EpochReport?
         var samplesPerSecond: [Double] = []

@@ -3,8 +3,8 @@
 # (launch/netns-hosts.sh), Open MPI over TCP with a namespace-aware launch agent
 # (launch/mpirun-netns.sh). Checks that
 #   - RigL trained across the two hosts ends with the same weights and masks as one process;
-#   - cutting the link to one host mid-run ends the job with a non-zero exit within 30 s
-#     and leaves no process behind.
+#   - cutting the link to one host mid-run ends the job with a non-zero exit within 30 s,
+#     leaves no process behind, and leaves the last checkpoint intact and resumable.
 # Needs root (namespaces). Tears everything down on exit.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
@@ -35,7 +35,8 @@ hosts=$(SPRIG=/bin/hostname bash "$ROOT/launch/mpirun-netns.sh" 2 2>/dev/null | 
 check "ranks run on the two hosts ($hosts)" test "$hosts" = "sprig-h1 sprig-h2 "
 
 # 2. a cut link ends the job
-bash "$ROOT/launch/mpirun-netns.sh" 2 train --config "$CONFIG" --data "$DATA" --epochs 500 >"$WORK/cut.log" 2>&1 &
+bash "$ROOT/launch/mpirun-netns.sh" 2 train --config "$CONFIG" --data "$DATA" --epochs 500 \
+  --checkpoint "$WORK/cut.ckpt" --checkpoint-every 50 >"$WORK/cut.log" 2>&1 &
 job=$!
 for _ in $(seq 1 60); do grep -q "^epoch 1/" "$WORK/cut.log" && break; sleep 0.5; done
 ip link set sprig-v2 down
@@ -57,4 +58,7 @@ for _ in $(seq 1 30); do
 done
 [ -n "${left// /}" ] || left=none
 check "no process left behind after the cut (left: $left)" test "$left" = none
+"$SPRIG" train --resume "$WORK/cut.ckpt" --data "$DATA" --stop-after 0 >"$WORK/resume.log" 2>&1
+check "the last checkpoint is intact after the cut ($(grep -o 'resuming at step [0-9]*' "$WORK/resume.log"))" \
+  grep -q "resuming at step" "$WORK/resume.log"
 finish
