@@ -138,11 +138,9 @@ public struct TrainingConfig: Equatable {
         }
         if let s = try r.section("sparsity") {
             c.sparsity = try SparsitySettings.parse(s)
-            if case .mlp(let sizes) = c.model {
-                let names = Set((1..<sizes.count).map { "fc\($0)" })
-                if let unknown = c.sparsity.overrides.keys.sorted().first(where: { !names.contains($0) }) {
-                    throw s.error("layers", "no layer named '\(unknown)' (layers: \(names.sorted().joined(separator: ", ")))")
-                }
+            let names = c.model.weightShapes.map(\.name)
+            if let unknown = c.sparsity.overrides.keys.sorted().first(where: { !names.contains($0) }) {
+                throw s.error("layers", "no layer named '\(unknown)' (layers: \(names.joined(separator: ", ")))")
             }
         }
         try r.rejectUnknownKeys()

@@ -24,7 +24,7 @@ public final class Sequential {
             first.append(specs.count)
             let layerSpecs = layer.parameterSpecs
             guard !layerSpecs.isEmpty else { continue }
-            let kind = layer is Linear || layer is SparseLinear ? "fc" : "layer"
+            let kind = layer is Conv2D ? "conv" : layer is Linear || layer is SparseLinear ? "fc" : "layer"
             kindCounts[kind, default: 0] += 1
             for var spec in layerSpecs {
                 spec.name = "\(kind)\(kindCounts[kind]!).\(spec.name)"
@@ -73,12 +73,18 @@ public final class Sequential {
     public var denseForwardFLOPsPerExample: Int {
         layers.reduce(0) { acc, layer in
             if let s = layer as? SparseLinear { return acc + 2 * s.inputFeatures * s.outputFeatures }
+            if let c = layer as? Conv2D, let s = c.product as? SparseLinear { return acc + 2 * s.inputFeatures * s.outputFeatures * c.positions }
             return acc + layer.forwardFLOPsPerExample
         }
     }
 
-    /// The sparse layers, in order, with their index in `layers`.
+    /// The sparse products, in order, with the index in `layers` of the layer that holds
+    /// them (a `SparseLinear`, or the `Conv2D` whose kernels it holds).
     public var sparseLayers: [(index: Int, layer: SparseLinear)] {
-        layers.enumerated().compactMap { i, l in (l as? SparseLinear).map { (i, $0) } }
+        layers.enumerated().compactMap { i, l in
+            if let s = l as? SparseLinear { return (i, s) }
+            if let c = l as? Conv2D, let s = c.product as? SparseLinear { return (i, s) }
+            return nil
+        }
     }
 }

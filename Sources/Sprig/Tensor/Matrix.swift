@@ -9,6 +9,19 @@ public final class Matrix {
     public let cols: Int
     /// `rows * cols` values, row `r` at `data + r * cols`; 64-byte aligned, zero on creation.
     public let data: UnsafeMutablePointer<Float>
+    /// The matrix whose storage this one views (nil when it owns its storage).
+    private let owner: Matrix?
+
+    /// A view of `other`'s storage with another shape of the same size (no copy). A
+    /// convolution's output, channels x (positions x batch) for the product, is the next
+    /// layer's input as (channels x positions) x batch.
+    public init(viewing other: Matrix, rows: Int, cols: Int) {
+        precondition(rows * cols == other.count, "a view of \(other.rows)x\(other.cols) cannot be \(rows)x\(cols)")
+        self.rows = rows
+        self.cols = cols
+        data = other.data
+        owner = other
+    }
 
     public init(rows: Int, cols: Int) {
         precondition(rows >= 0 && cols >= 0, "negative matrix shape \(rows)x\(cols)")
@@ -17,9 +30,10 @@ public final class Matrix {
         let raw = UnsafeMutableRawPointer.allocate(byteCount: max(rows * cols, 1) * MemoryLayout<Float>.stride, alignment: 64)
         data = raw.bindMemory(to: Float.self, capacity: max(rows * cols, 1))
         data.initialize(repeating: 0, count: max(rows * cols, 1))
+        owner = nil
     }
 
-    deinit { data.deallocate() }
+    deinit { if owner == nil { data.deallocate() } }
 
     public var count: Int { rows * cols }
 

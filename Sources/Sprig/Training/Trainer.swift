@@ -169,9 +169,9 @@ public final class Trainer {
         let byName = Dictionary(tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for (_, layer) in model.sparseLayers {
             let name = model.store.specs[layer.weightIndex].name
-            guard let mask = byName[name.replacingOccurrences(of: ".weight", with: ".mask")],
-                  mask.shape == [layer.outputFeatures, layer.inputFeatures] else {
-                throw SprigError(source, "no mask of shape \([layer.outputFeatures, layer.inputFeatures]) for \(name)")
+            let shape = model.store.specs[layer.weightIndex].shape
+            guard let mask = byName[name.replacingOccurrences(of: ".weight", with: ".mask")], mask.shape == shape else {
+                throw SprigError(source, "no mask of shape \(shape) for \(name)")
             }
             let active = mask.values.indices.filter { mask.values[$0] != 0 }
             layer.setPattern(SparsePattern(rows: layer.outputFeatures, cols: layer.inputFeatures, activeIndices: active))
@@ -236,15 +236,13 @@ public final class Trainer {
     /// Per weight layer: name, dense shape, active weights, density, and whether it runs
     /// sparse kernels.
     public var layerSummary: [(name: String, shape: [Int], active: Int, density: Double, sparseMath: Bool)] {
-        model.layers.compactMap { layer in
-            if let s = layer as? SparseLinear {
-                return ("", [s.outputFeatures, s.inputFeatures], s.pattern.activeCount, s.pattern.density, !s.usesDenseMath)
-            }
-            if let d = layer as? Linear {
-                return ("", [d.outputFeatures, d.inputFeatures], d.inputFeatures * d.outputFeatures, 1, false)
-            }
-            return nil
-        }.enumerated().map { i, row in ("fc\(i + 1)", row.1, row.2, row.3, row.4) }
+        let sparse = Dictionary(uniqueKeysWithValues: model.sparseLayers.map { ($0.layer.weightIndex, $0.layer) })
+        return model.store.specs.enumerated().compactMap { i, spec in
+            guard spec.name.hasSuffix(".weight") else { return nil }
+            let name = String(spec.name.dropLast(".weight".count))
+            let math = sparse[i].map { !$0.usesDenseMath } ?? false
+            return (name, spec.shape, spec.count, Double(spec.count) / Double(spec.denseCount), math)
+        }
     }
 
     /// Bytes a dense data-parallel trainer all-reduces per step for this model: every
