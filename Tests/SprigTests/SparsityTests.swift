@@ -156,7 +156,7 @@ private final class SparseRig {
         for g in grown { #expect(abs(dense[g]) >= growThreshold) }
         // grown connections start at zero with zero momentum (the update replaced the optimizer step)
         let positions = Dictionary(uniqueKeysWithValues: layer.pattern.activeIndices.enumerated().map { ($1, $0) })
-        let velocity = rig.step.optimizer.velocity + rig.model.store.offsets[layer.weightIndex]
+        let velocity = (rig.step.optimizer as! SGD).velocity + rig.model.store.offsets[layer.weightIndex]
         for g in grown where !Set(activeBefore).contains(g) || dropped.contains(g) {
             #expect(layer.activeWeights[positions[g]!] == 0)
             #expect(velocity[positions[g]!] == 0)
@@ -176,7 +176,7 @@ private final class SparseRig {
         let newcomers = Set(after).subtracting(before)
         #expect(after.count == before.count)
         #expect(newcomers.count >= Int(0.5 * Double(before.count)) / 2)
-        let velocity = rig.step.optimizer.velocity + rig.model.store.offsets[layer.weightIndex]
+        let velocity = (rig.step.optimizer as! SGD).velocity + rig.model.store.offsets[layer.weightIndex]
         for (p, index) in after.enumerated() where newcomers.contains(index) {
             #expect(layer.activeWeights[p] == 0 && velocity[p] == 0)
         }

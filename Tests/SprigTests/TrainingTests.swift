@@ -24,6 +24,29 @@ import Testing
         }
     }
 
+    /// Two Adam steps by hand (PyTorch's formulation, L2 weight decay on weights only).
+    @Test func adamStepsMatchTheFormula() {
+        let store = ParameterStore(specs: [ParameterSpec(name: "w", shape: [1], decays: true),
+                                           ParameterSpec(name: "b", shape: [1], decays: false)])
+        store.values.update(from: [1, -1], count: 2)
+        let adam = Adam(store: store, settings: Adam.Settings(beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.1))
+        var w = [1.0, -1.0], m = [0.0, 0.0], v = [0.0, 0.0]
+        for t in 1...2 {
+            let grads = [0.5, 0.25 * Double(t)]
+            store.gradients.update(from: grads.map(Float.init), count: 2)
+            adam.step(lr: 0.01)
+            for i in 0..<2 {
+                let g = grads[i] + (i == 0 ? 0.1 * w[i] : 0)
+                m[i] = 0.9 * m[i] + 0.1 * g
+                v[i] = 0.999 * v[i] + 0.001 * g * g
+                let mh = m[i] / (1 - pow(0.9, Double(t))), vh = v[i] / (1 - pow(0.999, Double(t)))
+                w[i] -= 0.01 * mh / (vh.squareRoot() + 1e-8)
+                #expect(abs(Double(store.values[i]) - w[i]) < 1e-6, "step \(t), parameter \(i)")
+            }
+        }
+        #expect(adam.steps == 2)
+    }
+
     @Test func plainMomentum() {
         let store = ParameterStore(specs: [ParameterSpec(name: "w", shape: [1], decays: false)])
         store.values[0] = 1

@@ -15,6 +15,7 @@ import Foundation
 /// replica_check_every: 1000     # steps between checks that all ranks hold the same model
 /// checkpoint_every: 1000        # steps between checkpoints (with --checkpoint PATH)
 /// optimizer: {name: sgd, lr: 0.1, momentum: 0.9, nesterov: true, weight_decay: 0.0001}
+///            # or {name: adam, lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0005}
 /// schedule: {name: cosine, min_lr: 0, warmup_epochs: 0}   # or step (milestones, gamma), constant
 /// sparsity: {method: rigl, sparsity: 0.9, ...}             # see SparsitySettings
 /// ```
@@ -43,6 +44,8 @@ public struct TrainingConfig: Equatable {
     public var injectDivergenceAt: Int?
     public var learningRate: Double = 0.1
     public var sgd = SGD.Settings(momentum: 0.9, nesterov: true, weightDecay: 1e-4)
+    /// Set when the optimizer is Adam (`optimizer: {name: adam, ...}`); SGD otherwise.
+    public var adam: Adam.Settings?
     public var schedule = LearningRateSchedule(shape: .cosine(minimum: 0))
     public var sparsity = SparsitySettings()
     /// The file the config came from ("defaults" when none) and its text, kept with results.
@@ -107,11 +110,25 @@ public struct TrainingConfig: Equatable {
         c.checkpointEvery = try r.int("checkpoint_every") ?? c.checkpointEvery
         if let o = try r.section("optimizer") {
             let name = try o.string("name") ?? "sgd"
-            guard name == "sgd" else { throw o.error("name", "unknown optimizer '\(name)' (known: sgd)") }
             c.learningRate = try o.double("lr") ?? c.learningRate
-            c.sgd.momentum = try o.double("momentum") ?? c.sgd.momentum
-            c.sgd.nesterov = try o.bool("nesterov") ?? c.sgd.nesterov
-            c.sgd.weightDecay = try o.double("weight_decay") ?? c.sgd.weightDecay
+            switch name {
+            case "sgd":
+                c.sgd.momentum = try o.double("momentum") ?? c.sgd.momentum
+                c.sgd.nesterov = try o.bool("nesterov") ?? c.sgd.nesterov
+                c.sgd.weightDecay = try o.double("weight_decay") ?? c.sgd.weightDecay
+            case "adam":
+                var a = Adam.Settings()
+                a.beta1 = try o.double("beta1") ?? a.beta1
+                a.beta2 = try o.double("beta2") ?? a.beta2
+                a.epsilon = try o.double("eps") ?? a.epsilon
+                a.weightDecay = try o.double("weight_decay") ?? a.weightDecay
+                guard a.beta1 >= 0 && a.beta1 < 1 else { throw o.error("beta1", "must be in [0, 1), got \(a.beta1)") }
+                guard a.beta2 >= 0 && a.beta2 < 1 else { throw o.error("beta2", "must be in [0, 1), got \(a.beta2)") }
+                guard a.epsilon > 0 else { throw o.error("eps", "must be positive, got \(a.epsilon)") }
+                c.adam = a
+            default:
+                throw o.error("name", "unknown optimizer '\(name)' (known: sgd, adam)")
+            }
             try o.rejectUnknownKeys()
         }
         if let s = try r.section("schedule") {
@@ -165,6 +182,7 @@ public struct TrainingConfig: Equatable {
         guard sgd.momentum >= 0 && sgd.momentum < 1 else { throw fail("optimizer.momentum", "must be in [0, 1), got \(sgd.momentum)") }
         guard !sgd.nesterov || sgd.momentum > 0 else { throw fail("optimizer.nesterov", "Nesterov momentum needs momentum > 0") }
         guard sgd.weightDecay >= 0 else { throw fail("optimizer.weight_decay", "must be non-negative, got \(sgd.weightDecay)") }
+        if let adam { guard adam.weightDecay >= 0 else { throw fail("optimizer.weight_decay", "must be non-negative, got \(adam.weightDecay)") } }
     }
 
     /// An error about `field`, naming the file and, when a flag set the field, the flag.

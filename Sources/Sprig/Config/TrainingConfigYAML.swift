@@ -20,8 +20,13 @@ extension TrainingConfig {
         if let maxSteps { lines.append("max_steps: \(maxSteps)") }
         lines.append("replica_check_every: \(replicaCheckEvery)")
         lines.append("checkpoint_every: \(checkpointEvery)")
-        lines.append("optimizer: {name: sgd, lr: \(number(learningRate)), momentum: \(number(sgd.momentum)), "
-                     + "nesterov: \(sgd.nesterov), weight_decay: \(number(sgd.weightDecay))}")
+        if let adam {
+            lines.append("optimizer: {name: adam, lr: \(number(learningRate)), beta1: \(number(adam.beta1)), beta2: \(number(adam.beta2)), "
+                         + "eps: \(number(adam.epsilon)), weight_decay: \(number(adam.weightDecay))}")
+        } else {
+            lines.append("optimizer: {name: sgd, lr: \(number(learningRate)), momentum: \(number(sgd.momentum)), "
+                         + "nesterov: \(sgd.nesterov), weight_decay: \(number(sgd.weightDecay))}")
+        }
         switch schedule.shape {
         case .constant:
             lines.append("schedule: {name: constant, warmup_epochs: \(number(schedule.warmupEpochs))}")

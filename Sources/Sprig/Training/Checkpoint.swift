@@ -2,12 +2,14 @@ import CZlib
 import Foundation
 
 /// Everything needed to continue a run exactly: the step, the seed and full config, every
-/// parameter and its momentum (in the store's layout), the masks, SNFS's moving averages,
-/// and the counters of the reports. Data order, learning rate and drop fraction are
+/// parameter and the optimizer's state buffers (momentum, or Adam's moments, in the
+/// store's layout) and step count, the masks, SNFS's moving averages, and the counters of
+/// the reports. Data order, learning rate and drop fraction are
 /// stateless functions of (seed, step), so nothing else is needed.
 ///
 /// File layout: the magic `SPRIGCKP`, a little-endian UInt32 version and UInt32 header
-/// length, a JSON header, the payload (values, momentum, mask indices as Int32, averages),
+/// length, a JSON header, the payload (values, optimizer states, mask indices as Int32,
+/// averages),
 /// and a CRC-32 of everything before it. Reading checks every length against the header
 /// and the CRC, so a truncated or damaged file is an error naming the file, never a crash.
 public struct Checkpoint: Equatable {
@@ -19,7 +21,9 @@ public struct Checkpoint: Equatable {
     public var names: [String]
     public var counts: [Int]
     public var values: [Float]
-    public var velocity: [Float]
+    /// The optimizer's state buffers, each laid out like `values`.
+    public var states: [[Float]]
+    public var optimizerSteps: Int
     /// Each sparse layer's active flat indices (CSR order).
     public var masks: [[Int32]]
     /// SNFS's moving averages per sparse layer (empty otherwise).
@@ -40,6 +44,8 @@ public struct Checkpoint: Equatable {
         header.add("config", configText)
         header.add("names", json: "[" + names.map(JSONLine.quote).joined(separator: ", ") + "]")
         header.add("counts", json: "[" + counts.map(String.init).joined(separator: ", ") + "]")
+        header.add("states", states.count)
+        header.add("optimizer_steps", optimizerSteps)
         header.add("masks", json: "[" + masks.map { String($0.count) }.joined(separator: ", ") + "]")
         header.add("averages", json: "[" + averages.map { String($0.count) }.joined(separator: ", ") + "]")
         header.add("mask_updates", maskUpdates)
@@ -51,9 +57,9 @@ public struct Checkpoint: Equatable {
         Checkpoint.append(Checkpoint.version, to: &out)
         Checkpoint.append(UInt32(headerBytes.count), to: &out)
         out += headerBytes
-        out.reserveCapacity(out.count + 4 * (values.count * 2 + masks.reduce(0) { $0 + $1.count } + averages.reduce(0) { $0 + $1.count }) + 4)
+        out.reserveCapacity(out.count + 4 * (values.count * (1 + states.count) + masks.reduce(0) { $0 + $1.count } + averages.reduce(0) { $0 + $1.count }) + 4)
         Checkpoint.appendLittleEndian(values, to: &out)
-        Checkpoint.appendLittleEndian(velocity, to: &out)
+        for state in states { Checkpoint.appendLittleEndian(state, to: &out) }
         for m in masks { Checkpoint.appendLittleEndian(m, to: &out) }
         for a in averages { Checkpoint.appendLittleEndian(a, to: &out) }
         Checkpoint.append(Checkpoint.crc(out, count: out.count), to: &out)
@@ -101,7 +107,9 @@ public struct Checkpoint: Equatable {
         let counts = try ints("counts"), maskCounts = try ints("masks"), averageCounts = try ints("averages")
         guard names.count == counts.count else { throw fail("\(names.count) names for \(counts.count) tensors") }
         let total = counts.reduce(0, +)
-        let payload = 4 * (2 * total + maskCounts.reduce(0, +) + averageCounts.reduce(0, +))
+        let stateCount = try int("states")
+        guard stateCount <= 8 else { throw fail("\(stateCount) optimizer state buffers") }
+        let payload = 4 * ((1 + stateCount) * total + maskCounts.reduce(0, +) + averageCounts.reduce(0, +))
         guard 16 + headerLength + payload + 4 == bytes.count else { throw fail("payload of \(bytes.count - 20 - headerLength) bytes, header describes \(payload)") }
         var offset = 16 + headerLength
         func floats(_ n: Int) -> [Float] {
@@ -112,11 +120,13 @@ public struct Checkpoint: Equatable {
             defer { offset += 4 * n }
             return (0..<n).map { Int32(bitPattern: UInt32(le: bytes, at: offset + 4 * $0)) }
         }
-        let values = floats(total), velocity = floats(total)
+        let values = floats(total)
+        let states = (0..<stateCount).map { _ in floats(total) }
         let masks = maskCounts.map { int32s($0) }
         let averages = averageCounts.map { floats($0) }
         return Checkpoint(step: try int("step"), seed: seed, configText: config, configSource: configSource, names: names,
-                          counts: counts, values: values, velocity: velocity, masks: masks, averages: averages,
+                          counts: counts, values: values, states: states, optimizerSteps: try int("optimizer_steps"),
+                          masks: masks, averages: averages,
                           maskUpdates: try int("mask_updates"), connectionsChanged: try int("connections_changed"),
                           flops: flops, denseFLOPs: denseFLOPs)
     }

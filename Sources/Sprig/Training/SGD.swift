@@ -6,7 +6,7 @@
 ///     w = w - lr * (nesterov ? g + momentum * v : v)
 ///
 /// One loop over the store's flat buffers; momentum buffers share the store's layout.
-public final class SGD {
+public final class SGD: Optimizer {
     public struct Settings: Equatable {
         public var momentum: Double
         public var nesterov: Bool
@@ -22,6 +22,7 @@ public final class SGD {
     public let settings: Settings
     private let store: ParameterStore
     private let velocityState: Int
+    public var steps = 0
 
     public init(store: ParameterStore, settings: Settings) {
         self.store = store
@@ -37,6 +38,7 @@ public final class SGD {
 
     /// Applies one update with learning rate `lr` from the store's gradients.
     public func step(lr: Float) {
+        steps += 1
         let mu = Float(settings.momentum)
         let velocity = self.velocity
         for (index, spec) in store.specs.enumerated() {

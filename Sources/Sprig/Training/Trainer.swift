@@ -10,7 +10,7 @@ public final class Trainer {
     public let communicator: Communicator
     public let data: MNISTData
     public let model: Sequential
-    public let optimizer: SGD
+    public let optimizer: Optimizer
     public let plan: BatchPlan
     public let normalization: Normalization
     private let trainingStep: TrainingStep
@@ -33,7 +33,8 @@ public final class Trainer {
                                                            denseMathDensity: s.denseMathDensity, denseStart: pruned),
                            auxiliaryCount: TrainingStep.auxiliaryCount)
         model.initialize(config.initializer, seed: config.seed)
-        optimizer = SGD(store: model.store, settings: config.sgd)
+        let store = model.store
+        optimizer = config.adam.map { Adam(store: store, settings: $0) as Optimizer } ?? SGD(store: store, settings: config.sgd)
         plan = BatchPlan(exampleCount: data.train.count, globalBatch: config.batchSize,
                          rank: communicator.rank, ranks: communicator.size, seed: config.seed)
         normalization = Normalization(fitting: data.train)
@@ -192,7 +193,8 @@ public final class Trainer {
         return Checkpoint(step: step, seed: config.seed, configText: config.yaml, configSource: config.source,
                           names: store.specs.map(\.name), counts: store.specs.map(\.count),
                           values: Array(UnsafeBufferPointer(start: store.values, count: store.count)),
-                          velocity: Array(UnsafeBufferPointer(start: optimizer.velocity, count: store.count)),
+                          states: store.states.map { Array(UnsafeBufferPointer(start: $0, count: store.count)) },
+                          optimizerSteps: optimizer.steps,
                           masks: model.sparseLayers.map { $0.layer.pattern.activeIndices.map { Int32($0) } },
                           averages: trainingStep.dynamic?.averages ?? [],
                           maskUpdates: trainingStep.maskUpdates, connectionsChanged: trainingStep.connectionsChanged,
@@ -224,8 +226,12 @@ public final class Trainer {
             }
             dynamic.averages = checkpoint.averages
         }
+        guard checkpoint.states.count == store.states.count else {
+            throw fail("\(checkpoint.states.count) optimizer state buffers for \(store.states.count) (another optimizer?)")
+        }
         store.values.update(from: checkpoint.values, count: store.count)
-        optimizer.velocity.update(from: checkpoint.velocity, count: store.count)
+        for (state, saved) in zip(store.states, checkpoint.states) { state.update(from: saved, count: store.count) }
+        optimizer.steps = checkpoint.optimizerSteps
         trainingStep.maskUpdates = checkpoint.maskUpdates
         trainingStep.connectionsChanged = checkpoint.connectionsChanged
         trainingStep.flops.total = checkpoint.flops

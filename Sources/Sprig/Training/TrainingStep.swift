@@ -15,7 +15,7 @@ import MPI
 /// (`MaskSynchronizer`); gradual pruning prunes the same way after the optimizer step.
 public final class TrainingStep {
     public let model: Sequential
-    public let optimizer: SGD
+    public let optimizer: Optimizer
     public let tree: GradientTree
     public let globalBatch: Int
     public let microbatches: Int
@@ -33,7 +33,7 @@ public final class TrainingStep {
 
     /// `model` must have been built with `auxiliaryCount` auxiliary slots; `microbatches`
     /// must divide `globalBatch` and be a multiple of the number of ranks.
-    public init(model: Sequential, optimizer: SGD, communicator: Communicator, globalBatch: Int, microbatches: Int,
+    public init(model: Sequential, optimizer: Optimizer, communicator: Communicator, globalBatch: Int, microbatches: Int,
                 dynamic: DynamicSparsity? = nil, pruning: GradualMagnitudePruning? = nil) {
         precondition(model.store.auxiliaryCount >= TrainingStep.auxiliaryCount, "model built without the loss slot")
         precondition(globalBatch % microbatches == 0 && microbatches % communicator.size == 0,
