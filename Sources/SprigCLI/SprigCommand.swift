@@ -6,6 +6,6 @@ struct SprigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sprig",
         abstract: "Train sparse neural networks data-parallel under mpirun, or as one process.",
-        subcommands: [TrainCommand.self, EvalCommand.self, BenchCommand.self, CompareCommand.self]
+        subcommands: [TrainCommand.self, PruneCommand.self, EvalCommand.self, BenchCommand.self, CompareCommand.self]
     )
 }

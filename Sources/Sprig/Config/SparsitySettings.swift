@@ -2,7 +2,7 @@
 ///
 /// ```yaml
 /// sparsity:
-///   method: rigl                 # dense, static, rigl, set, snfs, snip
+///   method: rigl                 # dense, static, rigl, set, snfs, snip, gmp, nnrelief
 ///   distribution: uniform        # uniform, er, erk
 ///   sparsity: 0.9                # global sparsity of the sparse layers
 ///   layers: {fc3: 0}             # per-layer overrides (0 keeps a layer dense)
@@ -86,7 +86,7 @@ public struct SparsitySettings: Equatable {
             s.denseGradientReduction = reduction
         }
         try r.rejectUnknownKeys()
-        if s.method != .dense && s.sparsity == 0 && s.overrides.values.allSatisfy({ $0 == 0 }) {
+        if s.method != .dense && s.method != .nnrelief && s.sparsity == 0 && s.overrides.values.allSatisfy({ $0 == 0 }) {
             throw r.error("sparsity", "method \(s.method.rawValue) needs a sparsity above 0")
         }
         return s
@@ -94,7 +94,7 @@ public struct SparsitySettings: Equatable {
 
     /// Per-layer sparsities for layers of these shapes (all 0 for the dense method).
     public func layerSparsities(_ layers: [SparsityDistribution.LayerShape]) -> [Double] {
-        guard method != .dense else { return layers.map { _ in 0 } }
+        guard method != .dense && method != .nnrelief else { return layers.map { _ in 0 } }
         return distribution.sparsities(of: layers, sparsity: sparsity, overrides: overrides)
     }
 

@@ -18,7 +18,7 @@ public struct MaskSynchronizer {
         var encoded: [Int32] = communicator.isRoot ? MaskDiff.encode(decide()) : []
         communicator.broadcast(variable: &encoded, root: 0, kind: .maskDiffs)
         let diffs = MaskDiff.decode(encoded)
-        for diff in diffs where !(diff.dropped.isEmpty && diff.grown.isEmpty) {
+        for diff in diffs where !(diff.dropped.isEmpty && diff.grown.isEmpty && diff.prunedBiases.isEmpty) {
             layers[diff.layer].apply(diff)
         }
         return diffs

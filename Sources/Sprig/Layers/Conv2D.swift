@@ -48,6 +48,9 @@ public final class Conv2D: Layer {
     /// The dense kernel shape (O, C, k, k).
     public var kernelShape: [Int] { [outputChannels, inputChannels, kernel, kernel] }
 
+    /// The patch matrix of the last forward pass ((C k k) x (positions x batch)).
+    public var lastPatches: Matrix? { patches }
+
     public var parameterSpecs: [ParameterSpec] {
         product.parameterSpecs.map { spec in
             var s = spec

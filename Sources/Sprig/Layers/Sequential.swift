@@ -56,6 +56,18 @@ public final class Sequential {
         return h
     }
 
+    /// The logits of a batch, calling `observe(index, input, output)` after each layer
+    /// (a ReLU works in place: its input and output are the same matrix).
+    public func forward(_ x: Matrix, observe: (Int, Matrix, Matrix) -> Void) -> Matrix {
+        var h = x
+        for (i, layer) in layers.enumerated() {
+            let input = h
+            h = layer.forward(h)
+            observe(i, input, h)
+        }
+        return h
+    }
+
     /// Back-propagates the gradient of the loss with respect to the logits, filling the
     /// store's gradients. No input gradient is computed for the first layer.
     public func backward(_ dLogits: Matrix) {

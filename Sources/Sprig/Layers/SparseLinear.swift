@@ -133,8 +133,33 @@ public final class SparseLinear: Layer {
         }
     }
 
-    /// Applies a decision: drops, then grows.
+    /// Neurons whose bias is pruned: their bias and its optimizer state stay zero.
+    public private(set) var frozenBiases: [Int] = []
+
+    /// Zeroes the frozen biases and their optimizer state (after every optimizer step).
+    public func enforceFrozenBiases() {
+        guard !frozenBiases.isEmpty else { return }
+        let store = bias.store
+        for buffer in [store.values] + store.states {
+            let b = buffer + store.offsets[bias.index]
+            for j in frozenBiases { b[j] = 0 }
+        }
+    }
+
+    /// The bias values.
+    public var biasValues: UnsafeMutableBufferPointer<Float> {
+        UnsafeMutableBufferPointer(start: bias.values, count: outputFeatures)
+    }
+
+    /// Applies a decision: drops, then grows, then freezes pruned biases.
     public func apply(_ diff: MaskDiff) {
+        defer {
+            if !diff.prunedBiases.isEmpty {
+                frozenBiases = Array(Set(frozenBiases).union(diff.prunedBiases)).sorted()
+                enforceFrozenBiases()
+            }
+        }
+        guard !(diff.dropped.isEmpty && diff.grown.isEmpty) else { return }
         var active = Set(pattern.activeIndices)
         for d in diff.dropped {
             precondition(active.remove(d) != nil, "dropped index \(d) is not active")

@@ -5,15 +5,19 @@ public struct MaskDiff: Equatable {
     public var layer: Int
     public var dropped: [Int]
     public var grown: [Int]
+    /// Neurons whose bias is pruned (NNrelief): set to zero and kept there.
+    public var prunedBiases: [Int]
 
-    public init(layer: Int, dropped: [Int], grown: [Int]) {
+    public init(layer: Int, dropped: [Int], grown: [Int], prunedBiases: [Int] = []) {
         self.layer = layer
         self.dropped = dropped
         self.grown = grown
+        self.prunedBiases = prunedBiases
     }
 
     /// Encodes diffs as Int32 values: per diff, layer, dropped count, dropped indices,
-    /// grown count, grown indices (the form rank 0 broadcasts).
+    /// grown count, grown indices, pruned-bias count, pruned biases (the form rank 0
+    /// broadcasts).
     public static func encode(_ diffs: [MaskDiff]) -> [Int32] {
         var out: [Int32] = [Int32(diffs.count)]
         for d in diffs {
@@ -22,6 +26,8 @@ public struct MaskDiff: Equatable {
             out += d.dropped.map { Int32($0) }
             out.append(Int32(d.grown.count))
             out += d.grown.map { Int32($0) }
+            out.append(Int32(d.prunedBiases.count))
+            out += d.prunedBiases.map { Int32($0) }
         }
         return out
     }
@@ -34,7 +40,8 @@ public struct MaskDiff: Equatable {
             let layer = next()
             let dropped = (0..<next()).map { _ in next() }
             let grown = (0..<next()).map { _ in next() }
-            diffs.append(MaskDiff(layer: layer, dropped: dropped, grown: grown))
+            let biases = (0..<next()).map { _ in next() }
+            diffs.append(MaskDiff(layer: layer, dropped: dropped, grown: grown, prunedBiases: biases))
         }
         return diffs
     }

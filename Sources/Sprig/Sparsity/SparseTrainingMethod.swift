@@ -16,6 +16,12 @@ public enum SparseTrainingMethod: String, CaseIterable, Sendable {
     case snip
     /// Gradual magnitude pruning (Zhu & Gupta 2017): dense to sparse during training.
     case gmp
+    /// NNrelief (Dekhovich et al. 2024): every layer starts dense and is pruned by
+    /// `sprig prune` between training rounds.
+    case nnrelief
+
+    /// True for the methods whose layers start dense and shrink.
+    public var startsDense: Bool { self == .gmp || self == .nnrelief }
 
     /// True for the methods that change masks during training.
     public var isDynamic: Bool { self == .rigl || self == .set || self == .snfs }

@@ -28,7 +28,7 @@ public final class Trainer {
         self.data = data
         let s = config.sparsity
         let sparsities = s.layerSparsities(config.model.weightShapes)
-        let pruned = Set(sparsities.indices.filter { s.method == .gmp && sparsities[$0] > 0 })
+        let pruned = Set(sparsities.indices.filter { s.method == .nnrelief || (s.method == .gmp && sparsities[$0] > 0) })
         model = Sequential(layers: config.model.makeLayers(sparsities: sparsities, seed: config.seed,
                                                            denseMathDensity: s.denseMathDensity, denseStart: pruned),
                            auxiliaryCount: TrainingStep.auxiliaryCount)
@@ -55,10 +55,50 @@ public final class Trainer {
         trainingStep.tree.denseReduction = s.denseGradientReduction
     }
 
+    /// The epochs `train` runs to (`continueTraining` raises it).
+    public private(set) lazy var epochLimit = config.epochs
+
     /// The steps the run will take.
     public var totalSteps: Int {
-        let full = config.epochs * plan.stepsPerEpoch
-        return min(full, config.maxSteps ?? full)
+        let full = epochLimit * plan.stepsPerEpoch
+        return min(full, config.maxSteps.map { max($0, step) } ?? full)
+    }
+
+    /// Lets the next `train` call run `epochs` more epochs (NNrelief's retraining rounds;
+    /// use a constant learning rate, the schedule is laid out over `config.epochs`).
+    public func continueTraining(epochs: Int) {
+        epochLimit = (step + plan.stepsPerEpoch - 1) / plan.stepsPerEpoch + epochs
+    }
+
+    /// Puts the initial weights back at every active connection, zero biases, and fresh
+    /// optimizer state (NNrelief retrains LeNets from their initial weights). The masks
+    /// and the pruned biases stay.
+    public func resetToInitialWeights() {
+        for (i, layer) in model.layers.enumerated() { layer.initialize(config.initializer, seed: config.seed, layerIndex: i) }
+        for state in model.store.states { state.update(repeating: 0, count: model.store.count) }
+        optimizer.steps = 0
+        for (_, layer) in model.sparseLayers { layer.enforceFrozenBiases() }
+    }
+
+    /// One NNrelief round: statistics over a pruning set of `size` training examples (a
+    /// stateless draw per round), each rank summing its share, combined with one
+    /// all-reduce; rank 0 decides the masks and every rank applies them.
+    public func pruneWithNNrelief(_ pruner: NNreliefPruner, setSize: Int, round: Int) {
+        var random = StatelessRandom(seed: config.seed, purpose: .pruningSet, step: round)
+        let set = Array(random.permutation(data.train.count).prefix(min(setSize, data.train.count)))
+        let lo = set.count * communicator.rank / communicator.size, hi = set.count * (communicator.rank + 1) / communicator.size
+        var stats = [Double](repeating: 0, count: pruner.statisticsCount)
+        var labels: [Int32] = []
+        var start = lo
+        while start < hi {
+            let end = min(start + config.evalBatchSize, hi)
+            let x = Matrix(rows: data.train.featureCount, cols: end - start)
+            data.train.gather(set[start..<end], normalization: normalization, into: x, labels: &labels)
+            pruner.accumulate(x, into: &stats)
+            start = end
+        }
+        communicator.allReduce(&stats, op: .sum, kind: .metrics)
+        trainingStep.synchronizer.update(model.sparseLayers.map(\.layer)) { pruner.decide(statistics: stats, examples: set.count) }
     }
 
     /// The learning rate of `step`.

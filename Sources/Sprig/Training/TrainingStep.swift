@@ -74,6 +74,7 @@ public final class TrainingStep {
             optimizer.step(lr: learningRate)
         }
         tree.endStep()
+        for (_, layer) in model.sparseLayers { layer.enforceFrozenBiases() }
         if let pruning, pruning.isPruningStep(t) {
             let layers = model.sparseLayers.map(\.layer)
             synchronizer.update(layers) { pruning.decide(layers: layers, step: t) }
