@@ -50,6 +50,7 @@ suite "faults: a killed rank (mpirun)" bash Tests/scripts/faults.sh
 suite "multi-node over namespaces: same model, cut link" bash Tests/scripts/multinode.sh
 suite "checkpoints: resume, NaN, SIGKILL mid-write" bash Tests/scripts/checkpoints.sh
 suite "export: Python safetensors, eval, pictures" bash Tests/scripts/export.sh
+suite "NNrelief on 2 ranks (mpirun)" bash Tests/scripts/nnrelief.sh
 [ -n "${QUICK:-}" ] || suite "accuracy on MNIST" bash Tests/scripts/accuracy.sh
 
 echo "== all suites"

@@ -100,6 +100,10 @@ struct PruneCommand: ParsableCommand {
                 let layers = trainer.layerSummary
                 j.add("active_weights", layers.reduce(0) { $0 + $1.active })
                 j.add("dense_weights", layers.reduce(0) { $0 + $1.shape.reduce(1, *) })
+                j.add("active_per_layer", json: "{" + layers.map { "\"\($0.name)\": \($0.active)" }.joined(separator: ", ") + "}")
+                j.add("dense_per_layer", json: "{" + layers.map { "\"\($0.name)\": \($0.shape.reduce(1, *))" }.joined(separator: ", ") + "}")
+                j.add("removed_neurons", json: "{" + zip(layers, pruner.removedNeurons).map { "\"\($0.name)\": \($1)" }.joined(separator: ", ") + "}")
+                j.add("epochs", trainer.epochLimit)
                 try metrics?.append(j)
                 if let weightsOut { try Safetensors.write(trainer.tensors(), metadata: trainer.exportMetadata, to: weightsOut) }
             } else {

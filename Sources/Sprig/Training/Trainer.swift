@@ -81,23 +81,36 @@ public final class Trainer {
     }
 
     /// One NNrelief round: statistics over a pruning set of `size` training examples (a
-    /// stateless draw per round), each rank summing its share, combined with one
-    /// all-reduce; rank 0 decides the masks and every rank applies them.
+    /// stateless draw per round), then rank 0 decides the masks and every rank applies them.
+    ///
+    /// The set is cut into 8 fixed chunks, each computed in one forward pass wherever it
+    /// runs; the ranks share the chunks, one all-gather brings every chunk's sums to every
+    /// rank, and they are added in chunk order, so the statistics, and the masks, are
+    /// bitwise the same for any number of ranks.
     public func pruneWithNNrelief(_ pruner: NNreliefPruner, setSize: Int, round: Int) {
         var random = StatelessRandom(seed: config.seed, purpose: .pruningSet, step: round)
         let set = Array(random.permutation(data.train.count).prefix(min(setSize, data.train.count)))
-        let lo = set.count * communicator.rank / communicator.size, hi = set.count * (communicator.rank + 1) / communicator.size
-        var stats = [Double](repeating: 0, count: pruner.statisticsCount)
+        let chunk = (set.count + 7) / 8
+        let chunks = (set.count + chunk - 1) / chunk
+        let perRank = (chunks + communicator.size - 1) / communicator.size
+        let n = pruner.statisticsCount
+        var local = [Double](repeating: 0, count: perRank * n)
         var labels: [Int32] = []
-        var start = lo
-        while start < hi {
-            let end = min(start + config.evalBatchSize, hi)
-            let x = Matrix(rows: data.train.featureCount, cols: end - start)
-            data.train.gather(set[start..<end], normalization: normalization, into: x, labels: &labels)
+        for k in 0..<perRank {
+            let g = communicator.rank * perRank + k
+            guard g < chunks else { break }
+            let range = (g * chunk)..<min((g + 1) * chunk, set.count)
+            let x = Matrix(rows: data.train.featureCount, cols: range.count)
+            data.train.gather(set[range], normalization: normalization, into: x, labels: &labels)
+            var stats = [Double](repeating: 0, count: n)
             pruner.accumulate(x, into: &stats)
-            start = end
+            local.replaceSubrange((k * n)..<((k + 1) * n), with: stats)
         }
-        communicator.allReduce(&stats, op: .sum, kind: .metrics)
+        let all = communicator.allGather(local, kind: .metrics)
+        var stats = [Double](repeating: 0, count: n)
+        for g in 0..<chunks {
+            for i in 0..<n { stats[i] += all[g * n + i] }
+        }
         trainingStep.synchronizer.update(model.sparseLayers.map(\.layer)) { pruner.decide(statistics: stats, examples: set.count) }
     }
 
