@@ -8,7 +8,8 @@
 #
 #   launch/compare-pruning.sh MODEL ROUNDS RETRAIN_EPOCHS     MODEL: lenet300 or lenet5
 #   REUSE=1 keeps a finished NNrelief run of the same output folder; ALPHA_FC, ALPHA_CONV
-#   (0.95, 0.9) set NNrelief's thresholds; OUT the output folder.
+#   (0.95, 0.9) set NNrelief's thresholds; BASELINE_LR the baselines' learning rate (the
+#   method configs' 0.1 by default); OUT the output folder.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -42,13 +43,13 @@ PY
 )
 for method in gmp rigl; do
   sed -e "s/^model: .*/model: $zoo/" -e "s/^epochs: .*/epochs: $EPOCHS/" -e "s/^  sparsity: .*/  sparsity: $SPARSITY\n  layers: $LAYERS/" \
-    "configs/methods/$method-98.yaml" > "$OUT/$method.yaml"
+    -e "s/lr: 0.1,/lr: ${BASELINE_LR:-0.1},/" "configs/methods/$method-98.yaml" > "$OUT/$method.yaml"
   "$SPRIG" train --config "$OUT/$method.yaml" --metrics-out "$OUT/$method.jsonl" > "$OUT/$method.log" 2>&1 &
 done
 wait
-python3 - "$OUT" "$MODEL" "$zoo" "$ROUNDS" "$RETRAIN" "${ALPHA_FC:-0.95}" "${ALPHA_CONV:-0.9}" <<'PY'
+python3 - "$OUT" "$MODEL" "$zoo" "$ROUNDS" "$RETRAIN" "${ALPHA_FC:-0.95}" "${ALPHA_CONV:-0.9}" "${BASELINE_LR:-0.1}" <<'PY'
 import json, re, sys
-out, model, zoo, rounds, retrain, alpha_fc, alpha_conv = sys.argv[1:]
+out, model, zoo, rounds, retrain, alpha_fc, alpha_conv, lr = sys.argv[1:]
 def final(name):
     return [json.loads(l) for l in open(f"{out}/{name}.jsonl")][-1]
 n, g, r = final("nnrelief"), final("gmp"), final("rigl")
@@ -62,10 +63,11 @@ table = "\n".join([
     "| method | test accuracy | weights | per layer | neurons removed |",
     "|---|---|---|---|---|",
     row(f"NNrelief ({rounds} rounds, fine-tuning, alpha {alpha_fc} / {alpha_conv})", n, removed),
-    row("gradual magnitude pruning", g, "-"),
-    row("RigL", r, "-"),
+    row(f"gradual magnitude pruning (SGD lr {lr}, cosine)", g, "-"),
+    row(f"RigL (SGD lr {lr}, cosine)", r, "-"),
 ])
 settings = "" if (alpha_fc, alpha_conv) == ("0.95", "0.9") else f"ALPHA_FC={alpha_fc} ALPHA_CONV={alpha_conv} "
+settings += "" if lr == "0.1" else f"BASELINE_LR={lr} "
 caption = (f"{zoo} on MNIST, {n['epochs']} epochs in all for each method, seed 1, one process "
            f"(`{settings}launch/compare-pruning.sh {model} {rounds} {retrain}`):")
 open(f"{out}.md", "w").write(caption + "\n\n" + table + "\n")

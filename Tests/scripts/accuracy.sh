@@ -5,7 +5,10 @@
 # - RigL with RigL's MNIST setup (configs/rigl-mnist.yaml) reaches at least 98.0% within 30
 #   epochs with at most 3.5% of the weights active, and in its first epoch (5 mask updates
 #   at delta_t = 100) all-reduces per step at most 5% of what dense data-parallel training
-#   would (the payload of 266,610 floats).
+#   would (the payload of 266,610 floats);
+# - NNrelief on LeNet-300-100 (16 rounds of 4 epochs, fine-tuning) ends with at most 3% of
+#   the weights and at least 98.0% test accuracy; on LeNet-5 (20 rounds of 3 epochs,
+#   alpha_conv 0.8) with at most 5% and at least 98.8%.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 DATA="${1:-$ROOT/data/mnist}"
@@ -38,4 +41,21 @@ check "dense LeNet-300-100 >= 98.0% in 20 epochs ($(cat "$WORK/v"))" test $? -eq
 "$SPRIG" train --config "$ROOT/configs/rigl-mnist.yaml" --data "$DATA" --metrics-out "$WORK/rigl.jsonl" | tail -3
 verdict "$WORK/rigl.jsonl" 30 0.035 >"$WORK/v" 2>&1
 check "RigL (0.98/0.882/dense) >= 98.0% in 30 epochs ($(cat "$WORK/v"))" test $? -eq 0
+
+# nnrelief CONFIG ROUNDS EPOCHS MAX_FRACTION MIN_ACCURACY [sprig prune flags]
+nnrelief() {
+  local name="$1" rounds="$2" epochs="$3" max="$4" min="$5"; shift 5
+  "$SPRIG" prune --config "$ROOT/configs/nnrelief-$name.yaml" --data "$DATA" --iterations "$rounds" --retrain-epochs "$epochs" \
+    --fine-tune "$@" --metrics-out "$WORK/$name.jsonl" | grep "retrained" | tail -1
+  python3 - "$WORK/$name.jsonl" "$max" "$min" <<'PY' >"$WORK/v" 2>&1
+import json, sys
+final = [json.loads(l) for l in open(sys.argv[1])][-1]
+fraction = final["active_weights"] / final["dense_weights"]
+print(f"test accuracy {final['test_accuracy']:.4f} with {100 * fraction:.2f}% of the weights")
+sys.exit(0 if fraction <= float(sys.argv[2]) and final["test_accuracy"] >= float(sys.argv[3]) else 1)
+PY
+  check "NNrelief $name: <= $(python3 -c "print(100 * $max)")% of the weights at >= $(python3 -c "print(100 * $min)")% ($(cat "$WORK/v"))" test $? -eq 0
+}
+nnrelief lenet300 16 4 0.03 0.98
+nnrelief lenet5 20 3 0.05 0.988 --alpha-conv 0.8
 finish
