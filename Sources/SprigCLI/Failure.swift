@@ -18,6 +18,17 @@ struct StandardError: TextOutputStream {
 /// The exit code of a run that failed on bad input or settings.
 let inputErrorCode: Int32 = 2
 
+/// The communicator of this process (the MPI world under a launcher, else rank 0 of 1);
+/// a launch that cannot work ends with one error line and exit code 2.
+func startCommunicator() throws -> Communicator {
+    do {
+        return try Launch.communicator()
+    } catch {
+        printError(String(describing: error))
+        throw ExitCode(inputErrorCode)
+    }
+}
+
 /// Runs `body` on every rank and agrees on the outcome, so that a failure on any rank
 /// ends every rank cleanly instead of leaving the others waiting in a collective.
 ///

@@ -38,11 +38,7 @@ struct PruneCommand: ParsableCommand {
     }
 
     func run() throws {
-        let communicator: Communicator
-        do { communicator = try Launch.communicator() } catch {
-            printError(String(describing: error))
-            throw ExitCode(inputErrorCode)
-        }
+        let communicator = try startCommunicator()
         BLAS.setThreads(threads)
         let trainer = try agreeing(communicator) { () throws -> Trainer in
             var c = try TrainingConfig.load(path: config)
@@ -73,8 +69,8 @@ struct PruneCommand: ParsableCommand {
             j.add("active_weights", active)
             j.add("dense_weights", dense)
             j.add("weights_fraction", Double(active) / Double(dense))
-            j.add("active_per_layer", json: "{" + layers.map { "\"\($0.name)\": \($0.active)" }.joined(separator: ", ") + "}")
-            j.add("removed_neurons", json: "{" + zip(layers, removed).map { "\"\($0.name)\": \($1)" }.joined(separator: ", ") + "}")
+            j.add("active_per_layer", counts: layers.map { ($0.name, $0.active) })
+            j.add("removed_neurons", counts: zip(layers, removed).map { ($0.name, $1) })
             try metrics?.append(j)
         }
         do {
@@ -100,9 +96,9 @@ struct PruneCommand: ParsableCommand {
                 let layers = trainer.layerSummary
                 j.add("active_weights", layers.reduce(0) { $0 + $1.active })
                 j.add("dense_weights", layers.reduce(0) { $0 + $1.shape.reduce(1, *) })
-                j.add("active_per_layer", json: "{" + layers.map { "\"\($0.name)\": \($0.active)" }.joined(separator: ", ") + "}")
-                j.add("dense_per_layer", json: "{" + layers.map { "\"\($0.name)\": \($0.shape.reduce(1, *))" }.joined(separator: ", ") + "}")
-                j.add("removed_neurons", json: "{" + zip(layers, pruner.removedNeurons).map { "\"\($0.name)\": \($1)" }.joined(separator: ", ") + "}")
+                j.add("active_per_layer", counts: layers.map { ($0.name, $0.active) })
+                j.add("dense_per_layer", counts: layers.map { ($0.name, $0.shape.reduce(1, *)) })
+                j.add("removed_neurons", counts: zip(layers, pruner.removedNeurons).map { ($0.name, $1) })
                 j.add("epochs", trainer.epochLimit)
                 try metrics?.append(j)
                 if let weightsOut { try Safetensors.write(trainer.tensors(), metadata: trainer.exportMetadata, to: weightsOut) }

@@ -91,13 +91,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        let communicator: Communicator
-        do {
-            communicator = try Launch.communicator()
-        } catch {
-            printError(String(describing: error))
-            throw ExitCode(inputErrorCode)
-        }
+        let communicator = try startCommunicator()
         BLAS.setThreads(threads)
         let trainer = try agreeing(communicator) { () throws -> Trainer in
             // A checkpoint is read by rank 0 and shared, so hosts need no common file system.
@@ -219,8 +213,8 @@ struct TrainCommand: ParsableCommand {
                 let layers = trainer.layerSummary
                 j.add("active_weights", layers.reduce(0) { $0 + $1.active })
                 j.add("dense_weights", layers.reduce(0) { $0 + $1.shape.reduce(1, *) })
-                j.add("active_per_layer", json: "{" + layers.map { "\"\($0.name)\": \($0.active)" }.joined(separator: ", ") + "}")
-                j.add("dense_per_layer", json: "{" + layers.map { "\"\($0.name)\": \($0.shape.reduce(1, *))" }.joined(separator: ", ") + "}")
+                j.add("active_per_layer", counts: layers.map { ($0.name, $0.active) })
+                j.add("dense_per_layer", counts: layers.map { ($0.name, $0.shape.reduce(1, *)) })
                 j.add("training_flops", trainer.flops.total)
                 j.add("training_flops_vs_dense", trainer.flops.relativeToDense)
                 j.add("inference_flops", Double(trainer.model.forwardFLOPsPerExample))

@@ -11,6 +11,11 @@ public struct JSONLine {
         fields.append((key, value.isFinite ? String(value) : "null"))
     }
     public mutating func add(_ key: String, _ value: String) { fields.append((key, JSONLine.quote(value))) }
+    /// Adds an object of names to counts, in the given order (per-layer figures).
+    public mutating func add(_ key: String, counts: [(String, Int)]) {
+        add(key, json: "{" + counts.map { "\(JSONLine.quote($0.0)): \($0.1)" }.joined(separator: ", ") + "}")
+    }
+
     /// Adds an already-encoded JSON value.
     public mutating func add(_ key: String, json: String) { fields.append((key, json)) }
 

@@ -22,6 +22,8 @@ public final class TrainingStep {
     public let dynamic: DynamicSparsity?
     public let pruning: GradualMagnitudePruning?
     public let synchronizer: MaskSynchronizer
+    /// The model's sparse products (the objects stay; their masks change).
+    private let sparseLayers: [SparseLinear]
     public internal(set) var flops: TrainingFLOPs
     /// Mask updates applied so far, and connections regrown by them.
     public internal(set) var maskUpdates = 0
@@ -45,6 +47,7 @@ public final class TrainingStep {
         self.dynamic = dynamic
         self.pruning = pruning
         synchronizer = MaskSynchronizer(communicator: communicator)
+        sparseLayers = model.sparseLayers.map(\.layer)
         flops = TrainingFLOPs(denseForward: Double(model.denseForwardFLOPsPerExample))
         tree = GradientTree(store: model.store, communicator: communicator,
                             localMicrobatches: microbatches / communicator.size)
@@ -60,11 +63,10 @@ public final class TrainingStep {
         let dense = dynamic?.needsDenseGradient(atStep: t) ?? false
         let meanLoss = accumulateGradients(inputs: inputs, labels: labels, dense: dense)
         if let dynamic {
-            if tree.holdsDenseGradients { dynamic.observe(layers: model.sparseLayers.map(\.layer), store: model.store) }
+            if tree.holdsDenseGradients { dynamic.observe(layers: sparseLayers, store: model.store) }
             if dynamic.isUpdateStep(t) {
                 if !dynamic.updateReplacesOptimizerStep { optimizer.step(lr: learningRate) }
-                let layers = model.sparseLayers.map(\.layer)
-                let diffs = synchronizer.update(layers) { dynamic.decide(layers: layers, store: model.store, step: t) }
+                let diffs = synchronizer.update(sparseLayers) { dynamic.decide(layers: sparseLayers, store: model.store, step: t) }
                 maskUpdates += 1
                 connectionsChanged += diffs.reduce(0) { $0 + $1.grown.count }
             } else {
@@ -74,10 +76,9 @@ public final class TrainingStep {
             optimizer.step(lr: learningRate)
         }
         tree.endStep()
-        for (_, layer) in model.sparseLayers { layer.enforceFrozenBiases() }
+        for layer in sparseLayers { layer.enforceFrozenBiases() }
         if let pruning, pruning.isPruningStep(t) {
-            let layers = model.sparseLayers.map(\.layer)
-            synchronizer.update(layers) { pruning.decide(layers: layers, step: t) }
+            synchronizer.update(sparseLayers) { pruning.decide(layers: sparseLayers, step: t) }
             maskUpdates += 1
         }
         return meanLoss
