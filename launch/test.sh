@@ -17,41 +17,38 @@ swift build -c release --product sprig || exit 1
 
 passed=0
 failed=0
-# suite NAME COMMAND...: runs one suite, which ends with a "N passed, M failed" line, and
-# adds its counts. A suite that exits non-zero without counting a failure counts as one.
+# suite NAME SECONDS COMMAND...: runs one suite under a time limit (a hang fails instead of
+# blocking CI) and adds the counts of its own closing "N passed, M failed" line. A suite that
+# prints no such line, reports no test, exits non-zero without counting a failure, or runs
+# out of time counts one failure more.
 suite() {
-  echo "== $1"
+  local name="$1" limit="$2"; shift 2
+  echo "== $name (time limit ${limit} s)"
   local log; log="$(mktemp)"
-  "${@:2}" 2>&1 | tee "$log"
+  timeout --kill-after=30 "$limit" "$@" 2>&1 | tee "$log"
   local code=${PIPESTATUS[0]} p=0 f=0 counts
-  counts="$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)"
+  counts="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)"
   rm -f "$log"
   if [ -n "$counts" ]; then p=$(echo "$counts" | cut -d' ' -f1); f=$(echo "$counts" | cut -d' ' -f3); fi
-  if [ "$code" -ne 0 ] && [ "$f" -eq 0 ]; then echo "suite '$1' exited with $code"; f=1; fi
+  if [ "$code" -eq 124 ] || [ "$code" -eq 137 ]; then echo "suite '$name' ran out of its ${limit} s"; f=$((f + 1))
+  elif [ -z "$counts" ]; then echo "suite '$name' printed no 'N passed, M failed' line (exit $code)"; f=$((f + 1))
+  elif [ $((p + f)) -eq 0 ]; then echo "suite '$name' ran no test"; f=1
+  elif [ "$code" -ne 0 ] && [ "$f" -eq 0 ]; then echo "suite '$name' exited with $code"; f=1
+  fi
   passed=$((passed + p)); failed=$((failed + f))
 }
 
-# swift test, summed up as a "N passed, M failed" line from Swift Testing's report.
-unit_tests() {
-  local log; log="$(mktemp)"
-  swift test 2>&1 | tee "$log"
-  local code=${PIPESTATUS[0]} total bad
-  total="$(grep -oE 'Test run with [0-9]+ tests' "$log" | grep -oE '[0-9]+' | tail -1)"
-  bad="$(grep -E '^✘ Test .* failed' "$log" | grep -vc '^✘ Test run with')"
-  rm -f "$log"
-  echo "$(( ${total:-0} - bad )) passed, $bad failed"
-  return "$code"
-}
-
-suite "unit tests" unit_tests
-suite "bad input" bash Tests/scripts/bad-input.sh
-suite "rank-count invariance (mpirun)" bash Tests/scripts/rank-invariance.sh
-suite "faults: a killed rank (mpirun)" bash Tests/scripts/faults.sh
-suite "multi-node over namespaces: same model, cut link" bash Tests/scripts/multinode.sh
-suite "checkpoints: resume, NaN, SIGKILL mid-write" bash Tests/scripts/checkpoints.sh
-suite "export: Python safetensors, eval, pictures" bash Tests/scripts/export.sh
-suite "NNrelief on 2 ranks (mpirun)" bash Tests/scripts/nnrelief.sh
-[ -n "${QUICK:-}" ] || suite "accuracy on MNIST" bash Tests/scripts/accuracy.sh
+suite "unit tests" 1800 bash Tests/scripts/unit-tests.sh
+suite "bad input" 300 bash Tests/scripts/bad-input.sh
+suite "rank-count invariance (mpirun)" 1200 bash Tests/scripts/rank-invariance.sh
+suite "faults: a killed rank (mpirun)" 300 bash Tests/scripts/faults.sh
+suite "multi-node over namespaces: same model, cut link" 600 bash Tests/scripts/multinode.sh
+suite "checkpoints: resume, NaN, SIGKILL mid-write" 900 bash Tests/scripts/checkpoints.sh
+suite "export: Python safetensors, eval, pictures" 600 bash Tests/scripts/export.sh
+suite "NNrelief on 2 ranks (mpirun)" 600 bash Tests/scripts/nnrelief.sh
+suite "build without Open MPI (--disable-default-traits)" 1200 bash Tests/scripts/no-mpi-build.sh
+suite "mutations: each suite fails against a wrong binary" 1800 bash Tests/scripts/mutations.sh
+[ -n "${QUICK:-}" ] || suite "accuracy on MNIST" 1800 bash Tests/scripts/accuracy.sh
 
 echo "== all suites"
 echo "$passed passed, $failed failed"

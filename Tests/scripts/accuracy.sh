@@ -22,7 +22,7 @@ import json, sys
 path, epochs, max_active = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 lines = [json.loads(l) for l in open(path)]
 rows, final = lines[:-1], lines[-1]
-assert len(rows) == epochs, f"{len(rows)} epoch lines"
+assert len(rows) == epochs, f"{len(rows)} epoch lines, expected {epochs}"
 for e in rows:
     for key in ("epoch", "train_loss", "test_accuracy", "samples_per_second", "bytes_allreduced"):
         assert key in e, f"epoch line lacks {key}"
@@ -34,27 +34,42 @@ sys.exit(0 if final["test_accuracy"] >= 0.98 and active <= max_active and (max_a
 PY
 }
 
-"$SPRIG" train --config "$ROOT/configs/lenet300-dense.yaml" --data "$DATA" --metrics-out "$WORK/dense.jsonl" | tail -3
-verdict "$WORK/dense.jsonl" 20 1.0 >"$WORK/v" 2>&1
-check "dense LeNet-300-100 >= 98.0% in 20 epochs ($(cat "$WORK/v"))" test $? -eq 0
-
-"$SPRIG" train --config "$ROOT/configs/rigl-mnist.yaml" --data "$DATA" --metrics-out "$WORK/rigl.jsonl" | tail -3
-verdict "$WORK/rigl.jsonl" 30 0.035 >"$WORK/v" 2>&1
-check "RigL (0.98/0.882/dense) >= 98.0% in 30 epochs ($(cat "$WORK/v"))" test $? -eq 0
+# floor NAME CONFIG EPOCHS MAX_ACTIVE_FRACTION: trains CONFIG, which must exit 0, and
+# checks its metrics file with `verdict`.
+floor() {
+  local name="$1" config="$2" epochs="$3" max="$4" code verdict_code
+  rm -f "$WORK/m.jsonl"
+  "$SPRIG" train --config "$ROOT/configs/$config" --data "$DATA" --metrics-out "$WORK/m.jsonl" >"$WORK/train.log" 2>&1
+  code=$?
+  tail -3 "$WORK/train.log"
+  if [ "$code" -ne 0 ]; then fail "$name" "sprig train exited with $code: $(tail -2 "$WORK/train.log")"; return; fi
+  verdict "$WORK/m.jsonl" "$epochs" "$max" >"$WORK/v" 2>&1
+  verdict_code=$?
+  check_code "$name ($(tail -1 "$WORK/v"))" "$verdict_code"
+}
+floor "dense LeNet-300-100 >= 98.0% in 20 epochs" lenet300-dense.yaml 20 1.0
+floor "RigL (0.98/0.882/dense) >= 98.0% in 30 epochs with <= 3.5% of the weights and <= 5% of dense bytes in epoch 1" rigl-mnist.yaml 30 0.035
 
 # nnrelief CONFIG ROUNDS EPOCHS MAX_FRACTION MIN_ACCURACY [sprig prune flags]
 nnrelief() {
-  local name="$1" rounds="$2" epochs="$3" max="$4" min="$5"; shift 5
+  local name="$1" rounds="$2" epochs="$3" max="$4" min="$5" code verdict_code label; shift 5
+  label="NNrelief $name: <= $(python3 -c "print(100 * $max)")% of the weights at >= $(python3 -c "print(100 * $min)")% after $rounds rounds"
+  rm -f "$WORK/$name.jsonl"
   "$SPRIG" prune --config "$ROOT/configs/nnrelief-$name.yaml" --data "$DATA" --iterations "$rounds" --retrain-epochs "$epochs" \
-    --fine-tune "$@" --metrics-out "$WORK/$name.jsonl" | grep "retrained" | tail -1
-  python3 - "$WORK/$name.jsonl" "$max" "$min" <<'PY' >"$WORK/v" 2>&1
+    --fine-tune "$@" --metrics-out "$WORK/$name.jsonl" >"$WORK/prune.log" 2>&1
+  code=$?
+  grep "retrained" "$WORK/prune.log" | tail -1
+  if [ "$code" -ne 0 ]; then fail "$label" "sprig prune exited with $code: $(tail -2 "$WORK/prune.log")"; return; fi
+  python3 - "$WORK/$name.jsonl" "$max" "$min" "$rounds" <<'PY' >"$WORK/v" 2>&1
 import json, sys
 final = [json.loads(l) for l in open(sys.argv[1])][-1]
+assert final.get("final") is True and final["rounds"] == int(sys.argv[4]), f"final line {final}"
 fraction = final["active_weights"] / final["dense_weights"]
 print(f"test accuracy {final['test_accuracy']:.4f} with {100 * fraction:.2f}% of the weights")
 sys.exit(0 if fraction <= float(sys.argv[2]) and final["test_accuracy"] >= float(sys.argv[3]) else 1)
 PY
-  check "NNrelief $name: <= $(python3 -c "print(100 * $max)")% of the weights at >= $(python3 -c "print(100 * $min)")% ($(cat "$WORK/v"))" test $? -eq 0
+  verdict_code=$?
+  check_code "$label ($(tail -1 "$WORK/v"))" "$verdict_code"
 }
 nnrelief lenet300 16 4 0.03 0.98
 nnrelief lenet5 20 3 0.05 0.988 --alpha-conv 0.8

@@ -15,9 +15,11 @@ trap 'rm -rf "$WORK"' EXIT
 VENV="${SPRIG_PY_VENV:-$ROOT/runs/.py-venv}"
 
 "$SPRIG" train --config "$ROOT/configs/rigl-mnist.yaml" --data "$DATA" --max-steps 1200 --weights-out "$WORK/m.safetensors" --pictures "$WORK/pictures" >"$WORK/train.log" 2>&1
-check "training writes a safetensors file" test -s "$WORK/m.safetensors"
+code=$?
+check "training ends and writes a safetensors file (exit $code)" test "$code" -eq 0 -a -s "$WORK/m.safetensors"
 eval_line=$("$SPRIG" eval "$WORK/m.safetensors" --data "$DATA")
-check "sprig eval reads it back ($eval_line)" test -n "$eval_line"
+code=$?
+check "sprig eval reads it back (exit $code: $eval_line)" test "$code" -eq 0 -a -n "$(echo "$eval_line" | grep -E '^test_accuracy [0-9.]+')"
 
 if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import safetensors, numpy" 2>/dev/null; then
   python3 -m venv "$VENV" && "$VENV/bin/pip" install --quiet safetensors numpy >"$WORK/pip.log" 2>&1
@@ -62,6 +64,7 @@ sprig = float(eval_line.split()[1])
 print(f"numpy accuracy {accuracy:.4f}, sprig eval {sprig:.4f}")
 assert abs(accuracy - sprig) <= 0.0005, (accuracy, sprig)
 PY
+py_code=$?
 python3 - "$WORK/m.safetensors" "$WORK/pictures" <<'PY' >"$WORK/pic.log" 2>&1
 import json, struct, sys, zlib
 path, pictures = sys.argv[1:]
@@ -95,7 +98,7 @@ ratio = (sum(ring) / len(ring)) / (sum(centre) / len(centre))
 print(f"border/centre connections per pixel {ratio:.3f}")
 assert ratio < 1 / 3, ratio
 PY
-check "the connectivity pictures are valid PNGs and show the centre ($(tail -1 "$WORK/pic.log"))" grep -q "^border" "$WORK/pic.log"
-check "Python safetensors + NumPy read shapes, masks and config, and reproduce the accuracy ($(tail -1 "$WORK/py.log"))" \
-  grep -q "^numpy accuracy" "$WORK/py.log"
+pic_code=$?
+check_code "the connectivity pictures are valid PNGs and show the centre ($(tail -1 "$WORK/pic.log"))" "$pic_code"
+check_code "Python safetensors + NumPy read shapes, masks and config, and reproduce sprig eval's accuracy ($(tail -1 "$WORK/py.log"))" "$py_code"
 finish

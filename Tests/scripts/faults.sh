@@ -12,8 +12,15 @@ trap 'rm -rf "$WORK"' EXIT
 for np in 2 4; do
   "$MPIRUN" "$np" train --config "$ROOT/configs/rigl-mnist.yaml" --data "$DATA" --epochs 500 >"$WORK/log" 2>&1 &
   job=$!
-  for _ in $(seq 1 60); do grep -q "^epoch 1/" "$WORK/log" && break; sleep 0.5; done
+  # the victim is killed only once every rank trains (a first epoch ended)
+  if ! wait_for_line "$WORK/log" "^epoch 1/" 60 "$job"; then
+    fail "$np ranks train before one is killed" "$(grep -v '^-' "$WORK/log" | tail -3)"
+    kill -9 "$job" $(pgrep -x sprig) 2>/dev/null; wait "$job" 2>/dev/null
+    continue
+  fi
+  ranks=$(pgrep -x sprig | wc -l)
   victim=$(pgrep -x sprig | tail -1)
+  check "$np ranks train before one is killed ($ranks sprig processes)" test "$ranks" -eq "$np"
   kill -9 "$victim"
   killed=$(date +%s%N)
   for _ in $(seq 1 60); do kill -0 "$job" 2>/dev/null || break; sleep 0.25; done

@@ -1,14 +1,53 @@
 # Shared by the script tests: counts checks and prints PASS/FAIL lines. Source it, call
 # `check NAME COMMAND...` (or `pass`/`fail` directly), and end with `finish`, which prints
-# "N passed, M failed" and exits non-zero when anything failed.
+# "N passed, M failed" and exits non-zero when anything failed (or when nothing was checked).
+#
+# A check's verdict must come from the command it runs, never from `$?` read in the same
+# line as a command substitution: in `check "x ($(tail f))" test $? -eq 0` bash expands
+# `$?` after the substitution, so it is always 0. Record an exit status first
+# (`cmd; code=$?`), then pass it (`check_code NAME "$code"`), or use the helpers below.
+#
+# SPRIG names the binary under test (a wrapper around it in Tests/scripts/mutations.sh);
+# comparisons of weight files always use the built binary, REFERENCE_SPRIG.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 SPRIG="${SPRIG:-$ROOT/.build/release/sprig}"
+REFERENCE_SPRIG="${REFERENCE_SPRIG:-$ROOT/.build/release/sprig}"
 MPIRUN="$ROOT/launch/mpirun.sh"
 PASSED=0
 FAILED=0
 pass() { PASSED=$((PASSED + 1)); echo "PASS $1"; }
 fail() { FAILED=$((FAILED + 1)); echo "FAIL $1${2:+: $2}"; }
 check() { local name="$1"; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
-finish() { echo "$PASSED passed, $FAILED failed"; [ "$FAILED" -eq 0 ]; }
+# check_code NAME CODE [DETAIL]: passes when CODE (an exit status recorded before) is 0.
+check_code() { if [ "$2" -eq 0 ]; then pass "$1"; else fail "$1" "exit $2${3:+; $3}"; fi; }
+# same_weights NAME A B: passes when the safetensors files A and B both exist and hold the
+# same tensor names, shapes and bits (sprig compare --tolerance 0).
+same_weights() {
+  local name="$1" a="$2" b="$3" out code
+  if [ ! -s "$a" ] || [ ! -s "$b" ]; then
+    fail "$name" "no weights written:$([ -s "$a" ] || echo " $a")$([ -s "$b" ] || echo " $b")"
+    return
+  fi
+  out="$("$REFERENCE_SPRIG" compare "$a" "$b" --tolerance 0 2>&1)"
+  code=$?
+  if [ "$code" -eq 0 ]; then pass "$name ($(echo "$out" | tail -1))"; else fail "$name" "$(echo "$out" | tail -1)"; fi
+}
+# wait_for_line FILE PATTERN SECONDS [PID]: waits until FILE has a line matching PATTERN;
+# fails early when PID (the job writing FILE) has ended. Returns 0 when the line came.
+wait_for_line() {
+  local deadline=$((SECONDS + $3))
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    grep -qE "$2" "$1" 2>/dev/null && return 0
+    if [ -n "${4:-}" ] && ! kill -0 "$4" 2>/dev/null; then grep -qE "$2" "$1" 2>/dev/null; return; fi
+    sleep 0.2
+  done
+  return 1
+}
+finish() {
+  echo "$PASSED passed, $FAILED failed"
+  [ $((PASSED + FAILED)) -gt 0 ] || { echo "harness: no check ran"; return 1; }
+  [ "$FAILED" -eq 0 ]
+}
 [ -x "$SPRIG" ] || { echo "harness: $SPRIG is not built (swift build -c release)" >&2; exit 1; }
+[ -x "$REFERENCE_SPRIG" ] || { echo "harness: $REFERENCE_SPRIG is not built (swift build -c release)" >&2; exit 1; }
 export OPENBLAS_NUM_THREADS=1

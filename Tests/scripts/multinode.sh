@@ -23,14 +23,13 @@ CONFIG="$ROOT/configs/rigl-mnist.yaml"
 
 # 1. the same model across two hosts as on one
 "$SPRIG" train --config "$CONFIG" --data "$DATA" --max-steps 300 --weights-out "$WORK/one.safetensors" >"$WORK/one.log" 2>&1
-if bash "$ROOT/launch/mpirun-netns.sh" 2 train --config "$CONFIG" --data "$DATA" --max-steps 300 \
-     --weights-out "$WORK/two.safetensors" >"$WORK/two.log" 2>&1; then
-  pass "RigL across two namespace hosts (TCP) trains 300 steps"
-  "$SPRIG" compare "$WORK/one.safetensors" "$WORK/two.safetensors" --tolerance 0 >"$WORK/cmp" 2>&1
-  check "two hosts end with the single process's weights and masks ($(tail -1 "$WORK/cmp"))" test $? -eq 0
-else
-  fail "RigL across two namespace hosts (TCP) trains 300 steps" "$(grep -v '^-' "$WORK/two.log" | tail -5)"
-fi
+code=$?
+check_code "RigL trains 300 steps in one process" "$code" "$(tail -3 "$WORK/one.log")"
+bash "$ROOT/launch/mpirun-netns.sh" 2 train --config "$CONFIG" --data "$DATA" --max-steps 300 \
+  --weights-out "$WORK/two.safetensors" >"$WORK/two.log" 2>&1
+code=$?
+check_code "RigL across two namespace hosts (TCP) trains 300 steps" "$code" "$(grep -v '^-' "$WORK/two.log" | tail -5)"
+same_weights "two hosts end with the single process's weights and masks" "$WORK/one.safetensors" "$WORK/two.safetensors"
 hosts=$(SPRIG=/bin/hostname bash "$ROOT/launch/mpirun-netns.sh" 2 2>/dev/null | sort | tr '\n' ' ')
 check "ranks run on the two hosts ($hosts)" test "$hosts" = "sprig-h1 sprig-h2 "
 
@@ -38,7 +37,14 @@ check "ranks run on the two hosts ($hosts)" test "$hosts" = "sprig-h1 sprig-h2 "
 bash "$ROOT/launch/mpirun-netns.sh" 2 train --config "$CONFIG" --data "$DATA" --epochs 500 \
   --checkpoint "$WORK/cut.ckpt" --checkpoint-every 50 >"$WORK/cut.log" 2>&1 &
 job=$!
-for _ in $(seq 1 60); do grep -q "^epoch 1/" "$WORK/cut.log" && break; sleep 0.5; done
+# the link is cut only once training runs on both hosts (a first epoch ended)
+if ! wait_for_line "$WORK/cut.log" "^epoch 1/" 60 "$job"; then
+  fail "training across the two hosts starts before the cut" "$(grep -v '^-' "$WORK/cut.log" | tail -3)"
+  kill -9 "$job" 2>/dev/null
+  finish
+  exit 1
+fi
+pass "training across the two hosts starts before the cut"
 ip link set sprig-v2 down
 cut=$(date +%s%N)
 for _ in $(seq 1 90); do kill -0 "$job" 2>/dev/null || break; sleep 0.5; done
@@ -59,6 +65,7 @@ done
 [ -n "${left// /}" ] || left=none
 check "no process left behind after the cut (left: $left)" test "$left" = none
 "$SPRIG" train --resume "$WORK/cut.ckpt" --data "$DATA" --stop-after 0 >"$WORK/resume.log" 2>&1
-check "the last checkpoint is intact after the cut ($(grep -o 'resuming at step [0-9]*' "$WORK/resume.log"))" \
-  grep -q "resuming at step" "$WORK/resume.log"
+code=$?
+resumed="$(grep -o 'resuming at step [0-9]*' "$WORK/resume.log")"
+check "the last checkpoint is intact after the cut (exit $code, $resumed)" test "$code" -eq 0 -a -n "$resumed"
 finish

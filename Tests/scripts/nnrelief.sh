@@ -1,18 +1,34 @@
 #!/usr/bin/env bash
 # NNrelief under mpirun: the same prune-retrain run on one process and on 2 ranks ends
 # with the same masks and weights (bitwise), for LeNet-300-100 and for LeNet-5 (whole
-# kernels pruned). Short runs: the statistics and decisions are what is checked.
+# kernels pruned), retraining from the initial weights (sprig prune's default, the reset
+# mode) and, for LeNet-300-100, fine-tuning; the two modes end with different weights.
+# Short runs: the statistics and decisions are what is checked.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 DATA="${1:-$ROOT/data/mnist}"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
-for model in lenet300 lenet5; do
-  args=(prune --config "$ROOT/configs/nnrelief-$model.yaml" --data "$DATA" --epochs 1 --iterations 2 --retrain-epochs 1)
-  "$SPRIG" "${args[@]}" --weights-out "$WORK/$model-1.safetensors" >"$WORK/$model-1.log" 2>&1
-  "$MPIRUN" 2 "${args[@]}" --weights-out "$WORK/$model-2.safetensors" >"$WORK/$model-2.log" 2>&1
-  pruned=$(grep -o "round 2 pruned: .*%)" "$WORK/$model-1.log" | grep -o "weights [0-9]* of [0-9]*")
-  "$SPRIG" compare "$WORK/$model-1.safetensors" "$WORK/$model-2.safetensors" --tolerance 0 >"$WORK/cmp" 2>&1
-  check "$model: NNrelief on 2 ranks gives the single process's masks and weights ($pruned; $(tail -1 "$WORK/cmp"))" test $? -eq 0
-done
+# prune_both NAME MODEL [FLAGS...]: one process and 2 ranks, the same pruning run
+prune_both() {
+  local name="$1" model="$2" code1 code2 pruned; shift 2
+  local args=(prune --config "$ROOT/configs/nnrelief-$model.yaml" --data "$DATA" --epochs 1 --iterations 2 --retrain-epochs 1 "$@")
+  "$SPRIG" "${args[@]}" --weights-out "$WORK/$name-1.safetensors" >"$WORK/$name-1.log" 2>&1
+  code1=$?
+  "$MPIRUN" 2 "${args[@]}" --weights-out "$WORK/$name-2.safetensors" >"$WORK/$name-2.log" 2>&1
+  code2=$?
+  check_code "$name: sprig prune ends on one process and on 2 ranks" $((code1 | code2)) \
+    "$(tail -2 "$WORK/$name-1.log") $(tail -2 "$WORK/$name-2.log")"
+  pruned=$(grep -o "round 2 pruned: .*%)" "$WORK/$name-1.log" | grep -o "weights [0-9]* of [0-9]*")
+  check "$name: two rounds pruned weights ($pruned)" test -n "$pruned"
+  same_weights "$name: NNrelief on 2 ranks gives the single process's masks and weights" \
+    "$WORK/$name-1.safetensors" "$WORK/$name-2.safetensors"
+}
+prune_both lenet300-reset lenet300
+prune_both lenet5-reset lenet5
+prune_both lenet300-fine-tune lenet300 --fine-tune
+"$REFERENCE_SPRIG" compare "$WORK/lenet300-reset-1.safetensors" "$WORK/lenet300-fine-tune-1.safetensors" --tolerance 0 >"$WORK/cmp" 2>&1
+code=$?
+check "retraining from the initial weights and fine-tuning end differently ($(tail -1 "$WORK/cmp"))" \
+  test "$code" -eq 1 -a -n "$(grep '^max relative difference' "$WORK/cmp")"
 finish

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Mutation checks: the script suites must be able to fail. Each suite that guards one of
+# Sprig's claims runs once against a deliberately wrong `sprig` (a wrapper around the built
+# binary that changes one thing), and must exit non-zero with a FAIL line naming the claim
+# that the wrong binary breaks:
+#
+#   mutant            what it changes                          suite: the claim that must fail
+#   seed-under-mpirun another seed when started by mpirun      rank-invariance: n ranks = 1 process
+#                                                              nnrelief: NNrelief on 2 ranks = 1 process
+#                                                              multinode: two hosts = one process
+#   seed-on-resume    another seed on --resume                 checkpoints: resumed = uninterrupted
+#   stop-at-50        training stops after 50 steps, one       accuracy: the MNIST and NNrelief floors
+#                     NNrelief round of one epoch
+#   no-op             exits 0 at once, doing nothing           accuracy: the floors; faults: a killed rank
+#                                                              ends the job; multinode: a cut link does
+#   eval-off          sprig eval reports 1% more accuracy      export: NumPy reproduces sprig eval
+#
+# The suites run shortened where they have knobs for it (fewer steps, configs, ranks).
+# Weight files are always compared with the built binary (harness.sh: REFERENCE_SPRIG).
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+DATA="${1:-$ROOT/data/mnist}"
+MUTANTS="$(mktemp -d)"
+trap 'rm -rf "$MUTANTS"' EXIT
+SUITES="$ROOT/Tests/scripts"
+
+# mutant NAME BODY: writes $MUTANTS/NAME/sprig, which runs BODY (bash, with the arguments
+# in the array `args` and the subcommand in $1) and then the built binary with `args`.
+mutant() {
+  mkdir -p "$MUTANTS/$1"
+  cat > "$MUTANTS/$1/sprig" <<EOF
+#!/usr/bin/env bash
+args=("\$@")
+$2
+exec "$REFERENCE_SPRIG" "\${args[@]}"
+EOF
+  chmod +x "$MUTANTS/$1/sprig"
+}
+
+# Another seed under mpirun: sprig train takes --seed; sprig prune reads it from its config.
+mutant seed-under-mpirun '
+if [ -n "${OMPI_COMM_WORLD_SIZE:-}" ]; then
+  case "$1" in
+    train) args+=(--seed 7) ;;
+    prune)
+      for i in "${!args[@]}"; do
+        if [ "${args[$i]}" = --config ]; then
+          copy="$(dirname "$0")/config-$$.yaml"
+          { grep -v "^seed:" "${args[$((i + 1))]}"; echo "seed: 7"; } > "$copy"
+          args[$((i + 1))]="$copy"
+        fi
+      done ;;
+  esac
+fi'
+mutant seed-on-resume '
+for a in "$@"; do [ "$a" = --resume ] && args+=(--seed 7); done'
+mutant stop-at-50 '
+case "$1" in
+  train) args+=(--max-steps 50) ;;
+  prune) args+=(--epochs 1 --iterations 1 --retrain-epochs 1) ;;
+esac'
+mutant no-op '
+case "$1" in train|prune) exit 0 ;; esac'
+mutant eval-off '
+if [ "$1" = eval ]; then
+  "$0.real" "$@" | awk "{ \$2 = sprintf(\"%.4f\", \$2 + 0.01); print }"
+  exit "${PIPESTATUS[0]}"
+fi'
+ln -s "$REFERENCE_SPRIG" "$MUTANTS/eval-off/sprig.real"
+
+# caught MUTANT SUITE "EXPECTED FAIL LINE"... [-- ENV=VALUE...]: runs SUITE against MUTANT;
+# passes when the suite exits non-zero and prints every expected FAIL line (a prefix).
+caught() {
+  local name="$1" suite="$2" code missing="" expected env=(); shift 2
+  local expectations=()
+  while [ $# -gt 0 ]; do
+    if [ "$1" = -- ]; then shift; env=("$@"); break; fi
+    expectations+=("$1"); shift
+  done
+  env "${env[@]}" SPRIG="$MUTANTS/$name/sprig" timeout -k 10 900 bash "$SUITES/$suite" "$DATA" >"$MUTANTS/$name-$suite.log" 2>&1
+  code=$?
+  for expected in "${expectations[@]}"; do
+    grep -qF -- "FAIL $expected" "$MUTANTS/$name-$suite.log" || missing+=" [$expected]"
+  done
+  if [ "$code" -ne 0 ] && [ -z "$missing" ]; then
+    pass "$suite fails against $name ($(grep -c '^FAIL' "$MUTANTS/$name-$suite.log") FAIL lines, exit $code)"
+  else
+    fail "$suite fails against $name" "exit $code, missing FAIL lines:$missing; $(grep -E '^(PASS|FAIL)' "$MUTANTS/$name-$suite.log" | tail -5 | tr '\n' ' ')"
+  fi
+}
+
+caught seed-under-mpirun rank-invariance.sh \
+  "rigl-mnist: mpirun -np 2 weights and masks equal the single process's" \
+  "rigl-mnist: mpirun -np 2 losses, accuracies and mask updates equal the single process's" \
+  -- CONFIGS=rigl-mnist.yaml RANKS=2 SKIP_EXTRA=1
+caught seed-under-mpirun nnrelief.sh \
+  "lenet300-reset: NNrelief on 2 ranks gives the single process's masks and weights" \
+  "lenet5-reset: NNrelief on 2 ranks gives the single process's masks and weights"
+caught seed-on-resume checkpoints.sh \
+  "rigl-mnist: stopped at step 1000, resumed on 1 rank(s): same weights and masks as the whole run" \
+  "rigl-mnist: stopped at step 1000, resumed on 2 rank(s): same weights and masks as the whole run" \
+  "rigl-mnist: --metrics-out after --resume on 1 rank(s) continues the file" \
+  -- CHECKPOINT_CONFIGS=rigl-mnist.yaml RESUME_ONLY=1
+caught stop-at-50 accuracy.sh \
+  "dense LeNet-300-100 >= 98.0% in 20 epochs" \
+  "RigL (0.98/0.882/dense) >= 98.0% in 30 epochs" \
+  "NNrelief lenet300: <= 3.0% of the weights" \
+  "NNrelief lenet5: <= 5.0% of the weights"
+caught no-op accuracy.sh \
+  "dense LeNet-300-100 >= 98.0% in 20 epochs" \
+  "NNrelief lenet300: <= 3.0% of the weights"
+caught no-op faults.sh \
+  "2 ranks train before one is killed" \
+  "4 ranks train before one is killed"
+caught eval-off export.sh \
+  "Python safetensors + NumPy read shapes, masks and config, and reproduce sprig eval's accuracy"
+if [ "$(id -u)" -eq 0 ]; then
+  caught seed-under-mpirun multinode.sh "two hosts end with the single process's weights and masks"
+  caught no-op multinode.sh "training across the two hosts starts before the cut"
+else
+  fail "multinode mutations" "need root (network namespaces)"
+fi
+finish
