@@ -4,7 +4,8 @@ import Foundation
 /// Everything needed to continue a run exactly: the step, the seed and full config, every
 /// parameter and the optimizer's state buffers (momentum, or Adam's moments, in the
 /// store's layout) and step count, the masks, SNFS's moving averages, and the counters of
-/// the reports. Data order, learning rate and drop fraction are
+/// the reports, and the partial epoch's loss sum (so that the epoch's reported train loss is
+/// the whole run's). Data order, learning rate and drop fraction are
 /// stateless functions of (seed, step), so nothing else is needed.
 ///
 /// File layout: the magic `SPRIGCKP`, a little-endian UInt32 version and UInt32 header
@@ -32,6 +33,10 @@ public struct Checkpoint: Equatable {
     public var connectionsChanged: Int
     public var flops: Double
     public var denseFLOPs: Double
+    /// The sum of the per-step mean losses of the epoch under way, and its steps so far
+    /// (0 and 0 at an epoch boundary, and in checkpoints written before they were kept).
+    public var epochLossSum: Double = 0
+    public var epochSteps: Int = 0
 
     static let magic = Array("SPRIGCKP".utf8)
     static let version: UInt32 = 1
@@ -52,6 +57,8 @@ public struct Checkpoint: Equatable {
         header.add("connections_changed", connectionsChanged)
         header.add("flops", flops)
         header.add("dense_flops", denseFLOPs)
+        header.add("epoch_loss_sum_bits", json: String(epochLossSum.bitPattern))
+        header.add("epoch_steps", epochSteps)
         let headerBytes = Array(header.text.utf8)
         var out = Checkpoint.magic
         Checkpoint.append(Checkpoint.version, to: &out)
@@ -124,11 +131,20 @@ public struct Checkpoint: Equatable {
         let states = (0..<stateCount).map { _ in floats(total) }
         let masks = maskCounts.map { int32s($0) }
         let averages = averageCounts.map { floats($0) }
-        return Checkpoint(step: try int("step"), seed: seed, configText: config, configSource: configSource, names: names,
+        var epochLossSum = 0.0, epochSteps = 0
+        if json["epoch_steps"] != nil {
+            guard let bits = (json["epoch_loss_sum_bits"] as? NSNumber)?.uint64Value else { throw fail("header field 'epoch_loss_sum_bits' missing") }
+            epochLossSum = Double(bitPattern: bits)
+            epochSteps = try int("epoch_steps")
+        }
+        var checkpoint = Checkpoint(step: try int("step"), seed: seed, configText: config, configSource: configSource, names: names,
                           counts: counts, values: values, states: states, optimizerSteps: try int("optimizer_steps"),
                           masks: masks, averages: averages,
                           maskUpdates: try int("mask_updates"), connectionsChanged: try int("connections_changed"),
                           flops: flops, denseFLOPs: denseFLOPs)
+        checkpoint.epochLossSum = epochLossSum
+        checkpoint.epochSteps = epochSteps
+        return checkpoint
     }
 
     /// Appends 4-byte values in little-endian order (a bulk copy on little-endian hosts).

@@ -18,6 +18,10 @@ public final class Trainer {
     private let loss = SoftmaxCrossEntropy()
     /// Steps taken so far.
     public private(set) var step = 0
+    /// The epoch under way: the sum of its steps' mean losses and its steps so far (kept in
+    /// checkpoints, so that a resumed epoch reports the loss of all its steps).
+    private var epochLossSum = 0.0
+    private var epochSteps = 0
 
     /// Builds the model and checks the config against the data and the number of ranks.
     public init(config: TrainingConfig, communicator: Communicator, data: MNISTData) throws {
@@ -159,7 +163,7 @@ public final class Trainer {
             let order = plan.order(epoch: epoch)
             let firstBatch = step % plan.stepsPerEpoch
             let start = monotonicSeconds()
-            var lossSum = 0.0
+            if firstBatch == 0 { (epochLossSum, epochSteps) = (0, 0) }
             var steps = 0
             var lr = 0.0
             for batch in firstBatch..<plan.stepsPerEpoch where step < total {
@@ -168,7 +172,8 @@ public final class Trainer {
                 let updatesBefore = trainingStep.maskUpdates
                 let loss = trainingStep(inputs: inputs, labels: labels, learningRate: Float(lr), step: step)
                 guard loss.isFinite else { throw NonFiniteLoss(step: step + 1, loss: loss) }
-                lossSum += loss
+                epochLossSum += loss
+                epochSteps += 1
                 step += 1
                 steps += 1
                 if step == config.injectDivergenceAt && communicator.rank == communicator.size - 1 {
@@ -186,7 +191,7 @@ public final class Trainer {
             let trafficNow = communicator.traffic.snapshot()
             let communication = CommunicationReport(steps: steps, from: trafficBefore, to: trafficNow, denseBytesPerStep: denseBytesPerStep)
             trafficBefore = trafficNow
-            try onEpoch(EpochReport(epoch: epoch, step: step, trainLoss: lossSum / Double(max(steps, 1)),
+            try onEpoch(EpochReport(epoch: epoch, step: step, trainLoss: epochLossSum / Double(max(epochSteps, 1)),
                                     testAccuracy: accuracy, testLoss: testLoss,
                                     samplesPerSecond: Double(steps * config.batchSize) / seconds,
                                     seconds: seconds, communication: communication, learningRate: lr))
@@ -251,7 +256,8 @@ public final class Trainer {
                           masks: model.sparseLayers.map { $0.layer.pattern.activeIndices.map { Int32($0) } },
                           averages: trainingStep.dynamic?.averages ?? [],
                           maskUpdates: trainingStep.maskUpdates, connectionsChanged: trainingStep.connectionsChanged,
-                          flops: trainingStep.flops.total, denseFLOPs: trainingStep.flops.denseTotal)
+                          flops: trainingStep.flops.total, denseFLOPs: trainingStep.flops.denseTotal,
+                          epochLossSum: epochLossSum, epochSteps: epochSteps)
     }
 
     /// Continues from `checkpoint`: masks, parameters, momentum, SNFS's averages,
@@ -290,6 +296,7 @@ public final class Trainer {
         trainingStep.flops.total = checkpoint.flops
         trainingStep.flops.denseTotal = checkpoint.denseFLOPs
         step = checkpoint.step
+        (epochLossSum, epochSteps) = (checkpoint.epochLossSum, checkpoint.epochSteps)
     }
 
     /// Per weight layer: name, dense shape, active weights, density, and whether it runs
