@@ -263,7 +263,7 @@ private final class SparseRig {
         rig.train(5...5)
         let after = rig.state(layer)
         let k = Int(0.5 * Double(before.count))
-        #expect(k == 6) // 64 * 0.2 = 12 active weights
+        #expect(before.count == 13 && k == 6) // 64 - floor(0.8 * 64) = 13 active weights
         let (kept, grown) = checkDropAndGrow(weights: stepped.mapValues(\.w), after: after, k: k, score: nil, total: 64)
         #expect(grown.isDisjoint(with: kept))
         for i in kept { #expect(after[i]!.w.bitPattern == stepped[i]!.w.bitPattern && after[i]!.v.bitPattern == stepped[i]!.v.bitPattern) }
