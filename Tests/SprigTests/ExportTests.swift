@@ -26,6 +26,24 @@ import Testing
         #expect(sprigError { _ = try Safetensors.decode(bad, source: "s") }?.subject == "s")
     }
 
+    /// A crafted header whose dimensions each pass the per-dimension bound but whose
+    /// product (or byte count) overflows Int is rejected with the reader's error, not a trap.
+    @Test(arguments: [[1 << 31, 1 << 31, 1 << 31], // 2^93 values: the product overflows
+                      [1 << 31, 1 << 31]]) // 2^62 values: the byte count 2^64 overflows
+    func safetensorsRejectsShapesThatOverflow(shape: [Int]) throws {
+        func file(shape: [Int]) -> [UInt8] {
+            var header = Array("{\"w\": {\"dtype\": \"F32\", \"shape\": \(shape), \"data_offsets\": [0, 4]}}".utf8)
+            while header.count % 8 != 0 { header.append(0x20) }
+            var bytes: [UInt8] = []
+            withUnsafeBytes(of: UInt64(header.count).littleEndian) { bytes.append(contentsOf: $0) }
+            return bytes + header + [0, 0, 128, 63] // one float, 1.0
+        }
+        let error = sprigError { _ = try Safetensors.decode(file(shape: shape), source: "crafted.safetensors") }
+        #expect(error == SprigError("crafted.safetensors", "tensor 'w': shape \(shape) is too large"))
+        // the same file with a shape that fits its data reads
+        #expect(try Safetensors.decode(file(shape: [1, 1]), source: "ok").tensors == [NamedTensor(name: "w", shape: [1, 1], values: [1])])
+    }
+
     @Test func atomicWriteReplacesWholeAndLeavesNoTemporary() throws {
         let dir = TemporaryDirectory()
         try AtomicFile.write("first\n", to: dir.file("f.txt"))
@@ -68,5 +86,25 @@ import Testing
         #expect(abs(TensorComparison(reference: a, other: b).maxRelativeDifference - 0.001) < 1e-6)
         #expect(TensorComparison(reference: a, other: a).maxRelativeDifference == 0)
         #expect(TensorComparison(reference: a, other: [NamedTensor(name: "v", shape: [2], values: [2, -4])]).mismatch != nil)
+    }
+
+    /// A NaN facing a number is an infinite difference, whichever side it is on; NaNs at
+    /// the same positions (and equal infinities) are no difference.
+    @Test func tensorComparisonSeesNaN() {
+        func compare(_ x: [Float], _ y: [Float]) -> TensorComparison {
+            TensorComparison(reference: [NamedTensor(name: "w", shape: [x.count], values: x)],
+                             other: [NamedTensor(name: "w", shape: [y.count], values: y)])
+        }
+        for (x, y) in [([1, .nan, 3], [1, 2, 3]), ([1, 2, 3], [1, .nan, 3]), ([.nan, 2, 3], [1, 2, .nan])] as [([Float], [Float])] {
+            let c = compare(x, y)
+            #expect(c.mismatch == nil)
+            #expect(c.rows.map(\.maxAbsoluteDifference) == [.infinity], "\(x) vs \(y)")
+            #expect(c.maxRelativeDifference == .infinity, "\(x) vs \(y)")
+        }
+        let same = compare([1, .nan, -.infinity, .infinity], [1, .nan, -.infinity, .infinity])
+        #expect(same.rows.map(\.maxAbsoluteDifference) == [0] && same.maxRelativeDifference == 0)
+        // NaN in the same place, and an ordinary difference elsewhere, still counts that difference
+        let elsewhere = compare([.nan, 2], [.nan, 2.5])
+        #expect(elsewhere.rows.map(\.maxAbsoluteDifference) == [0.5] && abs(elsewhere.maxRelativeDifference - 0.25) < 1e-12)
     }
 }

@@ -54,8 +54,50 @@ import Testing
         // so the bias (0.091) is kept as well; neuron 1 is dead; neuron 2 feeds nothing.
         #expect(hidden.pattern.activeIndices == [0])
         #expect(hidden.frozenBiases == [1, 2])
-        #expect(output.pattern.activeIndices.allSatisfy { $0 % 3 == 0 || $0 % 3 == 1 })
+        // The output layer (weights (2, 0.5) and (-1, 0.5) on hidden neurons 0 and 1, zero
+        // biases) sees mean inputs (1.1, 0, 1): hidden neuron 0 is 1 * 1 + 0.5 * 0 + 0.1 = 1.1,
+        // neuron 1 is relu(-1 - 1) = 0, neuron 2 is 1 (it has no outgoing weight). Output
+        // neuron 0 scores 2 * 1.1 = 2.2 and 0.5 * 0 = 0 of 2.2: (1, 0), keeps its weight on
+        // hidden 0 only; output neuron 1 likewise keeps -1 (on hidden 0). Flat indices
+        // row * 3 + col: 0 and 3 stay, 1 and 4 go.
+        #expect(output.pattern.activeIndices == [0, 3])
+        #expect(Array(output.activeWeights) == [2, -1])
         #expect(pruner.removedNeurons == [2, 0])
         #expect(hidden.biasValues[1] == 0 && hidden.biasValues[2] == 0)
+    }
+
+    /// NNrelief's convolution statistic `sum_n || |K_jc| * |x_nc| ||_F` on a 2-channel 3 x 3
+    /// input, 2 output channels, 2 x 2 kernels (2 x 2 output maps), two examples, by hand.
+    ///
+    ///     example 0: channel 0 (1 -2 0 / 0 1 3 / 2 0 -1), channel 1 (-1 0 1 / 2 0 0 / 0 1 1)
+    ///     example 1: channel 0 (0 1 0 / -1 0 2 / 0 0 1), channel 1 (1 1 -1 / 0 -2 0 / 1 0 0)
+    ///     K_00 = (1 -1 / 0 2), K_01 masked whole, K_10 = (0 1 / -1 0), K_11 = (2 0 / 0 -1)
+    ///
+    /// |K_00| * |x_0,0| = (5 8 / 1 6): norm^2 126; on example 1 (1 5 / 1 4): 43.
+    /// |K_10| * |x_0,0| = (2 1 / 3 3): 23; example 1 (2 0 / 0 2): 8.
+    /// |K_11| * |x_0,1| = (2 0 / 5 1): 30; example 1 (4 2 / 0 4): 36.
+    /// With biases (0.5, -1) the outputs are, channel 0: (5.5 4.5 / -0.5 -3.5) and
+    /// (-0.5 5.5 / -0.5 0.5), ReLU sums 16; channel 1: (-5 -2 / 1 1) and (5 1 / -1 -3): 8.
+    @Test func convolutionStatisticsByHand() {
+        let conv = Conv2D(inputChannels: 2, inputHeight: 3, inputWidth: 3, outputChannels: 2, kernel: 2,
+                          pattern: SparsePattern(rows: 2, cols: 8, activeIndices: [0, 1, 3, 9, 10, 12, 15]))
+        let head = SparseLinear(inputFeatures: 8, outputFeatures: 2, pattern: .dense(rows: 2, cols: 8))
+        let model = Sequential(layers: [conv, ReLU(features: 8), head])
+        // kernel entries in CSR order (zeros of K are inactive), then the conv biases
+        model.store.values.update(from: [1, -1, 2, 1, -1, 2, -1] + [0.5, -1], count: 9)
+        let examples: [[Float]] = [[1, -2, 0, 0, 1, 3, 2, 0, -1, -1, 0, 1, 2, 0, 0, 0, 1, 1],
+                                   [0, 1, 0, -1, 0, 2, 0, 0, 1, 1, 1, -1, 0, -2, 0, 1, 0, 0]]
+        let x = Matrix(rows: 18, cols: 2)
+        for f in 0..<18 { for n in 0..<2 { x[f, n] = examples[n][f] } }
+        let pruner = NNreliefPruner(model: model, alphaFC: 0.95, alphaConv: 0.9)
+        #expect(pruner.statisticsCount == 4 + 2 + 8 + 2)
+        var stats = [Double](repeating: 0, count: pruner.statisticsCount)
+        pruner.accumulate(x, into: &stats)
+        let kernels: [Double] = [sqrt(126) + sqrt(43), 0, sqrt(23) + sqrt(8), sqrt(30) + 6]
+        #expect(zip(stats[0..<4], kernels).allSatisfy { abs($0 - $1) < 1e-9 }, "\(stats[0..<4]) vs \(kernels)")
+        #expect(Array(stats[4..<6]) == [16, 8])
+        // the same batch again doubles every statistic
+        pruner.accumulate(x, into: &stats)
+        #expect(zip(stats[0..<4], kernels).allSatisfy { abs($0 - 2 * $1) < 1e-9 } && Array(stats[4..<6]) == [32, 16])
     }
 }

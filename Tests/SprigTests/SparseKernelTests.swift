@@ -126,15 +126,41 @@ private func relativeError(_ a: [Float], _ b: [Float]) -> Double {
         #expect(checked >= sparse.store.count * 2 / 3, "checked \(checked) of \(sparse.store.count)")
     }
 
+    /// The largest scores win; among equal scores the larger key (a hash of the stream and
+    /// the position) wins, so a tie has one answer for a given stream, and another stream
+    /// may answer it differently.
     @Test func topKPicksTheLargestAndBreaksTiesByKey() {
         let scores: [Float] = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5]
-        let top = TopK(keySeed: 1).largest(4, count: scores.count, score: { scores[$0] })
-        #expect(top == [4, 5, 7, 8] || top == [4, 5, 7, 10] || top == [5, 7, 8, 10])
-        #expect(Set(top).isSuperset(of: [5, 7]))
+        // 9 and 6 (positions 5, 7) are in; two of the three 5s (positions 4, 8, 10) follow:
+        // the two with the largest keys.
+        func expectedTop4(_ t: TopK) -> [Int] {
+            ([5, 7] + [4, 8, 10].sorted { t.key($0) > t.key($1) }.prefix(2)).sorted()
+        }
+        let one = TopK(keySeed: 1)
+        let top = one.largest(4, count: scores.count, score: { scores[$0] })
+        #expect(top == expectedTop4(one))
+        #expect(top == [5, 7, 8, 10]) // the answer for key seed 1, fixed
         #expect(TopK(keySeed: 1).largest(4, count: scores.count, score: { scores[$0] }) == top)
-        #expect(TopK(keySeed: 1).smallest(2, count: scores.count, score: { scores[$0] }) == [1, 3])
-        let filtered = TopK(keySeed: 1).largest(2, count: scores.count, isCandidate: { $0 != 5 }, score: { scores[$0] })
-        #expect(filtered.contains(7) && !filtered.contains(5))
+        // smallest: the two 1s; then a tie among the two 3s (positions 0 and 9) for the third
+        #expect(one.smallest(2, count: scores.count, score: { scores[$0] }) == [1, 3])
+        #expect(one.smallest(4, count: scores.count, score: { scores[$0] }) == [1, 3, 6, one.key(0) > one.key(9) ? 0 : 9].sorted())
+        let filtered = one.largest(2, count: scores.count, isCandidate: { $0 != 5 }, score: { scores[$0] })
+        #expect(filtered == [7, one.key(4) > one.key(8) && one.key(4) > one.key(10) ? 4 : one.key(8) > one.key(10) ? 8 : 10].sorted())
+        // The stream of a decision is a function of (seed, purpose, step, layer): the same key
+        // gives the same choice, and its key seed is the stream's first draw.
+        func choice(_ seed: UInt64, _ step: Int, _ layer: Int) -> [Int] {
+            let t = TopK(seed: seed, purpose: .grow, step: step, layer: layer)
+            let picked = t.largest(4, count: scores.count, score: { scores[$0] })
+            #expect(picked == expectedTop4(t))
+            return picked
+        }
+        var stream = StatelessRandom(seed: 7, purpose: .grow, step: 3, layer: 1)
+        #expect(TopK(seed: 7, purpose: .grow, step: 3, layer: 1).keySeed == stream.next())
+        #expect(choice(7, 3, 1) == choice(7, 3, 1))
+        // all three tie pairs come up across seeds, steps and layers
+        let outcomes = Set((0..<40).map { choice(UInt64($0), 3, 1) } + (0..<40).map { choice(7, $0, 1) } + (0..<40).map { choice(7, 3, $0) })
+        #expect(outcomes == [[4, 5, 7, 8], [4, 5, 7, 10], [5, 7, 8, 10]])
+        #expect(Set((0..<40).map { choice(UInt64($0), 3, 1) }).count > 1, "the seed never changes the tie")
         // agrees with sorting on distinct random scores
         var random = StatelessRandom(seed: 4, purpose: .shuffle)
         let many = (0..<5000).map { _ in random.nextUniform() }

@@ -76,35 +76,50 @@ import Testing
 }
 
 @Suite struct GradientTreeTests {
-    /// The tree adds micro-batches pairwise: ((g0 + g1) + (g2 + g3)). Values chosen so that
-    /// a left-to-right sum gives a different float.
+    /// The tree adds micro-batches pairwise: ((g0 + g1) + (g2 + g3)). With g = (1e8, 5, 3,
+    /// 11) (float spacing 8 at 1e8, ties to even): pairwise 1e8 + 8 (g0 + g1) plus 14 is
+    /// 1e8 + 22, rounded to 1e8 + 24; left to right, right to left, and the other pairings
+    /// all end at 1e8 + 16.
     @Test func sumsInPairwiseTreeOrder() {
         let store = ParameterStore(specs: [ParameterSpec(name: "w", shape: [1], decays: false)])
         let tree = GradientTree(store: store, communicator: SingleProcessCommunicator(), localMicrobatches: 4)
-        let g: [Float] = [1e8, 3, -1e8, 3]
-        for v in g {
-            tree.beginMicrobatch()
-            store.gradients[0] = v
-            tree.endMicrobatch()
-        }
-        tree.finish()
-        let pairwise = (g[0] + g[1]) + (g[2] + g[3])
-        let sequential = ((g[0] + g[1]) + g[2]) + g[3]
-        #expect(pairwise != sequential)
-        #expect(store.gradients[0] == pairwise)
-    }
-
-    @Test func oddCountsAddRemainingSubtreesRightToLeft() {
-        let store = ParameterStore(specs: [ParameterSpec(name: "w", shape: [1], decays: false)])
-        let tree = GradientTree(store: store, communicator: SingleProcessCommunicator(), localMicrobatches: 3)
+        let g: [Float] = [1e8, 5, 3, 11]
         for step in 0..<2 { // buffers are reused across steps
-            for v: Float in [1, 2, 4] {
+            tree.begin(dense: false)
+            for v in g {
                 tree.beginMicrobatch()
-                store.gradients[0] = v + Float(step)
+                store.gradients[0] = v
                 tree.endMicrobatch()
             }
             tree.finish()
-            #expect(store.gradients[0] == 7 + 3 * Float(step))
+            let pairwise = (g[0] + g[1]) + (g[2] + g[3])
+            let others = [((g[0] + g[1]) + g[2]) + g[3], ((g[3] + g[2]) + g[1]) + g[0],
+                          (g[0] + g[2]) + (g[1] + g[3]), (g[0] + g[3]) + (g[1] + g[2])]
+            #expect(pairwise == 100_000_024 && others.allSatisfy { $0 == 100_000_016 })
+            #expect(store.gradients[0] == pairwise, "step \(step)")
+            tree.endStep()
+        }
+    }
+
+    /// Three micro-batches: g0 + g1 form a subtree, g2 is left alone; `finish` adds the
+    /// remaining subtrees right to left, (g0 + g1) + g2. With (1e8, -1e8, 5) that is 5,
+    /// while g0 + (g1 + g2) and (g0 + g2) + g1 give 8 (-1e8 + 5 rounds to -1e8 + 8).
+    @Test func oddCountsAddRemainingSubtreesRightToLeft() {
+        let store = ParameterStore(specs: [ParameterSpec(name: "w", shape: [1], decays: false)])
+        let tree = GradientTree(store: store, communicator: SingleProcessCommunicator(), localMicrobatches: 3)
+        for (step, last) in [(0, 5), (1, 7)] as [(Int, Float)] { // buffers are reused across steps
+            let g: [Float] = [1e8, -1e8, last]
+            tree.begin(dense: false)
+            for v in g {
+                tree.beginMicrobatch()
+                store.gradients[0] = v
+                tree.endMicrobatch()
+            }
+            tree.finish()
+            let promised = (g[0] + g[1]) + g[2]
+            #expect(promised == last && g[0] + (g[1] + g[2]) == 8 && (g[0] + g[2]) + g[1] == 8)
+            #expect(store.gradients[0] == promised, "step \(step)")
+            tree.endStep()
         }
     }
 }
@@ -171,20 +186,66 @@ import Testing
         #expect(trainer.flops.relativeToDense < 0.5)
     }
 
-    @Test func replicaChecksumsSeeValuesAndMasks() {
+    private static func replicaModel() -> Sequential {
         let model = Sequential(layers: ModelArchitecture.mlp(sizes: [6, 4, 2]).makeLayers(sparsities: [0.5, 0], seed: 1))
         model.initialize(.glorotUniform, seed: 1)
+        return model
+    }
+
+    /// Two independently built replicas have equal checksums; a change of one value, or of
+    /// the mask alone (same values, other positions), changes exactly that tensor's.
+    @Test func replicaChecksumsSeeValuesAndMasks() throws {
+        let model = TrainerTests.replicaModel(), twin = TrainerTests.replicaModel()
         let a = ReplicaCheck.checksums(model)
-        #expect(a == ReplicaCheck.checksums(model))
-        model.store.values[model.store.offsets[2]] += 1e-7
+        #expect(a.count == 4 && Set(a).count == 4)
+        #expect(ReplicaCheck.checksums(twin) == a)
+        model.store.values[model.store.offsets[2] + 3] += 1e-7
         let b = ReplicaCheck.checksums(model)
-        #expect(a[0] == b[0] && a[1] == b[1] && a[2] != b[2])
-        let sparse = model.sparseLayers[0].layer
+        #expect(b != a && a[0] == b[0] && a[1] == b[1] && a[2] != b[2] && a[3] == b[3])
+        // the mask: move one connection and give the new one the old one's value, so the
+        // values array is unchanged and only the pattern differs
+        let sparse = twin.sparseLayers[0].layer
         let active = sparse.pattern.activeIndices
-        let inactive = (0..<24).first { !active.contains($0) }!
-        sparse.apply(MaskDiff(layer: 0, dropped: [active[0]], grown: [inactive]))
-        #expect(ReplicaCheck.checksums(model)[0] != b[0])
-        #expect(throws: Never.self) { try ReplicaCheck(communicator: SingleProcessCommunicator()).verify(model, step: 1) }
+        let values = Array(sparse.activeWeights)
+        // an inactive connection between the neighbours of active connection j takes its CSR place
+        let (j, inactive) = try #require(active.indices.lazy.compactMap { j -> (Int, Int)? in
+            let lo = j > 0 ? active[j - 1] + 1 : 0, hi = j + 1 < active.count ? active[j + 1] : 24
+            return (lo..<hi).first { !active.contains($0) }.map { (j, $0) }
+        }.first)
+        sparse.apply(MaskDiff(layer: 0, dropped: [active[j]], grown: [inactive]))
+        #expect(sparse.pattern.activeIndices[j] == inactive)
+        sparse.activeWeights[j] = values[j]
+        #expect(Array(sparse.activeWeights) == values)
+        let c = ReplicaCheck.checksums(twin)
+        #expect(c[0] != a[0] && Array(c[1...]) == Array(a[1...]))
+    }
+
+    /// `verify` on a fake two-rank communicator whose rank 1 reports other checksums:
+    /// agreement passes, a differing tensor is named with the step and the rank.
+    @Test func replicaCheckNamesTheDivergentTensor() throws {
+        let model = TrainerTests.replicaModel()
+        let fake = TwoRankCommunicator()
+        let check = ReplicaCheck(communicator: fake)
+        fake.otherRank = ReplicaCheck.checksums(TrainerTests.replicaModel())
+        try check.verify(model, step: 3)
+        #expect(fake.gathers == 1)
+        for (t, name) in ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"].enumerated() {
+            var other = ReplicaCheck.checksums(model)
+            other[t] ^= 1
+            fake.otherRank = other
+            do {
+                try check.verify(model, step: 17 + t)
+                Issue.record("no divergence reported for \(name)")
+            } catch let d as ReplicaCheck.Divergence {
+                #expect(d.tensor == name && d.step == 17 + t && d.rank == 1)
+                #expect(d.description == "replica check: ranks diverged at step \(17 + t): \(name) on rank 1 differs from rank 0")
+            }
+        }
+        // a real divergence: rank 1's model has one weight off by one ulp
+        let drifted = TrainerTests.replicaModel()
+        drifted.store.values[drifted.store.offsets[2]] = drifted.store.values[drifted.store.offsets[2]].nextUp
+        fake.otherRank = ReplicaCheck.checksums(drifted)
+        #expect(throws: ReplicaCheck.Divergence.self) { try check.verify(model, step: 5) }
     }
 
     @Test func maxStepsStopsEarly() throws {
@@ -198,4 +259,30 @@ import Testing
         try trainer.train { reports.append($0) }
         #expect(reports.count == 1 && reports[0].step == 7 && trainer.step == 7)
     }
+}
+
+/// Rank 0 of a fake two-rank group: `allGather` returns this rank's values followed by
+/// `otherRank` (the checksums "rank 1" holds); the other collectives are not used.
+private final class TwoRankCommunicator: Communicator {
+    let rank = 0
+    let size = 2
+    let traffic = TrafficCounter()
+    var otherRank: [UInt64] = []
+    var gathers = 0
+
+    func allGather<T: CollectiveScalar>(_ values: UnsafeBufferPointer<T>, kind: TrafficKind) -> [T] {
+        gathers += 1
+        precondition(T.self == UInt64.self && otherRank.count == values.count, "the fake gathers checksums only")
+        return Array(values) + otherRank.map { $0 as! T }
+    }
+
+    func allReduce<T: CollectiveScalar>(_ buffer: UnsafeMutableBufferPointer<T>, op: ReductionOp, kind: TrafficKind) { unused() }
+    func reduce<T: CollectiveScalar>(_ buffer: UnsafeMutableBufferPointer<T>, op: ReductionOp, root: Int, kind: TrafficKind) { unused() }
+    func treeAllReduce(_ buffer: UnsafeMutableBufferPointer<Float>, kind: TrafficKind) { unused() }
+    func treeReduce(_ buffer: UnsafeMutableBufferPointer<Float>, kind: TrafficKind) { unused() }
+    func broadcast<T: CollectiveScalar>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int, kind: TrafficKind) { unused() }
+    func barrier() {}
+    func abort(code: Int32) -> Never { fatalError("abort \(code)") }
+    func finalize() {}
+    private func unused() { Issue.record("unexpected collective on the fake communicator") }
 }

@@ -78,8 +78,12 @@ public enum Safetensors {
             }
             guard dtype == "F32" else { throw SprigError(source, "tensor '\(name)': dtype \(dtype) is not supported (F32 only)") }
             guard shape.allSatisfy({ $0 >= 0 && $0 <= 1 << 31 }) else { throw SprigError(source, "tensor '\(name)': bad shape \(shape)") }
-            let count = shape.reduce(1, *)
-            guard offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] <= dataSize, offsets[1] - offsets[0] == count * 4 else {
+            // The dimensions are untrusted: a product that overflows is a bad shape, not a trap.
+            var count = 1, overflow = false
+            for d in shape where !overflow { (count, overflow) = count.multipliedReportingOverflow(by: d) }
+            let byteCount = count.multipliedReportingOverflow(by: 4)
+            guard !overflow, !byteCount.overflow else { throw SprigError(source, "tensor '\(name)': shape \(shape) is too large") }
+            guard offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] <= dataSize, offsets[1] - offsets[0] == byteCount.partialValue else {
                 throw SprigError(source, "tensor '\(name)': data offsets \(offsets) do not fit shape \(shape) in \(dataSize) bytes of data")
             }
             var values = [Float](repeating: 0, count: count)

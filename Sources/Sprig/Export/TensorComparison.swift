@@ -1,6 +1,7 @@
 /// Compares two lists of named tensors: the relative difference of a tensor is
 /// `max_i |a_i - b_i| / max_i |a_i|` (the infinity-norm relative error, which stays
-/// meaningful for weights near zero).
+/// meaningful for weights near zero). Equal values (a NaN at the same position in both
+/// included) differ by 0; a NaN facing a number differs by infinity, so it is reported.
 public struct TensorComparison {
     public struct Row {
         public var name: String
@@ -27,8 +28,10 @@ public struct TensorComparison {
             }
             var maxDiff: Float = 0, maxRef: Float = 0
             for i in 0..<a.values.count {
-                maxDiff = max(maxDiff, abs(a.values[i] - b.values[i]))
-                maxRef = max(maxRef, abs(a.values[i]))
+                let x = a.values[i], y = b.values[i]
+                let diff: Float = x == y || (x.isNaN && y.isNaN) ? 0 : x.isNaN || y.isNaN ? .infinity : abs(x - y)
+                maxDiff = max(maxDiff, diff)
+                maxRef = max(maxRef, abs(x))
             }
             let relative = maxDiff == 0 ? 0 : Double(maxDiff) / Double(max(maxRef, Float.leastNormalMagnitude))
             rows.append(Row(name: a.name, shape: a.shape, maxAbsoluteDifference: maxDiff, relativeDifference: relative))
