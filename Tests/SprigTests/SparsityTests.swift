@@ -416,10 +416,6 @@ private final class SparseRig {
         return (Set(s.indices.filter { s[$0] > threshold * (1 + band) }), Set(s.indices.filter { s[$0] >= threshold * (1 - band) }))
     }
 
-    /// SNIP.decide keeps the n largest |g w| of the gradient and weights it is given: with
-    /// the dense network's gradient at initialisation (computed here on a dense copy with
-    /// the same initial weights), exactly that network's top-n saliencies. The masked
-    /// network's gradient ranks differently, so handing it over would fail this test.
     /// Gradual pruning at step 4 of a schedule from 2 to 10 (every 2 steps) towards 0.75 and
     /// 0.5: s = s_f (1 - (1 - 2/8)^3) = s_f 0.578125, i.e. 0.43359375 of 320 (138.75 ->
     /// 138 zeros, 182 kept) and 0.2890625 of 64 (18.5 -> 18 zeros, 46 kept). Step 2 pruned
@@ -464,6 +460,10 @@ private final class SparseRig {
         }
     }
 
+    /// SNIP.decide keeps the n largest |g w| of the gradient and weights it is given: with
+    /// the dense network's gradient at initialisation (computed here on a dense copy with
+    /// the same initial weights), exactly that network's top-n saliencies. The masked
+    /// network's gradient ranks differently, so handing it over would fail this test.
     @Test func snipKeepsTheLargestSaliency() {
         let rig = SparseRig(method: .static)
         let store = rig.model.store
@@ -480,7 +480,9 @@ private final class SparseRig {
         let masked = rig.layers.map { Array(UnsafeBufferPointer(start: store.slot($0.weightIndex).denseGradients!, count: $0.inputFeatures * $0.outputFeatures)) }
         rig.step.tree.endStep()
         store.redirectDenseGradients(to: buffer)
-        let diffs = SNIP.decide(layers: rig.layers, store: store, seed: 1) { w[rig.layers[$0].weightIndex] }
+        let diffs = SNIP.decide(layers: rig.layers, store: store, budgets: rig.layers.map(\.pattern.activeCount), seed: 1) {
+            w[rig.layers[$0].weightIndex]
+        }
         store.redirectDenseGradients(to: nil)
         for (l, layer) in rig.layers.enumerated() {
             let n = layer.pattern.activeCount
@@ -517,17 +519,13 @@ private final class SparseRig {
         let (g, w) = denseNetworkGradients(config.model, seed: config.seed, initializer: config.initializer, batches: [(x, labels)],
                                            scale: 1.0 / 20)
         try trainer.train { _ in }
-        withKnownIssue("""
-            Trainer.pruneWithSNIP takes the dense gradient of the randomly masked network the model \
-            starts as, not of the dense network (SNIP's connection sensitivity at c = 1)
-            """) {
-            for (l, (_, layer)) in trainer.model.sparseLayers.enumerated() {
-                let keep = Set(layer.pattern.activeIndices)
-                // float sums in another order may swap near-equal scores at the threshold
-                let expected = topSaliency(g[layer.weightIndex], w[layer.weightIndex], n: keep.count, band: 1e-4)
-                #expect(expected.must.isSubset(of: keep) && keep.isSubset(of: expected.may),
-                        "layer \(l): \(keep.subtracting(expected.may).count) kept outside the dense network's top saliencies")
-            }
+        for (l, (_, layer)) in trainer.model.sparseLayers.enumerated() {
+            let keep = Set(layer.pattern.activeIndices)
+            #expect(keep.count == [205, 13][l], "layer \(l) keeps its budget")
+            // float sums in another order may swap near-equal scores at the threshold
+            let expected = topSaliency(g[layer.weightIndex], w[layer.weightIndex], n: keep.count, band: 1e-4)
+            #expect(expected.must.isSubset(of: keep) && keep.isSubset(of: expected.may),
+                    "layer \(l): \(keep.subtracting(expected.may).count) kept outside the dense network's top saliencies")
         }
     }
 

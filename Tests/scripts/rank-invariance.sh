@@ -69,8 +69,8 @@ YAML
   STEPS="$STEPS_BEFORE"
 fi
 # A different seed gives different weights: the comparison can fail.
-first="$(set -- $CONFIGS; basename "$1" .yaml)"
-CONFIG="$ROOT/configs/$first.yaml"; [ -f "$CONFIG" ] || CONFIG="$(set -- $CONFIGS; echo "$1")"
+CONFIG="$(set -- $CONFIGS; echo "$1")"; [ -f "$CONFIG" ] || CONFIG="$ROOT/configs/$CONFIG"
+first="$(basename "$CONFIG" .yaml)"
 "$SPRIG" train --config "$CONFIG" --data "$DATA" --max-steps "$STEPS" --seed 2 --weights-out "$WORK/other.safetensors" >/dev/null 2>&1
 "$REFERENCE_SPRIG" compare "$WORK/$first-1.safetensors" "$WORK/other.safetensors" --tolerance 1e-5 >"$WORK/cmp" 2>&1
 code=$?

@@ -198,14 +198,20 @@ public final class Trainer {
         }
     }
 
-    /// SNIP's one shot: the dense gradients of the first global batch at initialisation
-    /// pick each sparse layer's connections; the kept weights restart from their initial
-    /// values.
+    /// SNIP's one shot: every sparse layer is made dense with its initial weights (SNIP's
+    /// sensitivity is that of the dense network, c = 1), the dense gradients of the first
+    /// global batch pick each layer's connections (its budget from the distribution), and
+    /// the kept weights keep their initial values.
     private func pruneWithSNIP(inputs: [Matrix], labels: [[Int32]]) {
         let sparse = model.sparseLayers
+        let budgets = sparse.map(\.layer.pattern.activeCount)
+        for (index, layer) in sparse {
+            layer.setPattern(.dense(rows: layer.outputFeatures, cols: layer.inputFeatures))
+            layer.initialize(config.initializer, seed: config.seed, layerIndex: index)
+        }
         trainingStep.accumulateGradients(inputs: inputs, labels: labels, dense: true)
         trainingStep.synchronizer.update(sparse.map(\.layer)) {
-            SNIP.decide(layers: sparse.map(\.layer), store: model.store, seed: config.seed) { l in
+            SNIP.decide(layers: sparse.map(\.layer), store: model.store, budgets: budgets, seed: config.seed) { l in
                 sparse[l].layer.initialDenseWeights(config.initializer, seed: config.seed, layerIndex: sparse[l].index)
             }
         }
