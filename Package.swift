@@ -53,10 +53,28 @@ let package = Package(
             name: "MPI",
             dependencies: [.target(name: "CMPI", condition: .when(traits: ["MPI"]))]
         ),
+        // The library, in layers; each depends only on those below it (docs/ARCHITECTURE.md).
+        .target(name: "SprigTensor", dependencies: ["CBLAS"], swiftSettings: kernelSettings),
+        .target(name: "SprigData", dependencies: ["SprigTensor", "CZlib"], swiftSettings: kernelSettings),
+        .target(name: "SprigExport", dependencies: ["SprigTensor", "CZlib"], swiftSettings: kernelSettings),
+        .target(name: "SprigLayers", dependencies: ["SprigTensor"], swiftSettings: kernelSettings),
+        .target(name: "SprigSparsity", dependencies: ["SprigTensor", "SprigLayers"], swiftSettings: kernelSettings),
+        .target(name: "SprigModels", dependencies: ["SprigTensor", "SprigLayers", "SprigSparsity"], swiftSettings: kernelSettings),
+        .target(
+            name: "SprigDistributed",
+            dependencies: ["MPI", "SprigTensor", "SprigLayers", "SprigSparsity"],
+            swiftSettings: kernelSettings
+        ),
+        .target(
+            name: "SprigTraining",
+            dependencies: ["SprigTensor", "SprigData", "SprigExport", "SprigLayers", "SprigSparsity", "SprigModels",
+                           "SprigDistributed", "CZlib", .product(name: "Yams", package: "Yams")],
+            swiftSettings: kernelSettings
+        ),
         .target(
             name: "Sprig",
-            dependencies: ["MPI", "CBLAS", "CZlib", .product(name: "Yams", package: "Yams")],
-            swiftSettings: kernelSettings
+            dependencies: ["SprigTensor", "SprigData", "SprigExport", "SprigLayers", "SprigSparsity", "SprigModels",
+                           "SprigDistributed", "SprigTraining"]
         ),
         .executableTarget(
             name: "SprigCLI",

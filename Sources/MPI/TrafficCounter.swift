@@ -1,15 +1,8 @@
-/// What a collective carries, for the communication report.
-public enum TrafficKind: String, CaseIterable, Sendable {
-    /// Gradients of active weights and dense parameters (the per-step fused all-reduce).
-    case gradients
-    /// Dense weight gradients of sparse layers on mask-update steps.
-    case denseGradients = "dense_gradients"
-    /// Mask decisions broadcast by rank 0.
-    case maskDiffs = "mask_diffs"
-    /// Replica checksums.
-    case checks
-    /// Loss sums, accuracy counts, error flags and other bookkeeping.
-    case metrics
+/// A label for what a collective carries, under which `TrafficCounter` counts its bytes.
+/// The application names its kinds (Sprig's are in SprigDistributed's `TrafficKind+Sprig`).
+public struct TrafficKind: RawRepresentable, Hashable, Sendable {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
 }
 
 /// Counts the payload bytes this rank hands to collectives, by kind.

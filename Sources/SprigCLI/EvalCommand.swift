@@ -21,7 +21,7 @@ struct EvalCommand: ParsableCommand {
             if let data { config.data = data }
             config.sparsity.method = config.sparsity.method == .gmp ? .static : config.sparsity.method
             let dataset = try MNISTData(directory: config.data, classes: config.model.classes)
-            let trainer = try Trainer(config: config, communicator: SingleProcessCommunicator(), data: dataset)
+            let trainer = try Trainer(config: config, replicas: .single(), data: dataset)
             try trainer.load(tensors, source: weights)
             let (accuracy, loss) = trainer.evaluate(dataset.test)
             print(String(format: "test_accuracy %.4f  test_loss %.4f  (%d examples, %@)", accuracy, loss, dataset.test.count, config.modelName))

@@ -49,7 +49,7 @@ struct PruneCommand: ParsableCommand {
             c.sparsity.method = .nnrelief
             c.replicaCheckEvery = 0
             let dataset = try MNISTData(directory: c.data, classes: c.model.classes)
-            return try Trainer(config: c, communicator: communicator, data: dataset)
+            return try Trainer(config: c, replicas: Replicas(communicator), data: dataset)
         }
         let isRoot = communicator.isRoot
         let metrics = isRoot ? metricsOut.map(MetricsFile.init(path:)) : nil

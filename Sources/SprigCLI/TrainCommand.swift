@@ -127,7 +127,7 @@ struct TrainCommand: ParsableCommand {
             c.injectDivergenceAt = injectDivergenceAt
             try c.validate()
             let data = try MNISTData(directory: c.data, classes: c.model.classes)
-            let trainer = try Trainer(config: c, communicator: communicator, data: data)
+            let trainer = try Trainer(config: c, replicas: Replicas(communicator), data: data)
             if let saved, let resume { try trainer.restore(saved, source: resume) }
             return trainer
         }
@@ -140,7 +140,7 @@ struct TrainCommand: ParsableCommand {
         // Connectivity of the first layer (when it is sparse), before training and after each epoch.
         let firstLayer = trainer.model.layers.first as? SparseLinear
         var frames: [(epoch: Int, counts: [Int])] = []
-        if isRoot, pictures != nil, let firstLayer { frames.append((trainer.step / trainer.plan.stepsPerEpoch, ConnectivityMap.counts(firstLayer))) }
+        if isRoot, pictures != nil, let firstLayer { frames.append((trainer.step / trainer.plan.stepsPerEpoch, ConnectivityMap.counts(firstLayer.pattern))) }
         if isRoot {
             if resume != nil { print("sprig: resuming at step \(firstStep) from \(resume!)") }
             print("sprig: \(c.modelName) (\(c.model), \(trainer.model.store.count) parameters) on \(c.data): "
@@ -185,7 +185,7 @@ struct TrainCommand: ParsableCommand {
             }) { report in
                 progress.clear()
                 last = report
-                if isRoot, pictures != nil, let firstLayer { frames.append((report.epoch, ConnectivityMap.counts(firstLayer))) }
+                if isRoot, pictures != nil, let firstLayer { frames.append((report.epoch, ConnectivityMap.counts(firstLayer.pattern))) }
                 samplesPerSecond.append(report.samplesPerSecond)
                 communication.steps += report.communication.steps
                 for (kind, n) in report.communication.bytes { communication.bytes[kind, default: 0] += n }

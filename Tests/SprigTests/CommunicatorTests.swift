@@ -1,6 +1,11 @@
 import MPI
 import Testing
 @testable import Sprig
+@testable import SprigDistributed
+@testable import SprigLayers
+@testable import SprigSparsity
+@testable import SprigTensor
+@testable import SprigTraining
 
 @Suite struct CommunicatorTests {
     @Test func singleProcessCollectivesAreIdentitiesThatCountBytes() {

@@ -1,6 +1,11 @@
 import Foundation
 import Testing
 @testable import Sprig
+@testable import SprigDistributed
+@testable import SprigLayers
+@testable import SprigSparsity
+@testable import SprigTensor
+@testable import SprigTraining
 
 @Suite struct ConvTests {
     private func randomMatrix(_ rows: Int, _ cols: Int, seed: UInt64) -> Matrix {

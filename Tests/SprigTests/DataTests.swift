@@ -1,6 +1,11 @@
 import Foundation
 import Testing
 @testable import Sprig
+@testable import SprigDistributed
+@testable import SprigLayers
+@testable import SprigSparsity
+@testable import SprigTensor
+@testable import SprigTraining
 
 @Suite struct IDXTests {
     @Test func parsesImagesAndLabels() throws {

@@ -2,6 +2,11 @@ import Foundation
 import MPI
 import Testing
 @testable import Sprig
+@testable import SprigDistributed
+@testable import SprigLayers
+@testable import SprigSparsity
+@testable import SprigTensor
+@testable import SprigTraining
 
 /// Fuzzing of the readers of untrusted files: thousands of truncated, bit-flipped,
 /// byte-overwritten and oversized variants of valid inputs. Each must either parse or end
@@ -119,13 +124,13 @@ import Testing
         var config = try TrainingConfig.parse(text: "model: {mlp: [64, 8, 4]}\nbatch_size: 20\nmax_steps: 4\nsparsity: {method: snfs, sparsity: 0.5, delta_t: 2}",
                                               source: "f.yaml")
         config.data = dir.path
-        let trainer = try Trainer(config: config, communicator: SingleProcessCommunicator(), data: try MNISTData(directory: dir.path, classes: 4))
+        let trainer = try Trainer(config: config, replicas: .single(), data: try MNISTData(directory: dir.path, classes: 4))
         try trainer.train { _ in }
         let bytes = trainer.checkpoint().encode()
         #expect(try Checkpoint.decode(bytes, source: "c") == trainer.checkpoint())
         let r = FuzzTests.fuzz(bytes, source: "fuzz.ckpt") { b in
             let c = try Checkpoint.decode(b, source: "fuzz.ckpt")
-            let fresh = try Trainer(config: config, communicator: SingleProcessCommunicator(), data: try MNISTData(directory: dir.path, classes: 4))
+            let fresh = try Trainer(config: config, replicas: .single(), data: try MNISTData(directory: dir.path, classes: 4))
             try fresh.restore(c, source: "fuzz.ckpt")
         }
         // every mutation that changes a byte breaks the checksum

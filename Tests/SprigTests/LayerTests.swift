@@ -1,6 +1,11 @@
 import Foundation
 import Testing
 @testable import Sprig
+@testable import SprigDistributed
+@testable import SprigLayers
+@testable import SprigSparsity
+@testable import SprigTensor
+@testable import SprigTraining
 
 /// A tiny model, its loss, and the finite-difference gradient of the mean loss.
 private struct GradientCheck {

@@ -2,6 +2,11 @@ import Foundation
 import MPI
 import Testing
 @testable import Sprig
+@testable import SprigDistributed
+@testable import SprigLayers
+@testable import SprigSparsity
+@testable import SprigTensor
+@testable import SprigTraining
 
 @Suite struct NNreliefTests {
     /// Neuron with weights (2, -1, 0.5) on inputs of mean |x| (1, 3, 2) and bias -1:

@@ -1,6 +1,11 @@
 import Foundation
 import Testing
 @testable import Sprig
+@testable import SprigDistributed
+@testable import SprigLayers
+@testable import SprigSparsity
+@testable import SprigTensor
+@testable import SprigTraining
 
 /// A random pattern and values, with its masked dense matrix.
 private func randomSparse(rows: Int, cols: Int, density: Double, seed: UInt64) -> (SparsePattern, [Float], [Float]) {

@@ -2,6 +2,11 @@ import Foundation
 import MPI
 import Testing
 @testable import Sprig
+@testable import SprigDistributed
+@testable import SprigLayers
+@testable import SprigSparsity
+@testable import SprigTensor
+@testable import SprigTraining
 
 private let lenet = ModelArchitecture.zoo["lenet-300-100"]!.weightShapes
 private let wide = ModelArchitecture.zoo["mlp-wide"]!.weightShapes
@@ -136,7 +141,7 @@ private final class SparseRig {
             ? DynamicSparsity(method: method, schedule: DropFractionSchedule(shape: .constant, alpha: alpha, deltaT: deltaT, end: 1000),
                               seed: 3, redistribute: redistribute)
             : nil
-        step = TrainingStep(model: model, optimizer: sgd, communicator: SingleProcessCommunicator(), globalBatch: 8,
+        step = TrainingStep(model: model, optimizer: sgd, replicas: .single(), globalBatch: 8,
                             microbatches: 2, dynamic: dynamic)
         var random = StatelessRandom(seed: 5, purpose: .shuffle)
         x = (0..<2).map { _ in
@@ -376,7 +381,7 @@ private final class SparseRig {
         #expect(model.store.count == 320 + 16 + 64 + 4)
         let pruning = GradualMagnitudePruning(finalSparsities: [0.75, 0.5], begin: 2, end: 10, deltaT: 2, seed: 1)
         let step = TrainingStep(model: model, optimizer: SGD(store: model.store, settings: SGD.Settings()),
-                                communicator: SingleProcessCommunicator(), globalBatch: 4, microbatches: 2, pruning: pruning)
+                                replicas: .single(), globalBatch: 4, microbatches: 2, pruning: pruning)
         var random = StatelessRandom(seed: 5, purpose: .shuffle)
         let x = (0..<2).map { _ -> Matrix in
             let m = Matrix(rows: 20, cols: 2)
@@ -428,7 +433,7 @@ private final class SparseRig {
             model.initialize(.glorotUniform, seed: 2)
             let pruning = GradualMagnitudePruning(finalSparsities: [0.75, 0.5], begin: 2, end: 10, deltaT: 2, seed: 1)
             return (model, TrainingStep(model: model, optimizer: SGD(store: model.store, settings: SGD.Settings()),
-                                        communicator: SingleProcessCommunicator(), globalBatch: 4, microbatches: 2, pruning: pruning))
+                                        replicas: .single(), globalBatch: 4, microbatches: 2, pruning: pruning))
         }
         var random = StatelessRandom(seed: 5, purpose: .shuffle)
         let x = (0..<2).map { _ -> Matrix in
@@ -511,7 +516,7 @@ private final class SparseRig {
             sparsity: {method: snip, sparsity: 0.8}
             """, source: "t.yaml")
         config.data = dir.path
-        let trainer = try Trainer(config: config, communicator: SingleProcessCommunicator(), data: try MNISTData(directory: dir.path, classes: 4))
+        let trainer = try Trainer(config: config, replicas: .single(), data: try MNISTData(directory: dir.path, classes: 4))
         let x = Matrix(rows: 64, cols: 20)
         var labels: [Int32] = []
         trainer.data.train.gather(trainer.plan.localIndices(trainer.plan.order(epoch: 1), batch: 0), normalization: trainer.normalization,

@@ -1,5 +1,10 @@
 import Foundation
 @testable import Sprig
+@testable import SprigDistributed
+@testable import SprigLayers
+@testable import SprigSparsity
+@testable import SprigTensor
+@testable import SprigTraining
 
 /// A fresh temporary directory, removed when the value is released.
 final class TemporaryDirectory {

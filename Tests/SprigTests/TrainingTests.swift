@@ -2,6 +2,11 @@ import Foundation
 import MPI
 import Testing
 @testable import Sprig
+@testable import SprigDistributed
+@testable import SprigLayers
+@testable import SprigSparsity
+@testable import SprigTensor
+@testable import SprigTraining
 
 @Suite struct OptimizerTests {
     @Test func sgdNesterovStepMatchesTheFormula() {
@@ -82,7 +87,7 @@ import Testing
     /// all end at 1e8 + 16.
     @Test func sumsInPairwiseTreeOrder() {
         let store = ParameterStore(specs: [ParameterSpec(name: "w", shape: [1], decays: false)])
-        let tree = GradientTree(store: store, communicator: SingleProcessCommunicator(), localMicrobatches: 4)
+        let tree = GradientTree(store: store, replicas: .single(), localMicrobatches: 4)
         let g: [Float] = [1e8, 5, 3, 11]
         for step in 0..<2 { // buffers are reused across steps
             tree.begin(dense: false)
@@ -106,7 +111,7 @@ import Testing
     /// while g0 + (g1 + g2) and (g0 + g2) + g1 give 8 (-1e8 + 5 rounds to -1e8 + 8).
     @Test func oddCountsAddRemainingSubtreesRightToLeft() {
         let store = ParameterStore(specs: [ParameterSpec(name: "w", shape: [1], decays: false)])
-        let tree = GradientTree(store: store, communicator: SingleProcessCommunicator(), localMicrobatches: 3)
+        let tree = GradientTree(store: store, replicas: .single(), localMicrobatches: 3)
         for (step, last) in [(0, 5), (1, 7)] as [(Int, Float)] { // buffers are reused across steps
             let g: [Float] = [1e8, -1e8, last]
             tree.begin(dense: false)
@@ -139,7 +144,7 @@ import Testing
             """, source: "t.yaml")
         config.data = dir.path
         func run() throws -> (reports: [EpochReport], weights: [NamedTensor]) {
-            let trainer = try Trainer(config: config, communicator: SingleProcessCommunicator(),
+            let trainer = try Trainer(config: config, replicas: .single(),
                                       data: try MNISTData(directory: dir.path, classes: 4))
             var reports: [EpochReport] = []
             try trainer.train { reports.append($0) }
@@ -172,7 +177,7 @@ import Testing
             sparsity: {method: rigl, sparsity: 0.8, delta_t: 10, layers: {fc2: 0}}
             """, source: "t.yaml")
         config.data = dir.path
-        let trainer = try Trainer(config: config, communicator: SingleProcessCommunicator(),
+        let trainer = try Trainer(config: config, replicas: .single(),
                                   data: try MNISTData(directory: dir.path, classes: 4))
         var last: EpochReport?
         try trainer.train { last = $0 }
@@ -225,7 +230,7 @@ import Testing
     @Test func replicaCheckNamesTheDivergentTensor() throws {
         let model = TrainerTests.replicaModel()
         let fake = TwoRankCommunicator()
-        let check = ReplicaCheck(communicator: fake)
+        let check = ReplicaCheck(replicas: Replicas(fake))
         fake.otherRank = ReplicaCheck.checksums(TrainerTests.replicaModel())
         try check.verify(model, step: 3)
         #expect(fake.gathers == 1)
@@ -253,7 +258,7 @@ import Testing
         writeSyntheticMNIST(in: dir)
         var config = try TrainingConfig.parse(text: "model: {mlp: [64, 4]}\nbatch_size: 20\nmax_steps: 7", source: "t.yaml")
         config.data = dir.path
-        let trainer = try Trainer(config: config, communicator: SingleProcessCommunicator(),
+        let trainer = try Trainer(config: config, replicas: .single(),
                                   data: try MNISTData(directory: dir.path, classes: 4))
         var reports: [EpochReport] = []
         try trainer.train { reports.append($0) }

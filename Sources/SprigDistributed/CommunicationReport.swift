@@ -1,0 +1,47 @@
+import MPI
+
+/// Bytes per training step by kind, against what a dense data-parallel trainer would
+/// all-reduce for the same model: every parameter (all weights, dense, and biases) every
+/// step. Counts are per rank and are payload sizes (see `TrafficCounter`), so they are the
+/// same for any number of ranks.
+public struct CommunicationReport {
+    public var steps: Int
+    public var bytes: [TrafficKind: Int]
+    /// Bytes a dense data-parallel step all-reduces: 4 x (dense parameter count).
+    public var denseBytesPerStep: Int
+
+    public init(steps: Int, bytes: [TrafficKind: Int], denseBytesPerStep: Int) {
+        self.steps = steps
+        self.bytes = bytes
+        self.denseBytesPerStep = denseBytesPerStep
+    }
+
+    /// The traffic between two snapshots of a rank's counts.
+    public init(steps: Int, from before: TrafficSnapshot, to after: TrafficSnapshot, denseBytesPerStep: Int) {
+        var d: [TrafficKind: Int] = [:]
+        for kind in TrafficKind.sprigKinds { d[kind] = (after.bytes[kind] ?? 0) - (before.bytes[kind] ?? 0) }
+        self.init(steps: steps, bytes: d, denseBytesPerStep: denseBytesPerStep)
+    }
+
+    public var totalBytes: Int { bytes.values.reduce(0, +) }
+    public func bytesPerStep(_ kind: TrafficKind) -> Double { Double(bytes[kind] ?? 0) / Double(max(steps, 1)) }
+    public var bytesPerStep: Double { Double(totalBytes) / Double(max(steps, 1)) }
+    public var ratioToDense: Double { bytesPerStep / Double(denseBytesPerStep) }
+    /// Bytes per step of each kind, by the kind's name, in report order.
+    public var bytesPerStepByKind: [(kind: String, bytesPerStep: Double)] {
+        TrafficKind.sprigKinds.map { ($0.rawValue, bytesPerStep($0)) }
+    }
+
+    /// A few lines for the terminal.
+    public var lines: [String] {
+        var out = [String(format: "communication: %.0f bytes/step per rank over %d steps = %.2f%% of dense data-parallel (%d bytes/step)",
+                          bytesPerStep, steps, 100 * ratioToDense, denseBytesPerStep)]
+        for kind in TrafficKind.sprigKinds where (bytes[kind] ?? 0) > 0 {
+            out.append("  " + kind.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)
+                       + String(format: "%12.1f bytes/step  (%.2f%% of dense)", bytesPerStep(kind), 100 * bytesPerStep(kind) / Double(denseBytesPerStep)))
+        }
+        return out
+    }
+}
+
+import Foundation

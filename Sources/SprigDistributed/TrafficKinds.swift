@@ -1,0 +1,18 @@
+import MPI
+
+/// What Sprig's collectives carry, for the communication report.
+extension TrafficKind {
+    /// Gradients of active weights and dense parameters (the per-step fused all-reduce).
+    public static let gradients = TrafficKind(rawValue: "gradients")
+    /// Dense weight gradients of sparse layers on mask-update steps.
+    public static let denseGradients = TrafficKind(rawValue: "dense_gradients")
+    /// Mask decisions broadcast by rank 0.
+    public static let maskDiffs = TrafficKind(rawValue: "mask_diffs")
+    /// Replica checksums.
+    public static let checks = TrafficKind(rawValue: "checks")
+    /// Loss sums, accuracy counts, error flags and other bookkeeping.
+    public static let metrics = TrafficKind(rawValue: "metrics")
+
+    /// Sprig's kinds, in the order reports list them.
+    public static let sprigKinds: [TrafficKind] = [.gradients, .denseGradients, .maskDiffs, .checks, .metrics]
+}

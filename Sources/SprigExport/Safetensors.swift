@@ -1,0 +1,109 @@
+import SprigTensor
+import Foundation
+
+/// A named float32 tensor.
+public struct NamedTensor: Equatable {
+    public var name: String
+    public var shape: [Int]
+    public var values: [Float]
+
+    public init(name: String, shape: [Int], values: [Float]) {
+        precondition(shape.reduce(1, *) == values.count, "tensor \(name): shape \(shape) does not hold \(values.count) values")
+        self.name = name
+        self.shape = shape
+        self.values = values
+    }
+}
+
+/// The safetensors format (Hugging Face): an 8-byte little-endian header length, a JSON
+/// header mapping each tensor name to `{dtype, shape, data_offsets}` (offsets relative to
+/// the data section) plus string `__metadata__`, then the tensors' bytes. Sprig writes and
+/// reads float32 (`F32`) tensors.
+public enum Safetensors {
+    /// Encodes `tensors` in order, with `metadata`.
+    public static func encode(_ tensors: [NamedTensor], metadata: [String: String] = [:]) -> [UInt8] {
+        var entries: [String] = []
+        if !metadata.isEmpty {
+            let meta = metadata.keys.sorted().map { "\(JSONLine.quote($0)): \(JSONLine.quote(metadata[$0]!))" }
+            entries.append("\"__metadata__\": {" + meta.joined(separator: ", ") + "}")
+        }
+        var offset = 0
+        for t in tensors {
+            let size = t.values.count * 4
+            entries.append("\(JSONLine.quote(t.name)): {\"dtype\": \"F32\", \"shape\": [\(t.shape.map(String.init).joined(separator: ", "))], \"data_offsets\": [\(offset), \(offset + size)]}")
+            offset += size
+        }
+        var header = Array(("{" + entries.joined(separator: ", ") + "}").utf8)
+        while header.count % 8 != 0 { header.append(0x20) }
+        var out: [UInt8] = []
+        out.reserveCapacity(8 + header.count + offset)
+        withUnsafeBytes(of: UInt64(header.count).littleEndian) { out.append(contentsOf: $0) }
+        out.append(contentsOf: header)
+        for t in tensors {
+            for v in t.values { withUnsafeBytes(of: v.bitPattern.littleEndian) { out.append(contentsOf: $0) } }
+        }
+        return out
+    }
+
+    /// Writes `tensors` to `path` atomically.
+    public static func write(_ tensors: [NamedTensor], metadata: [String: String] = [:], to path: String) throws {
+        try AtomicFile.write(encode(tensors, metadata: metadata), to: path)
+    }
+
+    /// Decodes a safetensors file's bytes; `source` names it in errors. Tensors come back in
+    /// the order of their data offsets.
+    public static func decode(_ bytes: [UInt8], source: String) throws -> (tensors: [NamedTensor], metadata: [String: String]) {
+        guard bytes.count >= 8 else { throw SprigError(source, "truncated safetensors file: no header length") }
+        var length: UInt64 = 0
+        for i in 0..<8 { length |= UInt64(bytes[i]) << (8 * UInt64(i)) }
+        guard length <= UInt64(bytes.count - 8), length <= 100_000_000 else {
+            throw SprigError(source, "truncated safetensors file: header of \(length) bytes, file of \(bytes.count)")
+        }
+        let headerEnd = 8 + Int(length)
+        guard let json = try? JSONSerialization.jsonObject(with: Data(bytes[8..<headerEnd])),
+              let header = json as? [String: Any] else {
+            throw SprigError(source, "safetensors header is not a JSON object")
+        }
+        let dataSize = bytes.count - headerEnd
+        var metadata: [String: String] = [:]
+        var tensors: [(Int, NamedTensor)] = []
+        for (name, value) in header {
+            if name == "__metadata__" {
+                guard let m = value as? [String: String] else { throw SprigError(source, "__metadata__ must map strings to strings") }
+                metadata = m
+                continue
+            }
+            guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
+                  let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2 else {
+                throw SprigError(source, "tensor '\(name)': malformed header entry")
+            }
+            guard dtype == "F32" else { throw SprigError(source, "tensor '\(name)': dtype \(dtype) is not supported (F32 only)") }
+            guard shape.allSatisfy({ $0 >= 0 && $0 <= 1 << 31 }) else { throw SprigError(source, "tensor '\(name)': bad shape \(shape)") }
+            // The dimensions are untrusted: a product that overflows is a bad shape, not a trap.
+            var count = 1, overflow = false
+            for d in shape where !overflow { (count, overflow) = count.multipliedReportingOverflow(by: d) }
+            let byteCount = count.multipliedReportingOverflow(by: 4)
+            guard !overflow, !byteCount.overflow else { throw SprigError(source, "tensor '\(name)': shape \(shape) is too large") }
+            guard offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] <= dataSize, offsets[1] - offsets[0] == byteCount.partialValue else {
+                throw SprigError(source, "tensor '\(name)': data offsets \(offsets) do not fit shape \(shape) in \(dataSize) bytes of data")
+            }
+            var values = [Float](repeating: 0, count: count)
+            let start = headerEnd + offsets[0]
+            for i in 0..<count {
+                let o = start + 4 * i
+                let bits = UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24
+                values[i] = Float(bitPattern: bits)
+            }
+            tensors.append((offsets[0], NamedTensor(name: name, shape: shape, values: values)))
+        }
+        return (tensors.sorted { $0.0 < $1.0 }.map(\.1), metadata)
+    }
+
+    /// Reads the safetensors file at `path`.
+    public static func read(path: String) throws -> (tensors: [NamedTensor], metadata: [String: String]) {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SprigError(path, FileManager.default.fileExists(atPath: path) ? "cannot read file" : "no such file")
+        }
+        return try decode([UInt8](data), source: path)
+    }
+}

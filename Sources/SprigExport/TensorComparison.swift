@@ -1,0 +1,44 @@
+import SprigTensor
+/// Compares two lists of named tensors: the relative difference of a tensor is
+/// `max_i |a_i - b_i| / max_i |a_i|` (the infinity-norm relative error, which stays
+/// meaningful for weights near zero). Equal values (a NaN at the same position in both
+/// included) differ by 0; a NaN facing a number differs by infinity, so it is reported.
+public struct TensorComparison {
+    public struct Row {
+        public var name: String
+        public var shape: [Int]
+        public var maxAbsoluteDifference: Float
+        public var relativeDifference: Double
+    }
+
+    public private(set) var rows: [Row] = []
+    /// Why the lists cannot be compared (names or shapes differ), if they cannot.
+    public private(set) var mismatch: String?
+
+    public init(reference: [NamedTensor], other: [NamedTensor]) {
+        let others = Dictionary(other.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        guard Set(reference.map(\.name)) == Set(others.keys), reference.count == other.count else {
+            mismatch = "tensor names differ: \(reference.map(\.name)) vs \(other.map(\.name))"
+            return
+        }
+        for a in reference {
+            let b = others[a.name]!
+            guard a.shape == b.shape else {
+                mismatch = "tensor \(a.name): shape \(a.shape) vs \(b.shape)"
+                return
+            }
+            var maxDiff: Float = 0, maxRef: Float = 0
+            for i in 0..<a.values.count {
+                let x = a.values[i], y = b.values[i]
+                let diff: Float = x == y || (x.isNaN && y.isNaN) ? 0 : x.isNaN || y.isNaN ? .infinity : abs(x - y)
+                maxDiff = max(maxDiff, diff)
+                maxRef = max(maxRef, abs(x))
+            }
+            let relative = maxDiff == 0 ? 0 : Double(maxDiff) / Double(max(maxRef, Float.leastNormalMagnitude))
+            rows.append(Row(name: a.name, shape: a.shape, maxAbsoluteDifference: maxDiff, relativeDifference: relative))
+        }
+    }
+
+    /// The largest relative difference over all tensors.
+    public var maxRelativeDifference: Double { rows.map(\.relativeDifference).max() ?? 0 }
+}

@@ -1,0 +1,138 @@
+import SprigTensor
+/// A 2-D convolution over feature-major activations: the input is (C x H x W) x batch,
+/// rows ordered (channel, y, x); the output is (O x H' x W') x batch the same way, with
+/// `H' = (H + 2 padding - k) / stride + 1`.
+///
+/// Computed as im2col followed by a fully connected product: the patches form a matrix
+/// `P` of (C k k) x (H' W' batch) (rows (c, ky, kx), columns (y', x', n)), and
+/// `Y = W P + b`, with W the O x (C k k) kernel matrix, is exactly the output in
+/// feature-major order. The product is a `Linear` or a `SparseLinear` (element-wise masks on
+/// the kernels; NNrelief removes whole kernels by masking all their k x k entries), so
+/// every sparse method, the dense-gradient machinery and export serve convolutions too.
+/// Backward: the product's backward gives dW, db and dP; col2im adds dP back into dX.
+public final class Conv2D: Layer {
+    public let inputChannels: Int, inputHeight: Int, inputWidth: Int
+    public let outputChannels: Int, kernel: Int, stride: Int, padding: Int
+    public let outputHeight: Int, outputWidth: Int
+    /// The kernel product: Linear (dense) or SparseLinear (masked), (C k k) -> O.
+    public let product: Layer
+    private var patches: Matrix?
+    private var patchGradientInput: Matrix?
+    private var inputGradient: Matrix?
+    private var batch = 0
+
+    public init(inputChannels: Int, inputHeight: Int, inputWidth: Int, outputChannels: Int, kernel: Int,
+                stride: Int = 1, padding: Int = 0, pattern: SparsePattern? = nil, denseMathDensity: Double = 0.3) {
+        precondition(kernel > 0 && stride > 0 && padding >= 0, "bad convolution geometry")
+        self.inputChannels = inputChannels
+        self.inputHeight = inputHeight
+        self.inputWidth = inputWidth
+        self.outputChannels = outputChannels
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
+        outputHeight = (inputHeight + 2 * padding - kernel) / stride + 1
+        outputWidth = (inputWidth + 2 * padding - kernel) / stride + 1
+        precondition(outputHeight > 0 && outputWidth > 0, "the kernel does not fit the input")
+        let k = inputChannels * kernel * kernel
+        if let pattern {
+            product = SparseLinear(inputFeatures: k, outputFeatures: outputChannels, pattern: pattern, denseMathDensity: denseMathDensity)
+        } else {
+            product = Linear(inputFeatures: k, outputFeatures: outputChannels)
+        }
+    }
+
+    public var inputFeatures: Int { inputChannels * inputHeight * inputWidth }
+    public var outputFeatures: Int { outputChannels * outputHeight * outputWidth }
+    /// Positions of the output map.
+    public var positions: Int { outputHeight * outputWidth }
+    /// The dense kernel shape (O, C, k, k).
+    public var kernelShape: [Int] { [outputChannels, inputChannels, kernel, kernel] }
+
+    /// The patch matrix of the last forward pass ((C k k) x (positions x batch)).
+    public var lastPatches: Matrix? { patches }
+
+    public var parameterSpecs: [ParameterSpec] {
+        product.parameterSpecs.map { spec in
+            var s = spec
+            if s.name == "weight" { s.shape = kernelShape }
+            return s
+        }
+    }
+
+    public func bind(_ slots: [ParameterSlot]) { product.bind(slots) }
+
+    public func initialize(_ initializer: WeightInitializer, seed: UInt64, layerIndex: Int) {
+        product.initialize(initializer, seed: seed, layerIndex: layerIndex)
+    }
+
+    public var forwardFLOPsPerExample: Int { product.forwardFLOPsPerExample * positions }
+
+    public func forward(_ x: Matrix) -> Matrix {
+        precondition(x.rows == inputFeatures, "Conv2D expects \(inputFeatures) input features, got \(x.rows)")
+        batch = x.cols
+        let p = Matrix.reuse(patches, rows: inputChannels * kernel * kernel, cols: positions * batch)
+        patches = p
+        im2col(x, into: p)
+        let y = product.forward(p)
+        return Matrix(viewing: y, rows: outputFeatures, cols: batch)
+    }
+
+    public func backward(_ dy: Matrix, needInputGradient: Bool) -> Matrix? {
+        let view = Matrix(viewing: dy, rows: outputChannels, cols: positions * batch)
+        guard let dp = product.backward(view, needInputGradient: needInputGradient) else { return nil }
+        let dx = Matrix.reuse(inputGradient, rows: inputFeatures, cols: batch)
+        inputGradient = dx
+        col2im(dp, into: dx)
+        return dx
+    }
+
+    /// Copies each patch row (c, ky, kx) position by position: a batch vector of the input
+    /// row (c, y s + ky - pad, x s + kx - pad), or zeros outside the image.
+    private func im2col(_ x: Matrix, into p: Matrix) {
+        let b = batch
+        for c in 0..<inputChannels {
+            for ky in 0..<kernel {
+                for kx in 0..<kernel {
+                    let row = p.data + ((c * kernel + ky) * kernel + kx) * positions * b
+                    for oy in 0..<outputHeight {
+                        let iy = oy * stride + ky - padding
+                        for ox in 0..<outputWidth {
+                            let ix = ox * stride + kx - padding
+                            let dst = row + (oy * outputWidth + ox) * b
+                            if iy >= 0 && iy < inputHeight && ix >= 0 && ix < inputWidth {
+                                dst.update(from: x.data + ((c * inputHeight + iy) * inputWidth + ix) * b, count: b)
+                            } else {
+                                dst.update(repeating: 0, count: b)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The adjoint of im2col: adds each patch-row gradient back into its input row.
+    private func col2im(_ dp: Matrix, into dx: Matrix) {
+        let b = batch
+        dx.data.update(repeating: 0, count: dx.count)
+        for c in 0..<inputChannels {
+            for ky in 0..<kernel {
+                for kx in 0..<kernel {
+                    let row = dp.data + ((c * kernel + ky) * kernel + kx) * positions * b
+                    for oy in 0..<outputHeight {
+                        let iy = oy * stride + ky - padding
+                        guard iy >= 0 && iy < inputHeight else { continue }
+                        for ox in 0..<outputWidth {
+                            let ix = ox * stride + kx - padding
+                            guard ix >= 0 && ix < inputWidth else { continue }
+                            let src = row + (oy * outputWidth + ox) * b
+                            let dst = dx.data + ((c * inputHeight + iy) * inputWidth + ix) * b
+                            for n in 0..<b { dst[n] += src[n] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import SprigTensor
+/// One stage of a feed-forward network on feature-major activations (features x batch).
+///
+/// A layer declares its parameter tensors; the model places them in a `ParameterStore`
+/// and binds the layer to its slots. `forward` may return a buffer the layer owns (valid
+/// until its next call) or transform its input in place; `backward` takes the gradient of
+/// the loss with respect to the output, writes the gradients of the layer's parameters
+/// into their slots (overwriting), and returns the gradient with respect to the input when
+/// asked (the first layer is not asked, which saves its largest product).
+public protocol Layer: AnyObject {
+    var inputFeatures: Int { get }
+    var outputFeatures: Int { get }
+    /// The parameter tensors, in the order `bind` receives their slots.
+    var parameterSpecs: [ParameterSpec] { get }
+    /// Gives the layer the memory of its parameters (one slot per spec).
+    func bind(_ slots: [ParameterSlot])
+    /// Fills the parameters with their initial values, drawn from streams keyed by
+    /// (seed, purpose, layer).
+    func initialize(_ initializer: WeightInitializer, seed: UInt64, layerIndex: Int)
+    func forward(_ x: Matrix) -> Matrix
+    func backward(_ dy: Matrix, needInputGradient: Bool) -> Matrix?
+    /// Multiply-adds x 2 of one example's forward pass.
+    var forwardFLOPsPerExample: Int { get }
+}
+
+extension Layer {
+    public var parameterSpecs: [ParameterSpec] { [] }
+    public func bind(_ slots: [ParameterSlot]) {}
+    public func initialize(_ initializer: WeightInitializer, seed: UInt64, layerIndex: Int) {}
+    public var forwardFLOPsPerExample: Int { 0 }
+}

@@ -1,0 +1,70 @@
+import SprigTensor
+/// Max pooling over non-overlapping `size x size` windows of each channel, on
+/// feature-major activations (rows (channel, y, x)): `y[c, y', x'] = max over the window`
+/// for every example; backward routes each gradient to the window's arg-max.
+public final class MaxPool2D: Layer {
+    public let channels: Int, inputHeight: Int, inputWidth: Int, size: Int
+    public let outputHeight: Int, outputWidth: Int
+    private var output: Matrix?
+    private var inputGradient: Matrix?
+    /// For every output value, the input row it came from.
+    private var argmax: [Int32] = []
+
+    public init(channels: Int, inputHeight: Int, inputWidth: Int, size: Int = 2) {
+        self.channels = channels
+        self.inputHeight = inputHeight
+        self.inputWidth = inputWidth
+        self.size = size
+        outputHeight = inputHeight / size
+        outputWidth = inputWidth / size
+        precondition(outputHeight > 0 && outputWidth > 0, "the pooling window does not fit the input")
+    }
+
+    public var inputFeatures: Int { channels * inputHeight * inputWidth }
+    public var outputFeatures: Int { channels * outputHeight * outputWidth }
+
+    public func forward(_ x: Matrix) -> Matrix {
+        let b = x.cols
+        let y = Matrix.reuse(output, rows: outputFeatures, cols: b)
+        output = y
+        if argmax.count != y.count { argmax = [Int32](repeating: 0, count: y.count) }
+        argmax.withUnsafeMutableBufferPointer { arg in
+            for c in 0..<channels {
+                for oy in 0..<outputHeight {
+                    for ox in 0..<outputWidth {
+                        let o = (c * outputHeight + oy) * outputWidth + ox
+                        let out = y.data + o * b
+                        let first = (c * inputHeight + oy * size) * inputWidth + ox * size
+                        out.update(from: x.data + first * b, count: b)
+                        for n in 0..<b { arg[o * b + n] = Int32(first) }
+                        for wy in 0..<size {
+                            for wx in 0..<size where wy > 0 || wx > 0 {
+                                let r = (c * inputHeight + oy * size + wy) * inputWidth + ox * size + wx
+                                let src = x.data + r * b
+                                for n in 0..<b where src[n] > out[n] {
+                                    out[n] = src[n]
+                                    arg[o * b + n] = Int32(r)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    public func backward(_ dy: Matrix, needInputGradient: Bool) -> Matrix? {
+        guard needInputGradient else { return nil }
+        let b = dy.cols
+        let dx = Matrix.reuse(inputGradient, rows: inputFeatures, cols: b)
+        inputGradient = dx
+        dx.data.update(repeating: 0, count: dx.count)
+        argmax.withUnsafeBufferPointer { arg in
+            for o in 0..<outputFeatures {
+                for n in 0..<b { dx.data[Int(arg[o * b + n]) * b + n] += dy.data[o * b + n] }
+            }
+        }
+        return dx
+    }
+}

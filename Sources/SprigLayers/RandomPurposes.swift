@@ -1,0 +1,8 @@
+import SprigTensor
+
+extension RandomPurpose {
+    /// Initial weights (`WeightInitializer`).
+    public static let weightInit = RandomPurpose(rawValue: 2)
+    /// Initial biases.
+    public static let biasInit = RandomPurpose(rawValue: 3)
+}

@@ -1,0 +1,195 @@
+import SprigTensor
+/// A fully connected layer whose weight matrix keeps only its active entries:
+/// `Y = (M * W) X + b 1^T`, with the mask M held as a CSR `SparsePattern` and only the
+/// active weights stored (in the `ParameterStore`, in CSR order).
+///
+/// Gradients: active weights `dW_k = dY_i . X_(c_k)` (SDDMM), `db = dY 1`, `dX = (M*W)^T dY`.
+/// Below `denseMathDensity` the products run on the sparse kernels (`SparseKernels`);
+/// above it the layer expands its weights into a dense scratch matrix and calls sgemm,
+/// which is faster there. On steps that ask for it (mask updates), the layer also writes
+/// the dense gradient `dY X^T` of every position, active or not (RigL's grow criterion),
+/// into the store's dense-gradient buffer, with one sgemm.
+public final class SparseLinear: Layer {
+    public let inputFeatures: Int
+    public let outputFeatures: Int
+    public private(set) var pattern: SparsePattern
+    /// Above this density the layer uses dense math (sgemm on an expanded copy).
+    public let denseMathDensity: Double
+    private var weight: ParameterSlot!
+    private var bias: ParameterSlot!
+    private var input: Matrix?
+    private var output: Matrix?
+    private var inputGradient: Matrix?
+    private var denseWeights: Matrix?
+    private var denseGradientScratch: Matrix?
+
+    public init(inputFeatures: Int, outputFeatures: Int, pattern: SparsePattern, denseMathDensity: Double = 0.3) {
+        precondition(pattern.rows == outputFeatures && pattern.cols == inputFeatures, "pattern shape does not match the layer")
+        self.inputFeatures = inputFeatures
+        self.outputFeatures = outputFeatures
+        self.pattern = pattern
+        self.denseMathDensity = denseMathDensity
+    }
+
+    public var parameterSpecs: [ParameterSpec] {
+        [ParameterSpec(name: "weight", shape: [outputFeatures, inputFeatures], count: pattern.activeCount, decays: true, isSparse: true),
+         ParameterSpec(name: "bias", shape: [outputFeatures], decays: false)]
+    }
+
+    public func bind(_ slots: [ParameterSlot]) {
+        precondition(slots.count == 2 && slots[0].count == pattern.activeCount && slots[1].count == outputFeatures,
+                     "SparseLinear bound to slots of the wrong sizes")
+        weight = slots[0]
+        bias = slots[1]
+    }
+
+    /// The index of the weight tensor in the store.
+    public var weightIndex: Int { weight.index }
+
+    /// Draws the dense initial matrix from the same stream as `Linear` and keeps its
+    /// active entries, so a layer has the same initial weights whatever its mask.
+    public func initialize(_ initializer: WeightInitializer, seed: UInt64, layerIndex: Int) {
+        let dense = initialDenseWeights(initializer, seed: seed, layerIndex: layerIndex)
+        let w = weight.values
+        for (k, index) in pattern.activeIndices.enumerated() { w[k] = dense[index] }
+        bias.values.update(repeating: 0, count: bias.count)
+    }
+
+    /// The dense initial matrix the layer's initial weights are taken from.
+    public func initialDenseWeights(_ initializer: WeightInitializer, seed: UInt64, layerIndex: Int) -> [Float] {
+        var random = StatelessRandom(seed: seed, purpose: .weightInit, layer: layerIndex)
+        var dense = [Float](repeating: 0, count: inputFeatures * outputFeatures)
+        dense.withUnsafeMutableBufferPointer {
+            initializer.fill($0.baseAddress!, count: $0.count, fanIn: inputFeatures, fanOut: outputFeatures, random: &random)
+        }
+        return dense
+    }
+
+    public var usesDenseMath: Bool { pattern.density > denseMathDensity }
+
+    public var forwardFLOPsPerExample: Int { 2 * pattern.activeCount }
+
+    /// Bytes the layer holds besides the store: indices, and the dense scratch of the
+    /// dense-math path.
+    public var auxiliaryBytes: Int {
+        pattern.bytes + (denseWeights?.count ?? 0) * 4 + (denseGradientScratch?.count ?? 0) * 4
+    }
+
+    public func forward(_ x: Matrix) -> Matrix {
+        precondition(x.rows == inputFeatures, "SparseLinear expects \(inputFeatures) input features, got \(x.rows)")
+        let batch = x.cols
+        let y = Matrix.reuse(output, rows: outputFeatures, cols: batch)
+        output = y
+        input = x
+        if usesDenseMath {
+            DenseProducts.forward(weights: expandedWeights().data, bias: bias.values, x: x, y: y)
+        } else {
+            denseWeights = nil
+            SparseKernels.forward(pattern, values: weight.values, bias: bias.values, x: x, y: y)
+        }
+        return y
+    }
+
+    public func backward(_ dy: Matrix, needInputGradient: Bool) -> Matrix? {
+        guard let x = input else { preconditionFailure("SparseLinear.backward before forward") }
+        precondition(dy.rows == outputFeatures && dy.cols == x.cols, "SparseLinear.backward gradient shape mismatch")
+        let batch = x.cols
+        let weightGradient = weight.gradients
+        if let dense = weight.denseGradients ?? (usesDenseMath ? denseScratch() : nil) {
+            DenseProducts.weightGradient(dy: dy, x: x, into: dense)
+            gatherActive(from: dense, into: weightGradient)
+        } else {
+            denseGradientScratch = nil
+            SparseKernels.weightGradient(pattern, dy: dy, x: x, grad: weightGradient)
+        }
+        let biasGradient = bias.gradients
+        for i in 0..<outputFeatures { biasGradient[i] = rowSum(dy.data + i * batch, batch) }
+        guard needInputGradient else { return nil }
+        let dx = Matrix.reuse(inputGradient, rows: inputFeatures, cols: batch)
+        inputGradient = dx
+        if usesDenseMath { // the expansion of this step's forward pass: weights have not changed since
+            DenseProducts.inputGradient(weights: denseWeights!.data, dy: dy, into: dx)
+        } else {
+            SparseKernels.inputGradient(pattern, values: weight.values, dy: dy, dx: dx)
+        }
+        return dx
+    }
+
+    /// Replaces the mask by `newPattern`: kept connections keep their weights and
+    /// optimizer state; the connections in `fresh` (and any not active before) start at
+    /// zero, with zero optimizer state. When the number of active weights changes (pruning),
+    /// the store is resized.
+    public func setPattern(_ newPattern: SparsePattern, fresh: Set<Int> = []) {
+        precondition(newPattern.rows == outputFeatures && newPattern.cols == inputFeatures, "a mask keeps the layer's shape")
+        var oldPosition: [Int: Int] = [:]
+        oldPosition.reserveCapacity(pattern.activeCount)
+        for (k, index) in pattern.activeIndices.enumerated() { oldPosition[index] = k }
+        let source = newPattern.activeIndices.map { fresh.contains($0) ? nil : oldPosition[$0] }
+        let sameSize = newPattern.activeCount == pattern.activeCount
+        pattern = newPattern
+        if sameSize {
+            weight.store.remap(weight.index, source: source)
+        } else {
+            weight.store.resize(weight.index, source: source)
+        }
+    }
+
+    /// Neurons whose bias is pruned (removed neurons): their bias and its optimizer state
+    /// stay zero.
+    public private(set) var frozenBiases: [Int] = []
+
+    /// Adds `neurons` to the frozen biases and zeroes them.
+    public func freezeBiases(_ neurons: [Int]) {
+        guard !neurons.isEmpty else { return }
+        frozenBiases = Array(Set(frozenBiases).union(neurons)).sorted()
+        enforceFrozenBiases()
+    }
+
+    /// Zeroes the frozen biases and their optimizer state (after every optimizer step).
+    public func enforceFrozenBiases() {
+        guard !frozenBiases.isEmpty else { return }
+        let store = bias.store
+        for buffer in [store.values] + store.states {
+            let b = buffer + store.offsets[bias.index]
+            for j in frozenBiases { b[j] = 0 }
+        }
+    }
+
+    /// The bias values.
+    public var biasValues: UnsafeMutableBufferPointer<Float> {
+        UnsafeMutableBufferPointer(start: bias.values, count: outputFeatures)
+    }
+
+    /// The active weights, in storage (CSR) order.
+    public var activeWeights: UnsafeMutableBufferPointer<Float> {
+        UnsafeMutableBufferPointer(start: weight.values, count: pattern.activeCount)
+    }
+
+    /// The dense weight matrix (zeros at inactive positions), rebuilt from the active values.
+    private func expandedWeights() -> Matrix {
+        let w = Matrix.reuse(denseWeights, rows: outputFeatures, cols: inputFeatures)
+        denseWeights = w
+        w.data.update(repeating: 0, count: w.count)
+        let values = weight.values
+        for r in 0..<outputFeatures {
+            for k in Int(pattern.rowStart[r])..<Int(pattern.rowStart[r + 1]) {
+                w.data[r * inputFeatures + Int(pattern.columns[k])] = values[k]
+            }
+        }
+        return w
+    }
+
+    private func denseScratch() -> UnsafeMutablePointer<Float> {
+        let m = Matrix.reuse(denseGradientScratch, rows: outputFeatures, cols: inputFeatures)
+        denseGradientScratch = m
+        return m.data
+    }
+
+    private func gatherActive(from dense: UnsafeMutablePointer<Float>, into grad: UnsafeMutablePointer<Float>) {
+        for r in 0..<outputFeatures {
+            for k in Int(pattern.rowStart[r])..<Int(pattern.rowStart[r + 1]) {
+                grad[k] = dense[r * inputFeatures + Int(pattern.columns[k])]
+            }
+        }
+    }
+}

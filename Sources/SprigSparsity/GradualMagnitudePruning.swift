@@ -1,0 +1,58 @@
+import SprigTensor
+import SprigLayers
+/// Gradual magnitude pruning (Zhu & Gupta, "To prune, or not to prune", 2017): the
+/// dense-to-sparse baseline. Starting dense, every `deltaT` steps from `begin` to `end`
+/// the smallest-magnitude active weights of each pruned layer are removed so that its
+/// sparsity follows
+///
+///     s_t = s_f + (s_i - s_f) (1 - (t - begin) / (end - begin))^3
+///
+/// from the initial `s_i` (0) to the final `s_f`. Layers shrink as they are pruned, and
+/// switch from dense to sparse math once sparse enough; training cost is
+/// `E_t[3 f_D (1 - s_t)]`.
+public struct GradualMagnitudePruning {
+    /// Final sparsity of each sparse layer (in the order of the model's sparse layers).
+    public let finalSparsities: [Double]
+    public let initialSparsity: Double
+    public let begin: Int
+    public let end: Int
+    public let deltaT: Int
+    public let seed: UInt64
+
+    public init(finalSparsities: [Double], initialSparsity: Double = 0, begin: Int, end: Int, deltaT: Int, seed: UInt64) {
+        precondition(end > begin && deltaT > 0, "pruning needs begin < end and deltaT > 0")
+        self.finalSparsities = finalSparsities
+        self.initialSparsity = initialSparsity
+        self.begin = begin
+        self.end = end
+        self.deltaT = deltaT
+        self.seed = seed
+    }
+
+    /// True when step t prunes: every deltaT steps from begin, and at end.
+    public func isPruningStep(_ t: Int) -> Bool {
+        t > 0 && t >= begin && t <= end && ((t - begin) % deltaT == 0 || t == end)
+    }
+
+    /// The target sparsity of layer l at step t.
+    public func sparsity(layer l: Int, at t: Int) -> Double {
+        let progress = min(max(Double(t - begin) / Double(end - begin), 0), 1)
+        let remaining = 1 - progress
+        return finalSparsities[l] + (initialSparsity - finalSparsities[l]) * remaining * remaining * remaining
+    }
+
+    /// The weights each layer drops at step t to reach its target sparsity.
+    public func decide(layers: [SparseLinear], step t: Int) -> [MaskDiff] {
+        layers.enumerated().map { l, layer in
+            let total = layer.inputFeatures * layer.outputFeatures
+            let target = SparsityDistribution.activeCount(count: total, sparsity: sparsity(layer: l, at: t))
+            let active = layer.pattern.activeIndices
+            let k = active.count - target
+            guard k > 0 else { return MaskDiff(layer: l, dropped: [], grown: []) }
+            let weights = layer.activeWeights
+            let dropped = TopK(seed: seed, purpose: .dropNoise, step: t, layer: l)
+                .smallest(k, count: active.count, score: { abs(weights[$0]) }).map { active[$0] }
+            return MaskDiff(layer: l, dropped: dropped.sorted(), grown: [])
+        }
+    }
+}

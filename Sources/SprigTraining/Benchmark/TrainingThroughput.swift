@@ -1,0 +1,94 @@
+import SprigTensor
+import SprigData
+import SprigExport
+import SprigLayers
+import SprigSparsity
+import SprigModels
+import SprigDistributed
+
+/// Measures training throughput of one rank: the full training step (`TrainingStep`:
+/// forward, loss, backward, the all-reduce call, the optimizer, and for RigL the mask
+/// update every `deltaT` steps with its dense gradients) on synthetic batches, so that data
+/// loading and evaluation are left out. Every weight layer gets the same sparsity.
+public struct TrainingThroughput {
+    public var model: ModelArchitecture
+    public var sparsity: Double
+    public var method: SparseTrainingMethod
+    public var batch: Int
+    public var microbatches: Int
+    /// Timed steps run in blocks of `deltaT` (so each block holds one mask update) until
+    /// `seconds` have passed.
+    public var seconds: Double
+    public var deltaT: Int
+
+    public init(model: ModelArchitecture, sparsity: Double = 0, method: SparseTrainingMethod = .rigl, batch: Int = 128,
+                microbatches: Int = 4, seconds: Double = 2, deltaT: Int = 100) {
+        self.model = model
+        self.sparsity = sparsity
+        self.method = method
+        self.batch = batch
+        self.microbatches = microbatches
+        self.seconds = seconds
+        self.deltaT = deltaT
+    }
+
+    public struct Result {
+        public var samplesPerSecond: Double
+        public var steps: Int
+        /// Bytes the model holds between mask updates: parameters, optimizer state,
+        /// gradient buffers (the store's and the gradient tree's), sparse indices and dense
+        /// scratch of dense-math layers.
+        public var modelBytes: Int
+        /// Useful training FLOPs per example: forward, weight gradient, and input gradient
+        /// of every layer but the first, counting active weights only.
+        public var flopsPerExample: Int
+    }
+
+    public func run() -> Result {
+        let sparsities = model.weightShapes.map { _ in sparsity }
+        let layers = model.makeLayers(sparsities: sparsity > 0 ? sparsities : nil, seed: 1)
+        let net = Sequential(layers: layers, auxiliaryCount: TrainingStep.auxiliaryCount)
+        net.initialize(.glorotUniform, seed: 1)
+        let optimizer = SGD(store: net.store, settings: SGD.Settings(momentum: 0.9, nesterov: true, weightDecay: 1e-4))
+        let dynamic = sparsity > 0 && method.isDynamic
+            ? DynamicSparsity(method: method, schedule: DropFractionSchedule(deltaT: deltaT, end: Int.max), seed: 1)
+            : nil
+        let step = TrainingStep(model: net, optimizer: optimizer, replicas: .single(),
+                                globalBatch: batch, microbatches: microbatches, dynamic: dynamic)
+        // A few distinct synthetic batches, standardised like real inputs.
+        var random = StatelessRandom(seed: 3, purpose: .shuffle)
+        let chunk = batch / microbatches
+        let batches: [(inputs: [Matrix], labels: [[Int32]])] = (0..<3).map { _ in
+            let inputs = (0..<microbatches).map { _ in
+                let x = Matrix(rows: model.inputFeatures, cols: chunk)
+                for i in 0..<x.count { x.data[i] = random.nextNormal() }
+                return x
+            }
+            let labels = (0..<microbatches).map { _ in (0..<chunk).map { _ in Int32(random.nextInt(below: model.classes)) } }
+            return (inputs, labels)
+        }
+        var t = 1
+        func block(_ n: Int) {
+            for _ in 0..<n {
+                step(inputs: batches[t % 3].inputs, labels: batches[t % 3].labels, learningRate: 0.01, step: t)
+                t += 1
+            }
+        }
+        block(10) // warm-up
+        let start = monotonicSeconds()
+        var timed = 0
+        repeat {
+            block(deltaT)
+            timed += deltaT
+        } while monotonicSeconds() - start < seconds
+        let elapsed = monotonicSeconds() - start
+        let weightLayers = layers.filter { $0 is Linear || $0 is SparseLinear }
+        let flops = weightLayers.enumerated().reduce(0) { acc, item in
+            acc + item.element.forwardFLOPsPerExample * (item.offset == 0 ? 2 : 3)
+        }
+        let layerBytes = layers.compactMap { $0 as? SparseLinear }.reduce(0) { $0 + $1.auxiliaryBytes }
+        return Result(samplesPerSecond: Double(timed * batch) / elapsed, steps: timed,
+                      modelBytes: net.store.bytes + net.store.count * 4 + step.tree.bytes + layerBytes,
+                      flopsPerExample: flops)
+    }
+}

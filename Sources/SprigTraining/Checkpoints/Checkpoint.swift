@@ -1,0 +1,183 @@
+import SprigTensor
+import SprigData
+import SprigExport
+import SprigLayers
+import SprigSparsity
+import SprigModels
+import SprigDistributed
+import CZlib
+import Foundation
+
+/// Everything needed to continue a run exactly: the step, the seed and full config, every
+/// parameter and the optimizer's state buffers (momentum, or Adam's moments, in the
+/// store's layout) and step count, the masks, SNFS's moving averages, and the counters of
+/// the reports, and the partial epoch's loss sum (so that the epoch's reported train loss is
+/// the whole run's). Data order, learning rate and drop fraction are
+/// stateless functions of (seed, step), so nothing else is needed.
+///
+/// File layout: the magic `SPRIGCKP`, a little-endian UInt32 version and UInt32 header
+/// length, a JSON header, the payload (values, optimizer states, mask indices as Int32,
+/// averages),
+/// and a CRC-32 of everything before it. Reading checks every length against the header
+/// and the CRC, so a truncated or damaged file is an error naming the file, never a crash.
+public struct Checkpoint: Equatable {
+    public var step: Int
+    public var seed: UInt64
+    public var configText: String
+    public var configSource: String
+    /// Store tensors: names and value counts, in store order.
+    public var names: [String]
+    public var counts: [Int]
+    public var values: [Float]
+    /// The optimizer's state buffers, each laid out like `values`.
+    public var states: [[Float]]
+    public var optimizerSteps: Int
+    /// Each sparse layer's active flat indices (CSR order).
+    public var masks: [[Int32]]
+    /// SNFS's moving averages per sparse layer (empty otherwise).
+    public var averages: [[Float]]
+    public var maskUpdates: Int
+    public var connectionsChanged: Int
+    public var flops: Double
+    public var denseFLOPs: Double
+    /// The sum of the per-step mean losses of the epoch under way, and its steps so far
+    /// (0 and 0 at an epoch boundary, and in checkpoints written before they were kept).
+    public var epochLossSum: Double = 0
+    public var epochSteps: Int = 0
+
+    static let magic = Array("SPRIGCKP".utf8)
+    static let version: UInt32 = 1
+
+    public func encode() -> [UInt8] {
+        var header = JSONLine()
+        header.add("step", step)
+        header.add("seed", json: String(seed))
+        header.add("config_source", configSource)
+        header.add("config", configText)
+        header.add("names", json: "[" + names.map(JSONLine.quote).joined(separator: ", ") + "]")
+        header.add("counts", json: "[" + counts.map(String.init).joined(separator: ", ") + "]")
+        header.add("states", states.count)
+        header.add("optimizer_steps", optimizerSteps)
+        header.add("masks", json: "[" + masks.map { String($0.count) }.joined(separator: ", ") + "]")
+        header.add("averages", json: "[" + averages.map { String($0.count) }.joined(separator: ", ") + "]")
+        header.add("mask_updates", maskUpdates)
+        header.add("connections_changed", connectionsChanged)
+        header.add("flops", flops)
+        header.add("dense_flops", denseFLOPs)
+        header.add("epoch_loss_sum_bits", json: String(epochLossSum.bitPattern))
+        header.add("epoch_steps", epochSteps)
+        let headerBytes = Array(header.text.utf8)
+        var out = Checkpoint.magic
+        Checkpoint.append(Checkpoint.version, to: &out)
+        Checkpoint.append(UInt32(headerBytes.count), to: &out)
+        out += headerBytes
+        out.reserveCapacity(out.count + 4 * (values.count * (1 + states.count) + masks.reduce(0) { $0 + $1.count } + averages.reduce(0) { $0 + $1.count }) + 4)
+        Checkpoint.appendLittleEndian(values, to: &out)
+        for state in states { Checkpoint.appendLittleEndian(state, to: &out) }
+        for m in masks { Checkpoint.appendLittleEndian(m, to: &out) }
+        for a in averages { Checkpoint.appendLittleEndian(a, to: &out) }
+        Checkpoint.append(Checkpoint.crc(out, count: out.count), to: &out)
+        return out
+    }
+
+    /// Writes the checkpoint atomically (temporary file, fsync, rename).
+    public func write(to path: String) throws {
+        try AtomicFile.write(encode(), to: path)
+    }
+
+    public static func read(path: String) throws -> Checkpoint {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SprigError(path, FileManager.default.fileExists(atPath: path) ? "cannot read checkpoint" : "no such checkpoint")
+        }
+        return try decode([UInt8](data), source: path)
+    }
+
+    public static func decode(_ bytes: [UInt8], source: String) throws -> Checkpoint {
+        func fail(_ message: String) -> SprigError { SprigError(source, "not a valid checkpoint: \(message)") }
+        guard bytes.count >= 20, Array(bytes[0..<8]) == magic else { throw fail("wrong magic number or truncated") }
+        guard UInt32(le: bytes, at: 8) == version else { throw fail("unsupported version \(UInt32(le: bytes, at: 8))") }
+        let headerLength = Int(UInt32(le: bytes, at: 12))
+        guard headerLength <= bytes.count - 20 else { throw fail("truncated (header of \(headerLength) bytes)") }
+        let stored = UInt32(le: bytes, at: bytes.count - 4)
+        guard crc(bytes, count: bytes.count - 4) == stored else { throw fail("checksum mismatch (damaged or truncated)") }
+        guard let json = try? JSONSerialization.jsonObject(with: Data(bytes[16..<(16 + headerLength)])) as? [String: Any] else {
+            throw fail("header is not a JSON object")
+        }
+        func int(_ key: String) throws -> Int {
+            guard let v = json[key] as? Int, v >= 0 else { throw fail("header field '\(key)' missing or not a count") }
+            return v
+        }
+        func ints(_ key: String) throws -> [Int] {
+            guard let v = json[key] as? [Int], v.allSatisfy({ $0 >= 0 && $0 <= Int(Int32.max) }) else {
+                throw fail("header field '\(key)' missing or not a list of counts")
+            }
+            return v
+        }
+        guard let config = json["config"] as? String, let configSource = json["config_source"] as? String,
+              let names = json["names"] as? [String], let seed = (json["seed"] as? NSNumber)?.uint64Value,
+              let flops = (json["flops"] as? NSNumber)?.doubleValue, let denseFLOPs = (json["dense_flops"] as? NSNumber)?.doubleValue else {
+            throw fail("header fields missing")
+        }
+        let counts = try ints("counts"), maskCounts = try ints("masks"), averageCounts = try ints("averages")
+        guard names.count == counts.count else { throw fail("\(names.count) names for \(counts.count) tensors") }
+        let total = counts.reduce(0, +)
+        let stateCount = try int("states")
+        guard stateCount <= 8 else { throw fail("\(stateCount) optimizer state buffers") }
+        let payload = 4 * ((1 + stateCount) * total + maskCounts.reduce(0, +) + averageCounts.reduce(0, +))
+        guard 16 + headerLength + payload + 4 == bytes.count else { throw fail("payload of \(bytes.count - 20 - headerLength) bytes, header describes \(payload)") }
+        var offset = 16 + headerLength
+        func floats(_ n: Int) -> [Float] {
+            defer { offset += 4 * n }
+            return (0..<n).map { Float(bitPattern: UInt32(le: bytes, at: offset + 4 * $0)) }
+        }
+        func int32s(_ n: Int) -> [Int32] {
+            defer { offset += 4 * n }
+            return (0..<n).map { Int32(bitPattern: UInt32(le: bytes, at: offset + 4 * $0)) }
+        }
+        let values = floats(total)
+        let states = (0..<stateCount).map { _ in floats(total) }
+        let masks = maskCounts.map { int32s($0) }
+        let averages = averageCounts.map { floats($0) }
+        var epochLossSum = 0.0, epochSteps = 0
+        if json["epoch_steps"] != nil {
+            guard let bits = (json["epoch_loss_sum_bits"] as? NSNumber)?.uint64Value else { throw fail("header field 'epoch_loss_sum_bits' missing") }
+            epochLossSum = Double(bitPattern: bits)
+            epochSteps = try int("epoch_steps")
+        }
+        var checkpoint = Checkpoint(step: try int("step"), seed: seed, configText: config, configSource: configSource, names: names,
+                          counts: counts, values: values, states: states, optimizerSteps: try int("optimizer_steps"),
+                          masks: masks, averages: averages,
+                          maskUpdates: try int("mask_updates"), connectionsChanged: try int("connections_changed"),
+                          flops: flops, denseFLOPs: denseFLOPs)
+        checkpoint.epochLossSum = epochLossSum
+        checkpoint.epochSteps = epochSteps
+        return checkpoint
+    }
+
+    /// Appends 4-byte values in little-endian order (a bulk copy on little-endian hosts).
+    static func appendLittleEndian<T>(_ values: [T], to out: inout [UInt8]) {
+        precondition(MemoryLayout<T>.size == 4)
+        #if _endian(little)
+        values.withUnsafeBytes { out.append(contentsOf: $0) }
+        #else
+        values.withUnsafeBytes { raw in
+            for k in 0..<values.count { append(raw.load(fromByteOffset: 4 * k, as: UInt32.self), to: &out) }
+        }
+        #endif
+    }
+
+    static func append(_ v: UInt32, to out: inout [UInt8]) {
+        withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) }
+    }
+
+    /// CRC-32 (zlib's) of the first `count` bytes.
+    static func crc(_ bytes: [UInt8], count: Int) -> UInt32 {
+        bytes.withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, UInt32(count))) }
+    }
+}
+
+extension UInt32 {
+    init(le bytes: [UInt8], at i: Int) {
+        self = UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(bytes[i + 3]) << 24
+    }
+}

@@ -1,0 +1,113 @@
+import SprigTensor
+import SprigData
+import SprigExport
+import SprigLayers
+import SprigSparsity
+import SprigModels
+import SprigDistributed
+/// The `sparsity:` section of a config: which method, how sparse, and when masks change.
+///
+/// ```yaml
+/// sparsity:
+///   method: rigl                 # dense, static, rigl, set, snfs, snip, gmp, nnrelief
+///   distribution: uniform        # uniform, er, erk
+///   sparsity: 0.9                # global sparsity of the sparse layers
+///   layers: {fc3: 0}             # per-layer overrides (0 keeps a layer dense)
+///   delta_t: 100                 # steps between mask updates
+///   drop_fraction: 0.3           # alpha
+///   drop_schedule: cosine        # constant, cosine, exponential
+///   begin_step: 0
+///   end_fraction: 0.75           # or end_step: N; updates stop there
+///   snfs_momentum: 0.9
+///   redistribution: false        # SNFS: move budget between layers by mean momentum
+///   dense_math_density: 0.3      # layers denser than this use sgemm on an expanded copy
+///   dense_gradient_reduction: reduce   # or allreduce: where update steps sum dense gradients
+/// ```
+public struct SparsitySettings: Equatable {
+    public var method: SparseTrainingMethod = .dense
+    public var distribution: SparsityDistribution = .uniform
+    public var sparsity: Double = 0
+    public var overrides: [String: Double] = [:]
+    public var deltaT: Int = 100
+    public var dropFraction: Double = 0.3
+    public var dropSchedule: DropFractionSchedule.Shape = .cosine
+    public var beginStep: Int = 0
+    public var endStep: Int?
+    public var endFraction: Double = 0.75
+    public var snfsMomentum: Double = 0.9
+    public var redistribution = false
+    public var denseMathDensity: Double = 0.3
+    public var denseGradientReduction: DenseGradientReduction = .reduceToRoot
+
+    public init() {}
+
+    /// Reads the section.
+    public static func parse(_ r: ConfigReader) throws -> SparsitySettings {
+        var s = SparsitySettings()
+        if let m = try r.string("method") {
+            guard let method = SparseTrainingMethod(rawValue: m) else {
+                throw r.error("method", "unknown method '\(m)' (known: \(SparseTrainingMethod.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            s.method = method
+        }
+        if let d = try r.string("distribution") {
+            guard let distribution = SparsityDistribution(rawValue: d) else {
+                throw r.error("distribution", "unknown distribution '\(d)' (known: uniform, er, erk)")
+            }
+            s.distribution = distribution
+        }
+        s.sparsity = try r.double("sparsity") ?? s.sparsity
+        guard s.sparsity >= 0 && s.sparsity < 1 else { throw r.error("sparsity", "must be in [0, 1), got \(s.sparsity)") }
+        s.overrides = try r.doubleMap("layers") ?? [:]
+        for (name, value) in s.overrides where !(value >= 0 && value < 1) {
+            throw r.error("layers", "\(name): sparsity must be in [0, 1), got \(value)")
+        }
+        s.deltaT = try r.int("delta_t") ?? s.deltaT
+        guard s.deltaT >= 1 else { throw r.error("delta_t", "must be at least 1, got \(s.deltaT)") }
+        s.dropFraction = try r.double("drop_fraction") ?? s.dropFraction
+        guard s.dropFraction >= 0 && s.dropFraction <= 1 else { throw r.error("drop_fraction", "must be in [0, 1], got \(s.dropFraction)") }
+        if let shape = try r.string("drop_schedule") {
+            guard let v = DropFractionSchedule.Shape(rawValue: shape) else {
+                throw r.error("drop_schedule", "unknown schedule '\(shape)' (known: constant, cosine, exponential)")
+            }
+            s.dropSchedule = v
+        }
+        s.beginStep = try r.int("begin_step") ?? s.beginStep
+        guard s.beginStep >= 0 else { throw r.error("begin_step", "must be non-negative, got \(s.beginStep)") }
+        s.endStep = try r.int("end_step")
+        if let end = s.endStep, end < s.beginStep { throw r.error("end_step", "must not be before begin_step") }
+        s.endFraction = try r.double("end_fraction") ?? s.endFraction
+        guard s.endFraction > 0 && s.endFraction <= 1 else { throw r.error("end_fraction", "must be in (0, 1], got \(s.endFraction)") }
+        s.snfsMomentum = try r.double("snfs_momentum") ?? s.snfsMomentum
+        guard s.snfsMomentum >= 0 && s.snfsMomentum < 1 else { throw r.error("snfs_momentum", "must be in [0, 1)") }
+        s.redistribution = try r.bool("redistribution") ?? false
+        if s.redistribution && s.method != .snfs {
+            throw r.error("redistribution", "is an option of method snfs, not \(s.method.rawValue)")
+        }
+        s.denseMathDensity = try r.double("dense_math_density") ?? s.denseMathDensity
+        guard s.denseMathDensity >= 0 && s.denseMathDensity <= 1 else { throw r.error("dense_math_density", "must be in [0, 1]") }
+        if let v = try r.string("dense_gradient_reduction") {
+            guard let reduction = DenseGradientReduction(rawValue: v) else {
+                throw r.error("dense_gradient_reduction", "must be reduce or allreduce, got '\(v)'")
+            }
+            s.denseGradientReduction = reduction
+        }
+        try r.rejectUnknownKeys()
+        if s.method != .dense && s.method != .nnrelief && s.sparsity == 0 && s.overrides.values.allSatisfy({ $0 == 0 }) {
+            throw r.error("sparsity", "method \(s.method.rawValue) needs a sparsity above 0")
+        }
+        return s
+    }
+
+    /// Per-layer sparsities for layers of these shapes (all 0 for the dense method).
+    public func layerSparsities(_ layers: [SparsityDistribution.LayerShape]) -> [Double] {
+        guard method != .dense && method != .nnrelief else { return layers.map { _ in 0 } }
+        return distribution.sparsities(of: layers, sparsity: sparsity, overrides: overrides)
+    }
+
+    /// The drop schedule of a run of `totalSteps` steps.
+    public func schedule(totalSteps: Int) -> DropFractionSchedule {
+        DropFractionSchedule(shape: dropSchedule, alpha: dropFraction, deltaT: deltaT, begin: beginStep,
+                             end: endStep ?? Int(Double(totalSteps) * endFraction))
+    }
+}

@@ -1,0 +1,68 @@
+import SprigTensor
+import SprigData
+import SprigExport
+import SprigLayers
+import SprigSparsity
+import SprigModels
+import SprigDistributed
+/// The effective config as YAML, every field written out (file values and flag overrides
+/// alike), so that `TrainingConfig.parse(text: yaml)` gives back an equal config: what a
+/// checkpoint stores to continue a run exactly.
+extension TrainingConfig {
+    public var yaml: String {
+        func number(_ d: Double) -> String { String(d) }
+        var lines: [String] = []
+        if ModelArchitecture.zoo[modelName] == model {
+            lines.append("model: \(modelName)")
+        } else if case .mlp(let sizes) = model {
+            lines.append("model: {mlp: [\(sizes.map(String.init).joined(separator: ", "))]}")
+        }
+        lines.append("data: \(JSONLine.quote(data))")
+        lines.append("epochs: \(epochs)")
+        lines.append("batch_size: \(batchSize)")
+        lines.append("microbatches: \(microbatches)")
+        lines.append("eval_batch_size: \(evalBatchSize)")
+        lines.append("seed: \(seed)")
+        lines.append("init: \(initializer.rawValue)")
+        if let maxSteps { lines.append("max_steps: \(maxSteps)") }
+        lines.append("replica_check_every: \(replicaCheckEvery)")
+        lines.append("checkpoint_every: \(checkpointEvery)")
+        if let adam {
+            lines.append("optimizer: {name: adam, lr: \(number(learningRate)), beta1: \(number(adam.beta1)), beta2: \(number(adam.beta2)), "
+                         + "eps: \(number(adam.epsilon)), weight_decay: \(number(adam.weightDecay))}")
+        } else {
+            lines.append("optimizer: {name: sgd, lr: \(number(learningRate)), momentum: \(number(sgd.momentum)), "
+                         + "nesterov: \(sgd.nesterov), weight_decay: \(number(sgd.weightDecay))}")
+        }
+        switch schedule.shape {
+        case .constant:
+            lines.append("schedule: {name: constant, warmup_epochs: \(number(schedule.warmupEpochs))}")
+        case .step(let milestones, let gamma):
+            lines.append("schedule: {name: step, milestones: [\(milestones.map(String.init).joined(separator: ", "))], "
+                         + "gamma: \(number(gamma)), warmup_epochs: \(number(schedule.warmupEpochs))}")
+        case .cosine(let minimum):
+            lines.append("schedule: {name: cosine, min_lr: \(number(minimum)), warmup_epochs: \(number(schedule.warmupEpochs))}")
+        }
+        let s = sparsity
+        if s.method != .dense {
+            lines.append("sparsity:")
+            lines.append("  method: \(s.method.rawValue)")
+            lines.append("  distribution: \(s.distribution.rawValue)")
+            lines.append("  sparsity: \(number(s.sparsity))")
+            if !s.overrides.isEmpty {
+                lines.append("  layers: {" + s.overrides.keys.sorted().map { "\($0): \(number(s.overrides[$0]!))" }.joined(separator: ", ") + "}")
+            }
+            lines.append("  delta_t: \(s.deltaT)")
+            lines.append("  drop_fraction: \(number(s.dropFraction))")
+            lines.append("  drop_schedule: \(s.dropSchedule.rawValue)")
+            lines.append("  begin_step: \(s.beginStep)")
+            if let end = s.endStep { lines.append("  end_step: \(end)") }
+            lines.append("  end_fraction: \(number(s.endFraction))")
+            lines.append("  snfs_momentum: \(number(s.snfsMomentum))")
+            if s.redistribution { lines.append("  redistribution: true") }
+            lines.append("  dense_math_density: \(number(s.denseMathDensity))")
+            lines.append("  dense_gradient_reduction: \(s.denseGradientReduction.rawValue)")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,52 @@
+import SprigTensor
+import SprigData
+import SprigExport
+import SprigLayers
+import SprigSparsity
+import SprigModels
+import SprigDistributed
+/// What one epoch of training measured; rank 0 prints it and writes it to the metrics file.
+public struct EpochReport {
+    public var epoch: Int
+    /// Steps taken so far in the run.
+    public var step: Int
+    /// The mean over the epoch's steps of the global batch's mean loss.
+    public var trainLoss: Double
+    public var testAccuracy: Double
+    public var testLoss: Double
+    /// Training examples per second over all ranks (evaluation excluded).
+    public var samplesPerSecond: Double
+    public var seconds: Double
+    /// Payload bytes this rank handed to collectives during the epoch (training and
+    /// evaluation), by kind.
+    public var communication: CommunicationReport
+    public var bytesAllReduced: Int { communication.totalBytes }
+    /// The learning rate of the epoch's last step.
+    public var learningRate: Double
+
+    /// The metrics-file line.
+    public var json: JSONLine {
+        var j = JSONLine()
+        j.add("epoch", epoch)
+        j.add("step", step)
+        j.add("train_loss", trainLoss)
+        j.add("test_accuracy", testAccuracy)
+        j.add("test_loss", testLoss)
+        j.add("samples_per_second", samplesPerSecond)
+        j.add("epoch_seconds", seconds)
+        j.add("bytes_allreduced", bytesAllReduced)
+        communication.add(to: &j)
+        j.add("lr", learningRate)
+        return j
+    }
+
+    /// The terminal line.
+    public func line(epochs: Int) -> String {
+        let acc = String(format: "%.2f", testAccuracy * 100)
+        let loss = String(format: "%.4f", trainLoss)
+        let comm = String(format: "%.1f kB/step (%.2f%% of dense)", communication.bytesPerStep / 1000, 100 * communication.ratioToDense)
+        return "epoch \(epoch)/\(epochs)  train_loss \(loss)  test_accuracy \(acc)%  \(Int(samplesPerSecond.rounded())) samples/s  \(comm)"
+    }
+}
+
+import Foundation

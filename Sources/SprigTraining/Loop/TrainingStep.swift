@@ -1,0 +1,113 @@
+import SprigTensor
+import SprigData
+import SprigExport
+import SprigLayers
+import SprigSparsity
+import SprigModels
+import SprigDistributed
+
+/// One data-parallel training step, shared by the trainer and the benchmark.
+///
+/// The global batch of B examples is M micro-batches of B/M; rank r of n trains on
+/// micro-batches `r M/n ..< (r+1) M/n`. For each, forward, the loss gradient scaled by
+/// `1/B`, and backward; the gradients are summed as a pairwise tree over micro-batches and
+/// ranks (`GradientTree`: one fused all-reduce carrying every active-weight gradient and
+/// the loss sum); then every rank applies the same optimizer update. The replicas never
+/// exchange weights and stay bitwise identical, and the run is bitwise the same for any
+/// power-of-two number of ranks that divides M.
+///
+/// With dynamic sparsity, steps that need them also sum the dense gradients of the sparse
+/// layers, and on update steps rank 0 decides the masks and every rank applies its diff
+/// (`MaskSynchronizer`); gradual pruning prunes the same way after the optimizer step.
+public final class TrainingStep {
+    public let model: Sequential
+    public let optimizer: Optimizer
+    public let tree: GradientTree
+    public let globalBatch: Int
+    public let microbatches: Int
+    public let dynamic: DynamicSparsity?
+    public let pruning: GradualMagnitudePruning?
+    public let synchronizer: MaskSynchronizer
+    /// The model's sparse products (the objects stay; their masks change).
+    private let sparseLayers: [SparseLinear]
+    public internal(set) var flops: TrainingFLOPs
+    /// Mask updates applied so far, and connections regrown by them.
+    public internal(set) var maskUpdates = 0
+    public internal(set) var connectionsChanged = 0
+    private let loss = SoftmaxCrossEntropy()
+
+    /// The auxiliary slot of the fused all-reduce that carries the step's loss sum.
+    public static let auxiliaryCount = 1
+
+    /// `model` must have been built with `auxiliaryCount` auxiliary slots; `microbatches`
+    /// must divide `globalBatch` and be a multiple of the number of ranks.
+    public init(model: Sequential, optimizer: Optimizer, replicas: Replicas, globalBatch: Int, microbatches: Int,
+                dynamic: DynamicSparsity? = nil, pruning: GradualMagnitudePruning? = nil) {
+        precondition(model.store.auxiliaryCount >= TrainingStep.auxiliaryCount, "model built without the loss slot")
+        precondition(globalBatch % microbatches == 0 && microbatches % replicas.count == 0,
+                     "\(microbatches) micro-batches do not fit batch \(globalBatch) on \(replicas.count) ranks")
+        self.model = model
+        self.optimizer = optimizer
+        self.globalBatch = globalBatch
+        self.microbatches = microbatches
+        self.dynamic = dynamic
+        self.pruning = pruning
+        synchronizer = MaskSynchronizer(replicas: replicas)
+        sparseLayers = model.sparseLayers.map(\.layer)
+        flops = TrainingFLOPs(denseForward: Double(model.denseForwardFLOPsPerExample))
+        tree = GradientTree(store: model.store, replicas: replicas, localMicrobatches: microbatches / replicas.count)
+    }
+
+    /// Examples per micro-batch.
+    public var microbatchSize: Int { globalBatch / microbatches }
+
+    /// Trains step `t` on this rank's micro-batches (`inputs[k]` is features x micro-batch
+    /// size, with `labels[k]`) and returns the mean loss over the global batch (all ranks).
+    @discardableResult
+    public func callAsFunction(inputs: [Matrix], labels: [[Int32]], learningRate: Float, step t: Int = 0) -> Double {
+        let dense = dynamic?.needsDenseGradient(atStep: t) ?? false
+        let meanLoss = accumulateGradients(inputs: inputs, labels: labels, dense: dense)
+        if let dynamic {
+            if tree.holdsDenseGradients { dynamic.observe(layers: sparseLayers, store: model.store) }
+            if dynamic.isUpdateStep(t) {
+                if !dynamic.updateReplacesOptimizerStep { optimizer.step(lr: learningRate) }
+                let diffs = synchronizer.update(sparseLayers) { dynamic.decide(layers: sparseLayers, store: model.store, step: t) }
+                maskUpdates += 1
+                connectionsChanged += diffs.reduce(0) { $0 + $1.grown.count }
+            } else {
+                optimizer.step(lr: learningRate)
+            }
+        } else {
+            optimizer.step(lr: learningRate)
+        }
+        tree.endStep()
+        for layer in sparseLayers { layer.enforceFrozenBiases() }
+        if let pruning, pruning.isPruningStep(t) {
+            synchronizer.update(sparseLayers) { pruning.decide(layers: sparseLayers, step: t) }
+            maskUpdates += 1
+        }
+        return meanLoss
+    }
+
+    /// Forward and backward over the micro-batches and the tree all-reduce, without an
+    /// optimizer step; with `dense`, the store's dense gradients hold the global batch's
+    /// dense gradients of the sparse layers until `tree.endStep()`. Returns the mean loss.
+    @discardableResult
+    public func accumulateGradients(inputs: [Matrix], labels: [[Int32]], dense: Bool) -> Double {
+        precondition(inputs.count == tree.localMicrobatches && labels.count == inputs.count,
+                     "expected \(tree.localMicrobatches) micro-batches, got \(inputs.count)")
+        let scale = 1 / Float(globalBatch)
+        tree.begin(dense: dense)
+        for k in 0..<inputs.count {
+            tree.beginMicrobatch()
+            let logits = model.forward(inputs[k])
+            let (outcome, dLogits) = loss(logits, labels: labels[k], gradientScale: scale)
+            model.backward(dLogits!)
+            model.store.auxiliary[0] = Float(outcome.lossSum)
+            tree.endMicrobatch()
+        }
+        tree.finish()
+        flops.addStep(examples: globalBatch, sparseForward: Double(model.forwardFLOPsPerExample), denseGradient: dense)
+        return Double(model.store.auxiliary[0]) / Double(globalBatch)
+    }
+}

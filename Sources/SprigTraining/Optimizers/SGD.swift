@@ -1,0 +1,71 @@
+import SprigTensor
+import SprigData
+import SprigExport
+import SprigLayers
+import SprigSparsity
+import SprigModels
+import SprigDistributed
+/// Stochastic gradient descent with (optionally Nesterov) momentum and L2 weight decay, in
+/// PyTorch's formulation (torch.optim.SGD):
+///
+///     g = grad + weightDecay * w      (weight decay on tensors whose spec decays)
+///     v = momentum * v + g
+///     w = w - lr * (nesterov ? g + momentum * v : v)
+///
+/// One loop over the store's flat buffers; momentum buffers share the store's layout.
+public final class SGD: Optimizer {
+    public struct Settings: Equatable {
+        public var momentum: Double
+        public var nesterov: Bool
+        public var weightDecay: Double
+
+        public init(momentum: Double = 0.9, nesterov: Bool = true, weightDecay: Double = 0) {
+            self.momentum = momentum
+            self.nesterov = nesterov
+            self.weightDecay = weightDecay
+        }
+    }
+
+    public let settings: Settings
+    private let store: ParameterStore
+    private let velocityState: Int
+    public var steps = 0
+
+    public init(store: ParameterStore, settings: Settings) {
+        self.store = store
+        self.settings = settings
+        velocityState = store.addState()
+    }
+
+    /// The momentum buffer `v`, laid out like the store (owned by it).
+    public var velocity: UnsafeMutablePointer<Float> { store.states[velocityState] }
+
+    /// Bytes of optimizer state.
+    public var stateBytes: Int { store.count * MemoryLayout<Float>.stride }
+
+    /// Applies one update with learning rate `lr` from the store's gradients.
+    public func step(lr: Float) {
+        steps += 1
+        let mu = Float(settings.momentum)
+        let velocity = self.velocity
+        for (index, spec) in store.specs.enumerated() {
+            let offset = store.offsets[index]
+            let w = store.values + offset, g = store.gradients + offset, v = velocity + offset
+            let wd: Float = spec.decays ? Float(settings.weightDecay) : 0
+            if settings.nesterov {
+                for i in 0..<spec.count {
+                    let gi = g[i] + wd * w[i]
+                    let vi = mu * v[i] + gi
+                    v[i] = vi
+                    w[i] -= lr * (gi + mu * vi)
+                }
+            } else {
+                for i in 0..<spec.count {
+                    let vi = mu * v[i] + g[i] + wd * w[i]
+                    v[i] = vi
+                    w[i] -= lr * vi
+                }
+            }
+        }
+    }
+}
