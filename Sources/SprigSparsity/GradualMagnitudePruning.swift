@@ -10,7 +10,7 @@ import SprigLayers
 /// from the initial `s_i` (0) to the final `s_f`. Layers shrink as they are pruned, and
 /// switch from dense to sparse math once sparse enough; training cost is
 /// `E_t[3 f_D (1 - s_t)]`.
-public struct GradualMagnitudePruning {
+public final class GradualMagnitudePruning: MaskPolicy {
     /// Final sparsity of each sparse layer (in the order of the model's sparse layers).
     public let finalSparsities: [Double]
     public let initialSparsity: Double
@@ -33,6 +33,11 @@ public struct GradualMagnitudePruning {
     public func isPruningStep(_ t: Int) -> Bool {
         t > 0 && t >= begin && t <= end && ((t - begin) % deltaT == 0 || t == end)
     }
+
+    public func updatesMasks(atStep t: Int) -> Bool { isPruningStep(t) }
+
+    /// The weights each layer drops at the context's step (after its optimizer step).
+    public func decide(_ context: MaskContext) -> [MaskDiff] { decide(layers: context.layers, step: context.step) }
 
     /// The target sparsity of layer l at step t.
     public func sparsity(layer l: Int, at t: Int) -> Double {

@@ -9,7 +9,7 @@ import SprigLayers
 /// input; for a convolution, `sum_n || |K_jc| * |x_nc| ||_F` per (output, input) channel
 /// pair; and for every layer, each neuron's (channel's) summed activation after its ReLU,
 /// which finds dead neurons. They are laid out in one flat buffer, for one all-reduce.
-public struct NNreliefPruner {
+public final class NNreliefPruner: MaskPolicy {
     public let model: Sequential
     public let alphaFC: Double
     public let alphaConv: Double
@@ -37,6 +37,20 @@ public struct NNreliefPruner {
             if let c = w.conv { return (c.outputChannels * c.inputChannels, c.outputChannels) }
             return (w.product.inputFeatures, w.product.outputFeatures)
         }
+    }
+
+    /// The statistics of this round, summed over the whole pruning set of `examples`, for
+    /// `decide` (set by the trainer once every rank's share is in).
+    public var statistics: (sums: [Double], examples: Int)?
+
+    /// NNrelief prunes between retraining rounds (`Trainer.pruneWithNNrelief`), never
+    /// during a training step.
+    public func updatesMasks(atStep t: Int) -> Bool { false }
+
+    /// The round's decision from `statistics`.
+    public func decide(_ context: MaskContext) -> [MaskDiff] {
+        guard let statistics else { preconditionFailure("NNrelief decides from a round's statistics") }
+        return decide(statistics: statistics.sums, examples: statistics.examples)
     }
 
     /// The length of the statistics buffer.

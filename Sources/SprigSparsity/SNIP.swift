@@ -5,7 +5,31 @@ import SprigLayers
 /// its connection sensitivity on one batch, `|dL/dc_j| = |g_j w_j|` at `c = 1`: the dense
 /// gradient of the loss of the *dense* network (every connection present) times the initial
 /// weight; keep the `n` best per layer, n being the layer's budget from the distribution.
-public enum SNIP {
+public final class SNIP: MaskPolicy {
+    /// Each sparse layer's number of connections to keep.
+    public let budgets: [Int]
+    public let seed: UInt64
+
+    public init(budgets: [Int], seed: UInt64) {
+        self.budgets = budgets
+        self.seed = seed
+    }
+
+    /// The one shot is run by the trainer before the first step (`decidesAtInitialisation`),
+    /// not by the training step.
+    public func updatesMasks(atStep t: Int) -> Bool { false }
+    public var decidesAtInitialisation: Bool { true }
+
+    /// The one shot, on a model whose sparse layers are fully active with their initial
+    /// weights and whose dense gradients are those of the first batch (see `Trainer`).
+    public func decide(_ context: MaskContext) -> [MaskDiff] {
+        SNIP.decide(layers: context.layers, store: context.store, budgets: budgets, seed: seed) { l in
+            let layer = context.layers[l]
+            precondition(layer.pattern.activeCount == layer.inputFeatures * layer.outputFeatures, "SNIP scores the dense network")
+            return Array(layer.activeWeights) // fully active: position = flat index
+        }
+    }
+
     /// The diffs that turn each layer's current mask into SNIP's, keeping `budgets[l]`
     /// connections of layer l. `initialWeights` gives a layer's dense initial matrix; the
     /// store must hold the dense gradients of the dense network (every layer fully active

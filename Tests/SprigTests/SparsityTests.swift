@@ -137,12 +137,17 @@ private final class SparseRig {
         model = Sequential(layers: arch.makeLayers(sparsities: [sparsity, sparsity], seed: 2), auxiliaryCount: 1)
         model.initialize(.glorotUniform, seed: 2)
         let sgd = SGD(store: model.store, settings: SGD.Settings(momentum: 0.9, nesterov: true, weightDecay: 0))
-        let dynamic = method.isDynamic
-            ? DynamicSparsity(method: method, schedule: DropFractionSchedule(shape: .constant, alpha: alpha, deltaT: deltaT, end: 1000),
-                              seed: 3, redistribute: redistribute)
-            : nil
+        let schedule = DropFractionSchedule(shape: .constant, alpha: alpha, deltaT: deltaT, end: 1000)
+        let policy: MaskPolicy?
+        switch method {
+        case .rigl: policy = RigL(schedule: schedule, seed: 3)
+        case .set: policy = SET(schedule: schedule, seed: 3)
+        case .snfs: policy = SNFS(schedule: schedule, seed: 3, redistribute: redistribute)
+        case .static: policy = StaticMask()
+        default: policy = nil
+        }
         step = TrainingStep(model: model, optimizer: sgd, replicas: .single(), globalBatch: 8,
-                            microbatches: 2, dynamic: dynamic)
+                            microbatches: 2, policy: policy)
         var random = StatelessRandom(seed: 5, purpose: .shuffle)
         x = (0..<2).map { _ in
             let m = Matrix(rows: 20, cols: 4)
@@ -282,7 +287,7 @@ private final class SparseRig {
         let rig = SparseRig(method: .snfs), twin = SparseRig(method: .snfs)
         rig.train(1...4)
         twin.train(1...4)
-        let dynamic = rig.step.dynamic!
+        let dynamic = rig.step.policy as! SNFS
         #expect(dynamic.averages.count == 2)
         let averagesBefore = dynamic.averages
         let gradients = twin.optimizerStepOnly(dense: true)
@@ -314,8 +319,7 @@ private final class SparseRig {
                       SparseLinear(inputFeatures: 5, outputFeatures: 2, pattern: .dense(rows: 2, cols: 5)),
                       SparseLinear(inputFeatures: 3, outputFeatures: 3, pattern: .dense(rows: 3, cols: 3))]
         let drops: [(active: [Int], dropped: [Int])] = [(Array(0..<8), [0, 1, 2, 3]), (Array(2..<8), [2, 3]), (Array(3..<9), [3, 4, 5])]
-        let dynamic = DynamicSparsity(method: .snfs, schedule: DropFractionSchedule(shape: .constant, alpha: 0.3, end: 10), seed: 1,
-                                      redistribute: true)
+        let dynamic = SNFS(schedule: DropFractionSchedule(shape: .constant, alpha: 0.3, end: 10), seed: 1, redistribute: true)
         /// Averages whose mean |m| over the active set is `means[l]` (signs alternate).
         func set(means: [Float]) {
             dynamic.averages = zip(layers, drops).enumerated().map { l, pair in
@@ -381,7 +385,7 @@ private final class SparseRig {
         #expect(model.store.count == 320 + 16 + 64 + 4)
         let pruning = GradualMagnitudePruning(finalSparsities: [0.75, 0.5], begin: 2, end: 10, deltaT: 2, seed: 1)
         let step = TrainingStep(model: model, optimizer: SGD(store: model.store, settings: SGD.Settings()),
-                                replicas: .single(), globalBatch: 4, microbatches: 2, pruning: pruning)
+                                replicas: .single(), globalBatch: 4, microbatches: 2, policy: pruning)
         var random = StatelessRandom(seed: 5, purpose: .shuffle)
         let x = (0..<2).map { _ -> Matrix in
             let m = Matrix(rows: 20, cols: 2)
@@ -433,7 +437,7 @@ private final class SparseRig {
             model.initialize(.glorotUniform, seed: 2)
             let pruning = GradualMagnitudePruning(finalSparsities: [0.75, 0.5], begin: 2, end: 10, deltaT: 2, seed: 1)
             return (model, TrainingStep(model: model, optimizer: SGD(store: model.store, settings: SGD.Settings()),
-                                        replicas: .single(), globalBatch: 4, microbatches: 2, pruning: pruning))
+                                        replicas: .single(), globalBatch: 4, microbatches: 2, policy: pruning))
         }
         var random = StatelessRandom(seed: 5, purpose: .shuffle)
         let x = (0..<2).map { _ -> Matrix in
@@ -452,7 +456,7 @@ private final class SparseRig {
         twinStep.optimizer.step(lr: 0.01)
         twinStep.tree.endStep()
         step(inputs: x, labels: labels, learningRate: 0.01, step: 4)
-        let pruning = step.pruning!
+        let pruning = step.policy as! GradualMagnitudePruning
         for (l, (k, kept)) in zip([138, 18], [182, 46]).enumerated() {
             let total = [320, 64][l]
             #expect(SparsityDistribution.activeCount(count: total, sparsity: pruning.sparsity(layer: l, at: 4)) == kept)

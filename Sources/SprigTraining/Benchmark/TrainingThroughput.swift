@@ -50,11 +50,14 @@ public struct TrainingThroughput {
         let net = Sequential(layers: layers, auxiliaryCount: TrainingStep.auxiliaryCount)
         net.initialize(.glorotUniform, seed: 1)
         let optimizer = SGD(store: net.store, settings: SGD.Settings(momentum: 0.9, nesterov: true, weightDecay: 1e-4))
-        let dynamic = sparsity > 0 && method.isDynamic
-            ? DynamicSparsity(method: method, schedule: DropFractionSchedule(deltaT: deltaT, end: Int.max), seed: 1)
+        let schedule = DropFractionSchedule(deltaT: deltaT, end: Int.max)
+        var sparsitySettings = SparsitySettings()
+        sparsitySettings.method = method
+        let policy: MaskPolicy? = sparsity > 0 && method.isDynamic
+            ? sparsitySettings.maskPolicy(schedule: schedule, seed: 1, budgets: [], prunedSparsities: [])
             : nil
         let step = TrainingStep(model: net, optimizer: optimizer, replicas: .single(),
-                                globalBatch: batch, microbatches: microbatches, dynamic: dynamic)
+                                globalBatch: batch, microbatches: microbatches, policy: policy)
         // A few distinct synthetic batches, standardised like real inputs.
         var random = StatelessRandom(seed: 3, purpose: .shuffle)
         let chunk = batch / microbatches

@@ -111,3 +111,23 @@ public struct SparsitySettings: Equatable {
                              end: endStep ?? Int(Double(totalSteps) * endFraction))
     }
 }
+
+extension SparsitySettings {
+    /// The mask policy of this method: nil when masks never change (dense, and NNrelief,
+    /// whose rounds `sprig prune` runs between trainings). `budgets` are the sparse layers'
+    /// active counts (SNIP keeps them), `prunedSparsities` the final sparsities of the
+    /// layers gradual pruning shrinks, in sparse-layer order.
+    public func maskPolicy(schedule: DropFractionSchedule, seed: UInt64, budgets: [Int], prunedSparsities: [Double]) -> MaskPolicy? {
+        switch method {
+        case .dense, .nnrelief: return nil
+        case .static: return StaticMask()
+        case .rigl: return RigL(schedule: schedule, seed: seed)
+        case .set: return SET(schedule: schedule, seed: seed)
+        case .snfs: return SNFS(schedule: schedule, seed: seed, momentum: snfsMomentum, redistribute: redistribution)
+        case .snip: return SNIP(budgets: budgets, seed: seed)
+        case .gmp:
+            return GradualMagnitudePruning(finalSparsities: prunedSparsities, begin: schedule.begin,
+                                           end: max(schedule.end, schedule.begin + 1), deltaT: schedule.deltaT, seed: seed)
+        }
+    }
+}

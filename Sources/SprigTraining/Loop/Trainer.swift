@@ -39,7 +39,9 @@ public final class Trainer {
         self.data = data
         let s = config.sparsity
         let sparsities = s.layerSparsities(config.model.weightShapes)
-        let pruned = Set(sparsities.indices.filter { s.method == .nnrelief || (s.method == .gmp && sparsities[$0] > 0) })
+        // Methods that start dense (NNrelief, gradual pruning) keep their pruned layers as
+        // fully active sparse layers that shrink.
+        let pruned = Set(sparsities.indices.filter { s.method.startsDense && (s.method == .nnrelief || sparsities[$0] > 0) })
         model = Sequential(layers: config.model.makeLayers(sparsities: sparsities, seed: config.seed,
                                                            denseMathDensity: s.denseMathDensity, denseStart: pruned),
                            auxiliaryCount: TrainingStep.auxiliaryCount)
@@ -51,18 +53,13 @@ public final class Trainer {
         normalization = Normalization(fitting: data.train)
         let fullSteps = config.epochs * plan.stepsPerEpoch
         let schedule = s.schedule(totalSteps: min(fullSteps, config.maxSteps ?? fullSteps))
-        let dynamic = s.method.isDynamic
-            ? DynamicSparsity(method: s.method, schedule: schedule, seed: config.seed, snfsMomentum: s.snfsMomentum,
-                              redistribute: s.redistribution)
-            : nil
-        let pruning = s.method == .gmp
-            ? GradualMagnitudePruning(finalSparsities: pruned.sorted().map { sparsities[$0] }, begin: schedule.begin,
-                                      end: max(schedule.end, schedule.begin + 1), deltaT: schedule.deltaT, seed: config.seed)
-            : nil
+        let policy = s.maskPolicy(schedule: schedule, seed: config.seed,
+                                  budgets: model.sparseLayers.map(\.layer.pattern.activeCount),
+                                  prunedSparsities: pruned.sorted().map { sparsities[$0] })
         replicaCheck = ReplicaCheck(replicas: replicas)
         trainingStep = TrainingStep(model: model, optimizer: optimizer, replicas: replicas,
                                     globalBatch: config.batchSize, microbatches: config.microbatches,
-                                    dynamic: dynamic, pruning: pruning)
+                                    policy: policy)
         trainingStep.tree.denseReduction = s.denseGradientReduction
     }
 
@@ -122,7 +119,9 @@ public final class Trainer {
         for g in 0..<chunks {
             for i in 0..<n { stats[i] += all[g * n + i] }
         }
-        trainingStep.synchronizer.update(model.sparseLayers.map(\.layer)) { pruner.decide(statistics: stats, examples: set.count) }
+        pruner.statistics = (stats, set.count)
+        let layers = model.sparseLayers.map(\.layer)
+        trainingStep.synchronizer.update(layers) { pruner.decide(MaskContext(layers: layers, store: model.store, step: step)) }
     }
 
     /// The learning rate of `step`.
@@ -158,9 +157,9 @@ public final class Trainer {
                 data.train.gather(indices[start..<(start + chunk)], normalization: normalization, into: inputs[k], labels: &labels[k])
             }
         }
-        if step == 0 && config.sparsity.method == .snip {
+        if step == 0, let policy = trainingStep.policy, policy.decidesAtInitialisation {
             gather(plan.order(epoch: 1), batch: 0)
-            pruneWithSNIP(inputs: inputs, labels: labels)
+            decideAtInitialisation(policy, inputs: inputs, labels: labels)
         }
         let total = totalSteps
         var epoch = step / plan.stepsPerEpoch
@@ -205,23 +204,19 @@ public final class Trainer {
         }
     }
 
-    /// SNIP's one shot: every sparse layer is made dense with its initial weights (SNIP's
-    /// sensitivity is that of the dense network, c = 1), the dense gradients of the first
-    /// global batch pick each layer's connections (its budget from the distribution), and
-    /// the kept weights keep their initial values.
-    private func pruneWithSNIP(inputs: [Matrix], labels: [[Int32]]) {
+    /// A one-shot policy's decision at initialisation (SNIP): every sparse layer is made
+    /// dense with its initial weights (SNIP's sensitivity is that of the dense network,
+    /// c = 1), the dense gradients of the first global batch go to the policy, which keeps
+    /// each layer's budget, and the kept weights keep their initial values.
+    private func decideAtInitialisation(_ policy: MaskPolicy, inputs: [Matrix], labels: [[Int32]]) {
         let sparse = model.sparseLayers
-        let budgets = sparse.map(\.layer.pattern.activeCount)
         for (index, layer) in sparse {
             layer.setPattern(.dense(rows: layer.outputFeatures, cols: layer.inputFeatures))
             layer.initialize(config.initializer, seed: config.seed, layerIndex: index)
         }
         trainingStep.accumulateGradients(inputs: inputs, labels: labels, dense: true)
-        trainingStep.synchronizer.update(sparse.map(\.layer)) {
-            SNIP.decide(layers: sparse.map(\.layer), store: model.store, budgets: budgets, seed: config.seed) { l in
-                sparse[l].layer.initialDenseWeights(config.initializer, seed: config.seed, layerIndex: sparse[l].index)
-            }
-        }
+        let context = MaskContext(layers: sparse.map(\.layer), store: model.store, step: 0)
+        trainingStep.synchronizer.update(context.layers) { policy.decide(context) }
         trainingStep.tree.endStep()
         for (index, layer) in sparse { layer.initialize(config.initializer, seed: config.seed, layerIndex: index) }
     }
@@ -267,7 +262,7 @@ public final class Trainer {
                           states: store.states.map { Array(UnsafeBufferPointer(start: $0, count: store.count)) },
                           optimizerSteps: optimizer.steps,
                           masks: model.sparseLayers.map { $0.layer.pattern.activeIndices.map { Int32($0) } },
-                          averages: trainingStep.dynamic?.averages ?? [],
+                          averages: trainingStep.policy?.state ?? [],
                           maskUpdates: trainingStep.maskUpdates, connectionsChanged: trainingStep.connectionsChanged,
                           flops: trainingStep.flops.total, denseFLOPs: trainingStep.flops.denseTotal,
                           epochLossSum: epochLossSum, epochSteps: epochSteps)
@@ -292,11 +287,11 @@ public final class Trainer {
         guard checkpoint.names == store.specs.map(\.name), checkpoint.counts == store.specs.map(\.count) else {
             throw fail("its tensors \(zip(checkpoint.names, checkpoint.counts).map { "\($0) (\($1))" }) differ from \(store.specs.map { "\($0.name) (\($0.count))" })")
         }
-        if let dynamic = trainingStep.dynamic, !checkpoint.averages.isEmpty {
+        if let policy = trainingStep.policy, !checkpoint.averages.isEmpty {
             guard checkpoint.averages.map(\.count) == sparse.map({ $0.layer.inputFeatures * $0.layer.outputFeatures }) else {
                 throw fail("moving averages of the wrong sizes")
             }
-            dynamic.averages = checkpoint.averages
+            policy.state = checkpoint.averages
         }
         guard checkpoint.states.count == store.states.count else {
             throw fail("\(checkpoint.states.count) optimizer state buffers for \(store.states.count) (another optimizer?)")

@@ -16,17 +16,17 @@ import SprigDistributed
 /// exchange weights and stay bitwise identical, and the run is bitwise the same for any
 /// power-of-two number of ranks that divides M.
 ///
-/// With dynamic sparsity, steps that need them also sum the dense gradients of the sparse
-/// layers, and on update steps rank 0 decides the masks and every rank applies its diff
-/// (`MaskSynchronizer`); gradual pruning prunes the same way after the optimizer step.
+/// With a mask policy (`MaskPolicy`), steps that need them also sum the dense gradients of
+/// the sparse layers, and on update steps rank 0 decides the masks and every rank applies
+/// the diff (`MaskSynchronizer`), after the optimizer step or in its place (RigL).
 public final class TrainingStep {
     public let model: Sequential
     public let optimizer: Optimizer
     public let tree: GradientTree
     public let globalBatch: Int
     public let microbatches: Int
-    public let dynamic: DynamicSparsity?
-    public let pruning: GradualMagnitudePruning?
+    /// How masks change (nil: they never do).
+    public let policy: MaskPolicy?
     public let synchronizer: MaskSynchronizer
     /// The model's sparse products (the objects stay; their masks change).
     private let sparseLayers: [SparseLinear]
@@ -42,7 +42,7 @@ public final class TrainingStep {
     /// `model` must have been built with `auxiliaryCount` auxiliary slots; `microbatches`
     /// must divide `globalBatch` and be a multiple of the number of ranks.
     public init(model: Sequential, optimizer: Optimizer, replicas: Replicas, globalBatch: Int, microbatches: Int,
-                dynamic: DynamicSparsity? = nil, pruning: GradualMagnitudePruning? = nil) {
+                policy: MaskPolicy? = nil) {
         precondition(model.store.auxiliaryCount >= TrainingStep.auxiliaryCount, "model built without the loss slot")
         precondition(globalBatch % microbatches == 0 && microbatches % replicas.count == 0,
                      "\(microbatches) micro-batches do not fit batch \(globalBatch) on \(replicas.count) ranks")
@@ -50,8 +50,7 @@ public final class TrainingStep {
         self.optimizer = optimizer
         self.globalBatch = globalBatch
         self.microbatches = microbatches
-        self.dynamic = dynamic
-        self.pruning = pruning
+        self.policy = policy
         synchronizer = MaskSynchronizer(replicas: replicas)
         sparseLayers = model.sparseLayers.map(\.layer)
         flops = TrainingFLOPs(denseForward: Double(model.denseForwardFLOPsPerExample))
@@ -65,27 +64,19 @@ public final class TrainingStep {
     /// size, with `labels[k]`) and returns the mean loss over the global batch (all ranks).
     @discardableResult
     public func callAsFunction(inputs: [Matrix], labels: [[Int32]], learningRate: Float, step t: Int = 0) -> Double {
-        let dense = dynamic?.needsDenseGradient(atStep: t) ?? false
+        let dense = policy?.needsDenseGradients(atStep: t) ?? false
         let meanLoss = accumulateGradients(inputs: inputs, labels: labels, dense: dense)
-        if let dynamic {
-            if tree.holdsDenseGradients { dynamic.observe(layers: sparseLayers, store: model.store) }
-            if dynamic.isUpdateStep(t) {
-                if !dynamic.updateReplacesOptimizerStep { optimizer.step(lr: learningRate) }
-                let diffs = synchronizer.update(sparseLayers) { dynamic.decide(layers: sparseLayers, store: model.store, step: t) }
-                maskUpdates += 1
-                connectionsChanged += diffs.reduce(0) { $0 + $1.grown.count }
-            } else {
-                optimizer.step(lr: learningRate)
-            }
-        } else {
-            optimizer.step(lr: learningRate)
+        let context = MaskContext(layers: sparseLayers, store: model.store, step: t)
+        if let policy, tree.holdsDenseGradients { policy.observe(context) }
+        let updatesMasks = policy?.updatesMasks(atStep: t) ?? false
+        if !(updatesMasks && policy!.replacesOptimizerStep) { optimizer.step(lr: learningRate) }
+        if let policy, updatesMasks {
+            let diffs = synchronizer.update(sparseLayers) { policy.decide(context) }
+            maskUpdates += 1
+            connectionsChanged += diffs.reduce(0) { $0 + $1.grown.count }
         }
         tree.endStep()
         for layer in sparseLayers { layer.enforceFrozenBiases() }
-        if let pruning, pruning.isPruningStep(t) {
-            synchronizer.update(sparseLayers) { pruning.decide(layers: sparseLayers, step: t) }
-            maskUpdates += 1
-        }
         return meanLoss
     }
 

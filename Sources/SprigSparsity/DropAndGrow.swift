@@ -1,0 +1,76 @@
+import SprigLayers
+
+/// The drop-and-grow mask update that RigL, SET and SNFS share; each subclass gives only
+/// its grow criterion, as google-research/rigl's `SparseRigLOptimizer` overrides only the
+/// grow score of the shared update.
+///
+/// At an update step t (`DropFractionSchedule`), in each sparse layer with n active
+/// weights, `k = floor(f(t) n)`:
+/// - drop: the k active weights with the smallest |w|;
+/// - grow: among the connections not active after the drop (just-dropped ones included),
+///   the k with the largest grow score (`grow(_:layer:among:by:context:)`).
+/// So every layer keeps exactly n active weights. Grown weights and their optimizer state
+/// start at zero. Every random draw (SET's scores, tie-breaking keys) comes from a stream
+/// keyed by (seed, step, layer), so any rank reproduces any decision.
+open class DropAndGrow: MaskPolicy {
+    public let schedule: DropFractionSchedule
+    public let seed: UInt64
+
+    public init(schedule: DropFractionSchedule, seed: UInt64) {
+        self.schedule = schedule
+        self.seed = seed
+    }
+
+    public func updatesMasks(atStep t: Int) -> Bool { schedule.isUpdateStep(t) }
+    open func needsDenseGradients(atStep t: Int) -> Bool { false }
+    open var replacesOptimizerStep: Bool { false }
+    open var decidesAtInitialisation: Bool { false }
+    open func observe(_ context: MaskContext) {}
+    open var state: [[Float]] {
+        get { [] }
+        set {}
+    }
+
+    /// The `k` connections layer l grows: the best-scoring among those `isCandidate`
+    /// accepts (the flat indices `row * cols + col` not kept), chosen with `choose` (its
+    /// keys break ties). Subclasses give the score.
+    open func grow(_ k: Int, layer l: Int, among isCandidate: (Int) -> Bool, by choose: TopK, context: MaskContext) -> [Int] {
+        preconditionFailure("\(type(of: self)) gives no grow score")
+    }
+
+    /// How many connections each layer grows, given what each dropped: as many as it
+    /// dropped (SNFS may move budget between layers).
+    open func growCounts(drops: [(active: [Int], dropped: [Int])], context: MaskContext) -> [Int] {
+        drops.map(\.dropped.count)
+    }
+
+    /// The drop-and-grow decision for every sparse layer at the context's step.
+    public func decide(_ context: MaskContext) -> [MaskDiff] {
+        let t = context.step
+        // Drop: the k smallest |w| of each layer.
+        let drops: [(active: [Int], dropped: [Int])] = context.layers.enumerated().map { l, layer in
+            let active = layer.pattern.activeIndices
+            let k = schedule.count(at: t, active: active.count)
+            let weights = layer.activeWeights
+            let positions = TopK(seed: seed, purpose: .dropNoise, step: t, layer: l)
+                .smallest(k, count: active.count, score: { abs(weights[$0]) })
+            return (active, positions.map { active[$0] })
+        }
+        let growCounts = growCounts(drops: drops, context: context)
+        // Grow: the best-scoring connections not kept.
+        return context.layers.enumerated().map { l, layer in
+            let (active, dropped) = drops[l]
+            let k = growCounts[l]
+            guard k > 0 || !dropped.isEmpty else { return MaskDiff(layer: l, dropped: [], grown: []) }
+            let total = layer.inputFeatures * layer.outputFeatures
+            var kept = [Bool](repeating: false, count: total)
+            for index in active { kept[index] = true }
+            for index in dropped { kept[index] = false }
+            let choose = TopK(seed: seed, purpose: .grow, step: t, layer: l)
+            let grown: [Int] = kept.withUnsafeBufferPointer { kept in
+                grow(k, layer: l, among: { !kept[$0] }, by: choose, context: context)
+            }
+            return MaskDiff(layer: l, dropped: dropped.sorted(), grown: grown)
+        }
+    }
+}

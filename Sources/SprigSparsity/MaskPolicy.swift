@@ -1,0 +1,66 @@
+import SprigLayers
+
+/// How a sparse training method changes masks: one protocol for every method (RigL, SET
+/// and SNFS drop and grow; Static never changes; SNIP decides once at initialisation;
+/// gradual magnitude pruning only drops; NNrelief prunes between retraining rounds).
+///
+/// The training step asks the policy, at step t: whether the backward pass must produce
+/// the dense gradients of the sparse layers (`needsDenseGradients`), whether t updates
+/// masks (`updatesMasks`) and whether that update takes the place of the optimizer step
+/// (`replacesOptimizerStep`). On an update step rank 0 alone calls `decide`, and every
+/// rank applies the diffs it returns (SprigDistributed's `MaskSynchronizer`). A policy
+/// must decide from the context and its own state only, the same on any rank.
+///
+/// Adding a method means adding one file: a `DropAndGrow` subclass that gives its grow
+/// score, or a type conforming to this protocol.
+public protocol MaskPolicy: AnyObject {
+    /// True when step t's backward pass must also produce the dense gradients of the
+    /// sparse layers (RigL on update steps, SNFS on every step).
+    func needsDenseGradients(atStep t: Int) -> Bool
+    /// True when step t changes masks.
+    func updatesMasks(atStep t: Int) -> Bool
+    /// True when a mask update takes the place of that step's optimizer update (RigL);
+    /// otherwise the optimizer steps first and the masks change after (SET, SNFS, pruning).
+    var replacesOptimizerStep: Bool { get }
+    /// True for one-shot methods that decide once, before the first step, from the dense
+    /// network at initialisation (SNIP).
+    var decidesAtInitialisation: Bool { get }
+    /// Sees each step's summed dense gradients, on the ranks that hold them (SNFS's moving
+    /// average).
+    func observe(_ context: MaskContext)
+    /// The decision (rank 0 only): one diff per sparse layer, in `context.layers` order.
+    func decide(_ context: MaskContext) -> [MaskDiff]
+    /// State a checkpoint carries (SNFS's moving averages; empty for the others).
+    var state: [[Float]] { get set }
+}
+
+extension MaskPolicy {
+    public func needsDenseGradients(atStep t: Int) -> Bool { false }
+    public var replacesOptimizerStep: Bool { false }
+    public var decidesAtInitialisation: Bool { false }
+    public func observe(_ context: MaskContext) {}
+    public var state: [[Float]] {
+        get { [] }
+        set {}
+    }
+}
+
+/// What a mask policy decides from: the model's sparse layers and the step. A layer's
+/// index here (its position among the sparse layers) is the `layer` of its `MaskDiff`.
+public struct MaskContext {
+    public let layers: [SparseLinear]
+    public let store: ParameterStore
+    public let step: Int
+
+    public init(layers: [SparseLinear], store: ParameterStore, step: Int) {
+        self.layers = layers
+        self.store = store
+        self.step = step
+    }
+
+    /// The dense gradient `dL/dW` (out x in, row-major) of sparse layer l, summed over the
+    /// global batch, on a step that computed it; nil otherwise.
+    public func denseGradient(_ l: Int) -> UnsafeMutablePointer<Float>? {
+        store.slot(layers[l].weightIndex).denseGradients
+    }
+}
