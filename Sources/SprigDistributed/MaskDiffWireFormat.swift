@@ -8,7 +8,7 @@ extension MaskDiff {
     public static func encode(_ diffs: [MaskDiff]) -> [Int32] {
         var out: [Int32] = [Int32(diffs.count)]
         for d in diffs {
-            out.append(Int32(d.layer))
+            out.append(Int32(d.sparseLayer))
             out.append(Int32(d.dropped.count))
             out += d.dropped.map { Int32($0) }
             out.append(Int32(d.grown.count))
@@ -28,7 +28,7 @@ extension MaskDiff {
             let dropped = (0..<next()).map { _ in next() }
             let grown = (0..<next()).map { _ in next() }
             let biases = (0..<next()).map { _ in next() }
-            diffs.append(MaskDiff(layer: layer, dropped: dropped, grown: grown, prunedBiases: biases))
+            diffs.append(MaskDiff(sparseLayer: layer, dropped: dropped, grown: grown, prunedBiases: biases))
         }
         return diffs
     }

@@ -5,7 +5,7 @@ import SprigSparsity
 /// Rank 0 decides every mask change and the others follow: rank 0 runs the decision,
 /// broadcasts it as a compact diff (per layer, the dropped and grown indices: far smaller
 /// than a bitmap when few connections change), and every rank applies the same diff, so
-/// masks stay identical on every replica (DESIGN.md, "The shape of a step").
+/// masks stay identical on every replica (docs/ARCHITECTURE.md, "The life of a RigL update step").
 public struct MaskSynchronizer {
     let communicator: Communicator
 
@@ -21,7 +21,7 @@ public struct MaskSynchronizer {
         communicator.broadcast(variable: &encoded, root: 0, kind: .maskDiffs)
         let diffs = MaskDiff.decode(encoded)
         for diff in diffs where !(diff.dropped.isEmpty && diff.grown.isEmpty && diff.prunedBiases.isEmpty) {
-            layers[diff.layer].apply(diff)
+            layers[diff.sparseLayer].apply(diff)
         }
         return diffs
     }

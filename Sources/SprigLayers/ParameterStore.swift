@@ -45,7 +45,7 @@ public struct ParameterSlot {
 /// the same layout, tensor after tensor in declaration order.
 ///
 /// The flat layout is what makes the per-step communication one fused in-place all-reduce
-/// with no packing copy (DESIGN.md, "The shape of a step"), and lets the optimizer run one
+/// with no packing copy (docs/ARCHITECTURE.md), and lets the optimizer run one
 /// loop over all values. A gradient buffer holds `gradientLength = count + auxiliaryCount`
 /// floats: the extra slots carry per-step sums (the loss) in the same all-reduce.
 ///

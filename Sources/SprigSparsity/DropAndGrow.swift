@@ -61,7 +61,7 @@ open class DropAndGrow: MaskPolicy {
         return context.layers.enumerated().map { l, layer in
             let (active, dropped) = drops[l]
             let k = growCounts[l]
-            guard k > 0 || !dropped.isEmpty else { return MaskDiff(layer: l, dropped: [], grown: []) }
+            guard k > 0 || !dropped.isEmpty else { return MaskDiff(sparseLayer: l, dropped: [], grown: []) }
             let total = layer.inputFeatures * layer.outputFeatures
             var kept = [Bool](repeating: false, count: total)
             for index in active { kept[index] = true }
@@ -70,7 +70,7 @@ open class DropAndGrow: MaskPolicy {
             let grown: [Int] = kept.withUnsafeBufferPointer { kept in
                 grow(k, layer: l, among: { !kept[$0] }, by: choose, context: context)
             }
-            return MaskDiff(layer: l, dropped: dropped.sorted(), grown: grown)
+            return MaskDiff(sparseLayer: l, dropped: dropped.sorted(), grown: grown)
         }
     }
 }

@@ -53,11 +53,11 @@ public final class GradualMagnitudePruning: MaskPolicy {
             let target = SparsityDistribution.activeCount(count: total, sparsity: sparsity(layer: l, at: t))
             let active = layer.pattern.activeIndices
             let k = active.count - target
-            guard k > 0 else { return MaskDiff(layer: l, dropped: [], grown: []) }
+            guard k > 0 else { return MaskDiff(sparseLayer: l, dropped: [], grown: []) }
             let weights = layer.activeWeights
             let dropped = TopK(seed: seed, purpose: .dropNoise, step: t, layer: l)
                 .smallest(k, count: active.count, score: { abs(weights[$0]) }).map { active[$0] }
-            return MaskDiff(layer: l, dropped: dropped.sorted(), grown: [])
+            return MaskDiff(sparseLayer: l, dropped: dropped.sorted(), grown: [])
         }
     }
 }

@@ -4,15 +4,16 @@ import SprigTensor
 /// One layer's mask change: the flat indices (`row * cols + col`) dropped and grown. The
 /// two sets may share an index: a connection dropped and grown again restarts at zero.
 public struct MaskDiff: Equatable {
-    /// The position of the layer among the model's sparse layers.
-    public var layer: Int
+    /// The sparse layer index: the layer's position among the model's sparse layers
+    /// (`Sequential.sparseLayers`), not its position in the model.
+    public var sparseLayer: Int
     public var dropped: [Int]
     public var grown: [Int]
     /// Neurons whose bias is pruned (NNrelief): set to zero and kept there.
     public var prunedBiases: [Int]
 
-    public init(layer: Int, dropped: [Int], grown: [Int], prunedBiases: [Int] = []) {
-        self.layer = layer
+    public init(sparseLayer: Int, dropped: [Int], grown: [Int], prunedBiases: [Int] = []) {
+        self.sparseLayer = sparseLayer
         self.dropped = dropped
         self.grown = grown
         self.prunedBiases = prunedBiases

@@ -190,7 +190,7 @@ public final class NNreliefPruner: MaskPolicy {
             }
         }
         return layers.indices.map {
-            MaskDiff(layer: $0, dropped: dropped[$0].sorted(), grown: [],
+            MaskDiff(sparseLayer: $0, dropped: dropped[$0].sorted(), grown: [],
                      prunedBiases: prunedBiases[$0].subtracting(layers[$0].product.frozenBiases).sorted())
         }
     }

@@ -44,7 +44,7 @@ public final class SNIP: MaskPolicy {
             let keep = TopK(seed: seed, purpose: .grow, step: 0, layer: l)
                 .largest(budgets[l], count: total, score: { abs(g[$0] * w[$0]) })
             let old = Set(layer.pattern.activeIndices), new = Set(keep)
-            return MaskDiff(layer: l, dropped: old.subtracting(new).sorted(), grown: new.subtracting(old).sorted())
+            return MaskDiff(sparseLayer: l, dropped: old.subtracting(new).sorted(), grown: new.subtracting(old).sorted())
         }
     }
 }

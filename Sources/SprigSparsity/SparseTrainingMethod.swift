@@ -1,6 +1,6 @@
 import SprigTensor
 import SprigLayers
-/// The ways Sprig trains a sparse network (ALGORITHMS.md).
+/// The ways Sprig trains a sparse network (each method's policy type cites its paper).
 public enum SparseTrainingMethod: String, CaseIterable, Sendable {
     /// Every layer dense.
     case dense

@@ -4,6 +4,6 @@ public final class StaticMask: MaskPolicy {
     public init() {}
     public func updatesMasks(atStep t: Int) -> Bool { false }
     public func decide(_ context: MaskContext) -> [MaskDiff] {
-        context.layers.indices.map { MaskDiff(layer: $0, dropped: [], grown: []) }
+        context.layers.indices.map { MaskDiff(sparseLayer: $0, dropped: [], grown: []) }
     }
 }

@@ -1,7 +1,7 @@
 /// A dense row-major matrix of `Float` with its own aligned storage.
 ///
 /// Activations are stored feature-major: `rows` features by `cols` samples, so that the
-/// values of one feature over a batch are contiguous (DESIGN.md, Kernels). A matrix is a
+/// values of one feature over a batch are contiguous (docs/ARCHITECTURE.md, "Kernels"). A matrix is a
 /// reference type so that layers can hand their buffers to each other without copying;
 /// its storage is released with it.
 public final class Matrix {

@@ -1,6 +1,6 @@
 /// The three products of a sparse layer `W` (CSR, `SparsePattern` + values) with
 /// feature-major activations (features x batch, row-major), each "for every active weight,
-/// one fused multiply-add or dot product over the batch" (DESIGN.md, Kernels):
+/// one fused multiply-add or dot product over the batch" (docs/ARCHITECTURE.md, "Kernels"):
 ///
 ///     forward          Y[i, :]  = b_i + sum_k  w_k X[c_k, :]        (CSR row i)
 ///     input gradient   dX[c_k, :] += w_k dY[i, :]                   (scatter)

@@ -174,7 +174,7 @@ private func relativeError(_ a: [Float], _ b: [Float]) -> Double {
     }
 
     @Test func maskDiffsRoundTrip() {
-        let diffs = [MaskDiff(layer: 0, dropped: [1, 5], grown: [2, 3]), MaskDiff(layer: 2, dropped: [], grown: [])]
+        let diffs = [MaskDiff(sparseLayer: 0, dropped: [1, 5], grown: [2, 3]), MaskDiff(sparseLayer: 2, dropped: [], grown: [])]
         #expect(MaskDiff.decode(MaskDiff.encode(diffs)) == diffs)
     }
 }

@@ -217,7 +217,7 @@ import Testing
             let lo = j > 0 ? active[j - 1] + 1 : 0, hi = j + 1 < active.count ? active[j + 1] : 24
             return (lo..<hi).first { !active.contains($0) }.map { (j, $0) }
         }.first)
-        sparse.apply(MaskDiff(layer: 0, dropped: [active[j]], grown: [inactive]))
+        sparse.apply(MaskDiff(sparseLayer: 0, dropped: [active[j]], grown: [inactive]))
         #expect(sparse.pattern.activeIndices[j] == inactive)
         sparse.activeWeights[j] = values[j]
         #expect(Array(sparse.activeWeights) == values)

@@ -20,15 +20,15 @@ public final class Trainer {
     public let optimizer: Optimizer
     public let plan: BatchPlan
     public let normalization: Normalization
-    private let trainingStep: TrainingStep
+    let trainingStep: TrainingStep
     private let replicaCheck: ReplicaCheck
-    private let loss = SoftmaxCrossEntropy()
+    let loss = SoftmaxCrossEntropy()
     /// Steps taken so far.
-    public private(set) var step = 0
+    public internal(set) var step = 0
     /// The epoch under way: the sum of its steps' mean losses and its steps so far (kept in
     /// checkpoints, so that a resumed epoch reports the loss of all its steps).
-    private var epochLossSum = 0.0
-    private var epochSteps = 0
+    var epochLossSum = 0.0
+    var epochSteps = 0
 
     /// Builds the model and checks the config against the data and the number of ranks.
     public init(config: TrainingConfig, replicas: Replicas, data: MNISTData) throws {
@@ -76,52 +76,6 @@ public final class Trainer {
     /// use a constant learning rate, the schedule is laid out over `config.epochs`).
     public func continueTraining(epochs: Int) {
         epochLimit = (step + plan.stepsPerEpoch - 1) / plan.stepsPerEpoch + epochs
-    }
-
-    /// Puts the initial weights back at every active connection, zero biases, and fresh
-    /// optimizer state (NNrelief retrains LeNets from their initial weights). The masks
-    /// and the pruned biases stay.
-    public func resetToInitialWeights() {
-        for (i, layer) in model.layers.enumerated() { layer.initialize(config.initializer, seed: config.seed, layerIndex: i) }
-        for state in model.store.states { state.update(repeating: 0, count: model.store.count) }
-        optimizer.steps = 0
-        for (_, layer) in model.sparseLayers { layer.enforceFrozenBiases() }
-    }
-
-    /// One NNrelief round: statistics over a pruning set of `size` training examples (a
-    /// stateless draw per round), then rank 0 decides the masks and every rank applies them.
-    ///
-    /// The set is cut into 8 fixed chunks, each computed in one forward pass wherever it
-    /// runs; the ranks share the chunks, one all-gather brings every chunk's sums to every
-    /// rank, and they are added in chunk order, so the statistics, and the masks, are
-    /// bitwise the same for any number of ranks.
-    public func pruneWithNNrelief(_ pruner: NNreliefPruner, setSize: Int, round: Int) {
-        var random = StatelessRandom(seed: config.seed, purpose: .pruningSet, step: round)
-        let set = Array(random.permutation(data.train.count).prefix(min(setSize, data.train.count)))
-        let chunk = (set.count + 7) / 8
-        let chunks = (set.count + chunk - 1) / chunk
-        let perRank = (chunks + replicas.count - 1) / replicas.count
-        let n = pruner.statisticsCount
-        var local = [Double](repeating: 0, count: perRank * n)
-        var labels: [Int32] = []
-        for k in 0..<perRank {
-            let g = replicas.rank * perRank + k
-            guard g < chunks else { break }
-            let range = (g * chunk)..<min((g + 1) * chunk, set.count)
-            let x = Matrix(rows: data.train.featureCount, cols: range.count)
-            data.train.gather(set[range], normalization: normalization, into: x, labels: &labels)
-            var stats = [Double](repeating: 0, count: n)
-            pruner.accumulate(x, into: &stats)
-            local.replaceSubrange((k * n)..<((k + 1) * n), with: stats)
-        }
-        let all = replicas.allGather(local)
-        var stats = [Double](repeating: 0, count: n)
-        for g in 0..<chunks {
-            for i in 0..<n { stats[i] += all[g * n + i] }
-        }
-        pruner.statistics = (stats, set.count)
-        let layers = model.sparseLayers.map(\.layer)
-        trainingStep.synchronizer.update(layers) { pruner.decide(MaskContext(layers: layers, store: model.store, step: step)) }
     }
 
     /// The learning rate of `step`.
@@ -204,109 +158,6 @@ public final class Trainer {
         }
     }
 
-    /// A one-shot policy's decision at initialisation (SNIP): every sparse layer is made
-    /// dense with its initial weights (SNIP's sensitivity is that of the dense network,
-    /// c = 1), the dense gradients of the first global batch go to the policy, which keeps
-    /// each layer's budget, and the kept weights keep their initial values.
-    private func decideAtInitialisation(_ policy: MaskPolicy, inputs: [Matrix], labels: [[Int32]]) {
-        let sparse = model.sparseLayers
-        for (index, layer) in sparse {
-            layer.setPattern(.dense(rows: layer.outputFeatures, cols: layer.inputFeatures))
-            layer.initialize(config.initializer, seed: config.seed, layerIndex: index)
-        }
-        trainingStep.accumulateGradients(inputs: inputs, labels: labels, dense: true)
-        let context = MaskContext(layers: sparse.map(\.layer), store: model.store, step: 0)
-        trainingStep.synchronizer.update(context.layers) { policy.decide(context) }
-        trainingStep.tree.endStep()
-        for (index, layer) in sparse { layer.initialize(config.initializer, seed: config.seed, layerIndex: index) }
-    }
-
-    /// The metadata of an export: the effective config, and what a reader needs to use
-    /// the weights (input normalisation `x = (p / 255 - mean) / std`, feature-major
-    /// layout note).
-    public var exportMetadata: [String: String] {
-        ["format": "sprig", "config": config.yaml, "model": config.modelName, "step": String(step),
-         "input_mean": String(normalization.mean), "input_std": String(normalization.std),
-         "layout": "weights are out x in; fcN.mask is 1 where a connection is active; y = W x + b, ReLU between layers"]
-    }
-
-    /// Loads exported tensors (`tensors()` of a run of the same config) into the model:
-    /// masks from `fcN.mask`, values from the dense-shaped weights.
-    public func load(_ tensors: [NamedTensor], source: String) throws {
-        let byName = Dictionary(tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        for (_, layer) in model.sparseLayers {
-            let name = model.store.specs[layer.weightIndex].name
-            let shape = model.store.specs[layer.weightIndex].shape
-            guard let mask = byName[name.replacingOccurrences(of: ".weight", with: ".mask")], mask.shape == shape else {
-                throw SprigError(source, "no mask of shape \(shape) for \(name)")
-            }
-            let active = mask.values.indices.filter { mask.values[$0] != 0 }
-            layer.setPattern(SparsePattern(rows: layer.outputFeatures, cols: layer.inputFeatures, activeIndices: active))
-        }
-        let sparseByIndex = Dictionary(uniqueKeysWithValues: model.sparseLayers.map { ($0.layer.weightIndex, $0.layer) })
-        for (i, spec) in model.store.specs.enumerated() {
-            guard let t = byName[spec.name], t.shape == spec.shape else {
-                throw SprigError(source, "no tensor \(spec.name) of shape \(spec.shape)")
-            }
-            let values = sparseByIndex[i].map { layer in layer.pattern.activeIndices.map { t.values[$0] } } ?? t.values
-            (model.store.values + model.store.offsets[i]).update(from: values, count: values.count)
-        }
-    }
-
-    /// The state of the run now (see `Checkpoint`).
-    public func checkpoint() -> Checkpoint {
-        let store = model.store
-        return Checkpoint(step: step, seed: config.seed, configText: config.yaml, configSource: config.source,
-                          names: store.specs.map(\.name), counts: store.specs.map(\.count),
-                          values: Array(UnsafeBufferPointer(start: store.values, count: store.count)),
-                          states: store.states.map { Array(UnsafeBufferPointer(start: $0, count: store.count)) },
-                          optimizerSteps: optimizer.steps,
-                          masks: model.sparseLayers.map { $0.layer.pattern.activeIndices.map { Int32($0) } },
-                          averages: trainingStep.policy?.state ?? [],
-                          maskUpdates: trainingStep.maskUpdates, connectionsChanged: trainingStep.connectionsChanged,
-                          flops: trainingStep.flops.total, denseFLOPs: trainingStep.flops.denseTotal,
-                          epochLossSum: epochLossSum, epochSteps: epochSteps)
-    }
-
-    /// Continues from `checkpoint`: masks, parameters, momentum, SNFS's averages,
-    /// counters and the step. The checkpoint must come from a run of the same model
-    /// (checked tensor by tensor); the number of ranks may differ.
-    public func restore(_ checkpoint: Checkpoint, source: String) throws {
-        func fail(_ message: String) -> SprigError { SprigError(source, "does not fit this model: \(message)") }
-        let sparse = model.sparseLayers
-        guard checkpoint.masks.count == sparse.count else { throw fail("\(checkpoint.masks.count) masks for \(sparse.count) sparse layers") }
-        for (mask, (_, layer)) in zip(checkpoint.masks, sparse) {
-            let total = layer.inputFeatures * layer.outputFeatures
-            let indices = mask.map(Int.init)
-            guard indices.allSatisfy({ $0 >= 0 && $0 < total }), Set(indices).count == indices.count else {
-                throw fail("a mask index is out of range or repeated")
-            }
-            layer.setPattern(SparsePattern(rows: layer.outputFeatures, cols: layer.inputFeatures, activeIndices: indices))
-        }
-        let store = model.store
-        guard checkpoint.names == store.specs.map(\.name), checkpoint.counts == store.specs.map(\.count) else {
-            throw fail("its tensors \(zip(checkpoint.names, checkpoint.counts).map { "\($0) (\($1))" }) differ from \(store.specs.map { "\($0.name) (\($0.count))" })")
-        }
-        if let policy = trainingStep.policy, !checkpoint.averages.isEmpty {
-            guard checkpoint.averages.map(\.count) == sparse.map({ $0.layer.inputFeatures * $0.layer.outputFeatures }) else {
-                throw fail("moving averages of the wrong sizes")
-            }
-            policy.state = checkpoint.averages
-        }
-        guard checkpoint.states.count == store.states.count else {
-            throw fail("\(checkpoint.states.count) optimizer state buffers for \(store.states.count) (another optimizer?)")
-        }
-        store.values.update(from: checkpoint.values, count: store.count)
-        for (state, saved) in zip(store.states, checkpoint.states) { state.update(from: saved, count: store.count) }
-        optimizer.steps = checkpoint.optimizerSteps
-        trainingStep.maskUpdates = checkpoint.maskUpdates
-        trainingStep.connectionsChanged = checkpoint.connectionsChanged
-        trainingStep.flops.total = checkpoint.flops
-        trainingStep.flops.denseTotal = checkpoint.denseFLOPs
-        step = checkpoint.step
-        (epochLossSum, epochSteps) = (checkpoint.epochLossSum, checkpoint.epochSteps)
-    }
-
     /// Per weight layer: name, dense shape, active weights, density, and whether it runs
     /// sparse kernels.
     public var layerSummary: [(name: String, shape: [Int], active: Int, density: Double, sparseMath: Bool)] {
@@ -329,50 +180,4 @@ public final class Trainer {
     public var flops: TrainingFLOPs { trainingStep.flops }
     /// Mask updates so far, and connections they regrew.
     public var maskUpdates: (count: Int, connectionsChanged: Int) { (trainingStep.maskUpdates, trainingStep.connectionsChanged) }
-
-    /// Accuracy and mean loss on `dataset`: each rank evaluates a contiguous share and the
-    /// counts are summed.
-    public func evaluate(_ dataset: Dataset) -> (accuracy: Double, loss: Double) {
-        let n = dataset.count
-        let lo = n * replicas.rank / replicas.count
-        let hi = n * (replicas.rank + 1) / replicas.count
-        var labels: [Int32] = []
-        var totals = [0.0, 0.0] // correct, loss sum
-        var start = lo
-        while start < hi {
-            let end = min(start + config.evalBatchSize, hi)
-            let x = Matrix(rows: dataset.featureCount, cols: end - start)
-            dataset.gather((Int32(start)..<Int32(end)), normalization: normalization, into: x, labels: &labels)
-            let (outcome, _) = loss(model.forward(x), labels: labels, gradientScale: nil)
-            totals[0] += Double(outcome.correct)
-            totals[1] += outcome.lossSum
-            start = end
-        }
-        replicas.sum(&totals)
-        return (totals[0] / Double(n), totals[1] / Double(n))
-    }
-
-    /// The model's tensors, for export: dense-shaped weights (zero at inactive
-    /// connections), biases, and for each sparse layer its mask (`fcN.mask`, 1 where
-    /// active).
-    public func tensors() -> [NamedTensor] {
-        let sparseByIndex = Dictionary(uniqueKeysWithValues: model.sparseLayers.map { ($0.layer.weightIndex, $0.layer) })
-        var out: [NamedTensor] = []
-        for (i, spec) in model.store.specs.enumerated() {
-            let values = model.store.valuesArray(i)
-            guard let layer = sparseByIndex[i] else {
-                out.append(NamedTensor(name: spec.name, shape: spec.shape, values: values))
-                continue
-            }
-            var dense = [Float](repeating: 0, count: spec.denseCount)
-            var mask = [Float](repeating: 0, count: spec.denseCount)
-            for (k, index) in layer.pattern.activeIndices.enumerated() {
-                dense[index] = values[k]
-                mask[index] = 1
-            }
-            out.append(NamedTensor(name: spec.name, shape: spec.shape, values: dense))
-            out.append(NamedTensor(name: spec.name.replacingOccurrences(of: ".weight", with: ".mask"), shape: spec.shape, values: mask))
-        }
-        return out
-    }
 }

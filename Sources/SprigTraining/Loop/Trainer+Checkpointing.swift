@@ -1,0 +1,64 @@
+import SprigTensor
+import SprigData
+import SprigExport
+import SprigLayers
+import SprigSparsity
+import SprigModels
+import SprigDistributed
+
+/// Checkpoints: the state of a run, and continuing from it.
+extension Trainer {
+    /// The state of the run now (see `Checkpoint`).
+    public func checkpoint() -> Checkpoint {
+        let store = model.store
+        return Checkpoint(step: step, seed: config.seed, configText: config.yaml, configSource: config.source,
+                          names: store.specs.map(\.name), counts: store.specs.map(\.count),
+                          values: Array(UnsafeBufferPointer(start: store.values, count: store.count)),
+                          states: store.states.map { Array(UnsafeBufferPointer(start: $0, count: store.count)) },
+                          optimizerSteps: optimizer.steps,
+                          masks: model.sparseLayers.map { $0.layer.pattern.activeIndices.map { Int32($0) } },
+                          averages: trainingStep.policy?.state ?? [],
+                          maskUpdates: trainingStep.maskUpdates, connectionsChanged: trainingStep.connectionsChanged,
+                          flops: trainingStep.flops.total, denseFLOPs: trainingStep.flops.denseTotal,
+                          epochLossSum: epochLossSum, epochSteps: epochSteps)
+    }
+
+    /// Continues from `checkpoint`: masks, parameters, momentum, SNFS's averages,
+    /// counters and the step. The checkpoint must come from a run of the same model
+    /// (checked tensor by tensor); the number of ranks may differ.
+    public func restore(_ checkpoint: Checkpoint, source: String) throws {
+        func fail(_ message: String) -> SprigError { SprigError(source, "does not fit this model: \(message)") }
+        let sparse = model.sparseLayers
+        guard checkpoint.masks.count == sparse.count else { throw fail("\(checkpoint.masks.count) masks for \(sparse.count) sparse layers") }
+        for (mask, (_, layer)) in zip(checkpoint.masks, sparse) {
+            let total = layer.inputFeatures * layer.outputFeatures
+            let indices = mask.map(Int.init)
+            guard indices.allSatisfy({ $0 >= 0 && $0 < total }), Set(indices).count == indices.count else {
+                throw fail("a mask index is out of range or repeated")
+            }
+            layer.setPattern(SparsePattern(rows: layer.outputFeatures, cols: layer.inputFeatures, activeIndices: indices))
+        }
+        let store = model.store
+        guard checkpoint.names == store.specs.map(\.name), checkpoint.counts == store.specs.map(\.count) else {
+            throw fail("its tensors \(zip(checkpoint.names, checkpoint.counts).map { "\($0) (\($1))" }) differ from \(store.specs.map { "\($0.name) (\($0.count))" })")
+        }
+        if let policy = trainingStep.policy, !checkpoint.averages.isEmpty {
+            guard checkpoint.averages.map(\.count) == sparse.map({ $0.layer.inputFeatures * $0.layer.outputFeatures }) else {
+                throw fail("moving averages of the wrong sizes")
+            }
+            policy.state = checkpoint.averages
+        }
+        guard checkpoint.states.count == store.states.count else {
+            throw fail("\(checkpoint.states.count) optimizer state buffers for \(store.states.count) (another optimizer?)")
+        }
+        store.values.update(from: checkpoint.values, count: store.count)
+        for (state, saved) in zip(store.states, checkpoint.states) { state.update(from: saved, count: store.count) }
+        optimizer.steps = checkpoint.optimizerSteps
+        trainingStep.maskUpdates = checkpoint.maskUpdates
+        trainingStep.connectionsChanged = checkpoint.connectionsChanged
+        trainingStep.flops.total = checkpoint.flops
+        trainingStep.flops.denseTotal = checkpoint.denseFLOPs
+        step = checkpoint.step
+        (epochLossSum, epochSteps) = (checkpoint.epochLossSum, checkpoint.epochSteps)
+    }
+}

@@ -1,0 +1,27 @@
+import SprigTensor
+import SprigData
+import SprigExport
+import SprigLayers
+import SprigSparsity
+import SprigModels
+import SprigDistributed
+
+/// One-shot mask policies (SNIP) decide before the first step.
+extension Trainer {
+    /// A one-shot policy's decision at initialisation (SNIP): every sparse layer is made
+    /// dense with its initial weights (SNIP's sensitivity is that of the dense network,
+    /// c = 1), the dense gradients of the first global batch go to the policy, which keeps
+    /// each layer's budget, and the kept weights keep their initial values.
+    func decideAtInitialisation(_ policy: MaskPolicy, inputs: [Matrix], labels: [[Int32]]) {
+        let sparse = model.sparseLayers
+        for (index, layer) in sparse {
+            layer.setPattern(.dense(rows: layer.outputFeatures, cols: layer.inputFeatures))
+            layer.initialize(config.initializer, seed: config.seed, layerIndex: index)
+        }
+        trainingStep.accumulateGradients(inputs: inputs, labels: labels, dense: true)
+        let context = MaskContext(layers: sparse.map(\.layer), store: model.store, step: 0)
+        trainingStep.synchronizer.update(context.layers) { policy.decide(context) }
+        trainingStep.tree.endStep()
+        for (index, layer) in sparse { layer.initialize(config.initializer, seed: config.seed, layerIndex: index) }
+    }
+}
