@@ -80,7 +80,11 @@ let package = Package(
             name: "SprigCLI",
             dependencies: ["Sprig", "MPI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "SprigTests", dependencies: ["Sprig", "MPI"]),
+        .testTarget(
+            name: "SprigTests",
+            dependencies: ["Sprig", "MPI", "SprigTensor", "SprigData", "SprigExport", "SprigLayers", "SprigSparsity",
+                           "SprigModels", "SprigDistributed", "SprigTraining"]
+        ),
     ],
     swiftLanguageModes: [.v5]
 )

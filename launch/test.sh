@@ -39,6 +39,7 @@ suite() {
 }
 
 suite "unit tests" 1800 bash Tests/scripts/unit-tests.sh
+suite "architecture: imports follow the layers" 300 bash Tests/scripts/architecture.sh
 suite "bad input" 300 bash Tests/scripts/bad-input.sh
 suite "rank-count invariance (mpirun)" 1200 bash Tests/scripts/rank-invariance.sh
 suite "faults: a killed rank (mpirun)" 300 bash Tests/scripts/faults.sh
@@ -46,6 +47,7 @@ suite "multi-node over namespaces: same model, cut link" 600 bash Tests/scripts/
 suite "checkpoints: resume, NaN, SIGKILL mid-write" 900 bash Tests/scripts/checkpoints.sh
 suite "export: Python safetensors, eval, pictures" 600 bash Tests/scripts/export.sh
 suite "NNrelief on 2 ranks (mpirun)" 600 bash Tests/scripts/nnrelief.sh
+suite "same bits as the baseline commit" 1500 bash Tests/scripts/same-bits.sh
 suite "build without Open MPI (--disable-default-traits)" 1200 bash Tests/scripts/no-mpi-build.sh
 suite "mutations: each suite fails against a wrong binary" 1800 bash Tests/scripts/mutations.sh
 [ -n "${QUICK:-}" ] || suite "accuracy on MNIST" 1800 bash Tests/scripts/accuracy.sh
