@@ -1,6 +1,7 @@
 import ArgumentParser
 import MPI
 import Sprig
+
 #if canImport(Glibc)
 import Glibc
 #endif

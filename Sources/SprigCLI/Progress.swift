@@ -1,6 +1,7 @@
 import Foundation
 import MPI
 import Sprig
+
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,4 +1,5 @@
 import SprigTensor
+
 /// Which examples each rank trains on: a seeded global shuffle per epoch, cut into global
 /// batches of `globalBatch`; rank r of n takes the r-th of n equal slices of every batch.
 ///

@@ -1,4 +1,3 @@
-import SprigTensor
 /// Maps pixel bytes to standardised floats: `x = (p / 255 - mean) / std`, with `mean`
 /// and `std` taken over every pixel of the training set, so that inputs have zero mean and
 /// unit variance. Held as a 256-entry lookup table.

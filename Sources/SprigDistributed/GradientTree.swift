@@ -13,8 +13,11 @@ import SprigSparsity
 /// The result is bitwise identical for 1, 2, 4, ... ranks (exact rank-count invariance),
 /// provided each micro-batch is computed with the same code and BLAS thread count.
 ///
-/// Each micro-batch's backward pass writes into a buffer of a small pool (the store's
-/// gradient pointer is redirected to it); when two subtrees of equal size are complete, the
+/// The tree owns the step's gradient memory and the wire format: `beginMicrobatch` hands
+/// out the buffers a backward pass writes into, `endMicrobatch(lossSum:)` files them with
+/// the micro-batch's loss sum, and `finish` returns the global batch's `StepGradients`. A
+/// buffer holds every gradient in the store's layout, then the loss sum: the one fused
+/// buffer of the per-step all-reduce. When two subtrees of equal size are complete, the
 /// right one is added into the left (a binary counter), so the pool needs
 /// log2(local micro-batches) + 1 buffers and no copies.
 ///
@@ -31,6 +34,8 @@ public final class GradientTree {
     public var denseReduction: DenseGradientReduction = .reduceToRoot
     private let levels: Int
     private var poolVersion: Int
+    /// Floats in one buffer: the store's gradients, then the loss sum.
+    private var length: Int
     private var pool: [UnsafeMutablePointer<Float>] = []
     private var free: [UnsafeMutablePointer<Float>] = []
     private var densePool: [UnsafeMutablePointer<Float>] = []
@@ -49,16 +54,18 @@ public final class GradientTree {
         while (1 << levels) < localMicrobatches { levels += 1 }
         self.levels = levels
         poolVersion = store.layoutVersion
+        length = store.count + 1
         allocatePool()
     }
 
     /// The binary counter holds at most one subtree per level below the top, plus the
-    /// micro-batch being computed: levels + 1 buffers of the store's gradient length.
+    /// micro-batch being computed: levels + 1 buffers of the store's gradients and the loss.
     private func allocatePool() {
         for b in pool { b.deallocate() }
+        length = store.count + 1
         pool = (0...levels).map { _ in
-            let b = UnsafeMutablePointer<Float>.allocate(capacity: store.gradientLength)
-            b.initialize(repeating: 0, count: store.gradientLength)
+            let b = UnsafeMutablePointer<Float>.allocate(capacity: length)
+            b.initialize(repeating: 0, count: length)
             return b
         }
         free = pool
@@ -67,13 +74,12 @@ public final class GradientTree {
 
     deinit {
         endStep()
-        store.redirectGradients(to: nil)
         for b in pool { b.deallocate() }
     }
 
     /// Bytes of the pools now.
     public var bytes: Int {
-        (pool.count * store.gradientLength + densePool.count * store.denseCount) * MemoryLayout<Float>.stride
+        (pool.count * length + densePool.count * store.denseCount) * MemoryLayout<Float>.stride
     }
 
     /// Starts a step; with `dense`, the step also sums the sparse layers' dense gradients.
@@ -89,30 +95,29 @@ public final class GradientTree {
         denseFree = densePool
     }
 
-    /// Ends the step: the store's gradients point at its own buffer again, and the dense
-    /// buffers are released (call once the optimizer and the mask update have used them).
+    /// Ends the step: the dense buffers are released (call once the optimizer and the mask
+    /// update have used the step's gradients).
     public func endStep() {
-        store.redirectGradients(to: nil)
-        store.redirectDenseGradients(to: nil)
         for b in densePool { b.deallocate() }
         densePool = []
         denseFree = []
     }
 
-    /// Points the store's gradients at fresh buffers for the next micro-batch.
-    public func beginMicrobatch() {
+    /// The buffers the next micro-batch's backward pass writes into.
+    public func beginMicrobatch() -> GradientBuffers {
         precondition(current == nil, "beginMicrobatch twice")
         let b = free.removeLast()
         let d = densePool.isEmpty ? nil : denseFree.removeLast()
         current = (b, d)
-        store.redirectGradients(to: b)
-        store.redirectDenseGradients(to: d)
+        return GradientBuffers(gradients: b, denseGradients: d)
     }
 
-    /// Files the finished micro-batch's gradients into the tree.
-    public func endMicrobatch() {
+    /// Files the finished micro-batch's gradients, with the sum of its examples' losses,
+    /// into the tree.
+    public func endMicrobatch(lossSum: Float) {
         guard var right = current else { preconditionFailure("endMicrobatch without beginMicrobatch") }
         current = nil
+        right.buffer[store.count] = lossSum
         var level = 0
         while let top = stack.last, top.level == level {
             stack.removeLast()
@@ -126,7 +131,7 @@ public final class GradientTree {
     /// `left += right` for both buffers; `right`'s buffers go back to the pools.
     private func add(into left: (level: Int, buffer: UnsafeMutablePointer<Float>, dense: UnsafeMutablePointer<Float>?),
                      _ right: (buffer: UnsafeMutablePointer<Float>, dense: UnsafeMutablePointer<Float>?)) {
-        let n = store.gradientLength
+        let n = length
         for i in 0..<n { left.buffer[i] += right.buffer[i] }
         free.append(right.buffer)
         if let l = left.dense, let r = right.dense {
@@ -139,10 +144,10 @@ public final class GradientTree {
     public var holdsDenseGradients: Bool { denseReduction == .allReduce || communicator.isRoot }
 
     /// Adds up what is left on the stack (when the local count is not a power of two, the
-    /// smaller subtrees from right to left), sums across ranks, and leaves the global
-    /// gradient in the buffer the store's gradients point at, valid until the next
-    /// `beginMicrobatch`.
-    public func finish() {
+    /// smaller subtrees from right to left), sums across ranks, and returns the global
+    /// batch's gradients, valid until the next `beginMicrobatch` (the dense ones until
+    /// `endStep`).
+    public func finish() -> StepGradients {
         precondition(current == nil && !stack.isEmpty, "finish without micro-batches")
         let last = stack.removeLast()
         var right = (buffer: last.buffer, dense: last.dense)
@@ -150,10 +155,8 @@ public final class GradientTree {
             add(into: top, right)
             right = (top.buffer, top.dense)
         }
-        store.redirectGradients(to: right.buffer)
-        communicator.treeAllReduce(UnsafeMutableBufferPointer(start: right.buffer, count: store.gradientLength), kind: .gradients)
+        communicator.treeAllReduce(UnsafeMutableBufferPointer(start: right.buffer, count: length), kind: .gradients)
         free.append(right.buffer)
-        store.redirectDenseGradients(to: right.dense)
         if let dense = right.dense {
             let buffer = UnsafeMutableBufferPointer(start: dense, count: store.denseCount)
             switch denseReduction {
@@ -161,7 +164,22 @@ public final class GradientTree {
             case .reduceToRoot: communicator.treeReduce(buffer, kind: .denseGradients)
             }
         }
+        return StepGradients(gradients: right.buffer, denseGradients: right.dense, lossSum: right.buffer[store.count])
     }
+}
+
+/// The gradients of one global batch, summed over its micro-batches and the ranks: every
+/// parameter's gradient in the store's layout, the dense gradients of the sparse tensors
+/// when the step computed them (on the ranks that hold them), and the loss summed over the
+/// batch's examples. Valid until the gradient tree's next micro-batch (the dense gradients
+/// until its `endStep`).
+public struct StepGradients {
+    public let gradients: UnsafeMutablePointer<Float>
+    public let denseGradients: UnsafeMutablePointer<Float>?
+    public let lossSum: Float
+
+    /// The buffers, as a backward pass would see them.
+    public var buffers: GradientBuffers { GradientBuffers(gradients: gradients, denseGradients: denseGradients) }
 }
 
 /// Where the dense gradients of a mask-update step are summed.

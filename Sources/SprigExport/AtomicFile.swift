@@ -1,5 +1,6 @@
 import SprigTensor
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,4 +1,3 @@
-import SprigTensor
 /// One JSON object with its keys in the order they were added, written on one line (the
 /// JSON Lines format of metrics files). Non-finite numbers are written as `null`.
 public struct JSONLine {

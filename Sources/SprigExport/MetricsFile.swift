@@ -1,4 +1,3 @@
-import SprigTensor
 /// A JSON Lines metrics file that is whole after every append: each append rewrites the
 /// file atomically (temporary file, then rename), so a reader or a crash never sees half
 /// a line. Metrics files are a few hundred lines, so the rewrite costs nothing.

@@ -1,4 +1,5 @@
 import SprigTensor
+
 /// Compares two lists of named tensors: the relative difference of a tensor is
 /// `max_i |a_i - b_i| / max_i |a_i|` (the infinity-norm relative error, which stays
 /// meaningful for weights near zero). Equal values (a NaN at the same position in both

@@ -1,4 +1,5 @@
 import SprigTensor
+
 /// A 2-D convolution over feature-major activations: the input is (C x H x W) x batch,
 /// rows ordered (channel, y, x); the output is (O x H' x W') x batch the same way, with
 /// `H' = (H + 2 padding - k) / stride + 1`.
@@ -78,9 +79,9 @@ public final class Conv2D: Layer {
         return Matrix(viewing: y, rows: outputFeatures, cols: batch)
     }
 
-    public func backward(_ dy: Matrix, needInputGradient: Bool) -> Matrix? {
+    public func backward(_ dy: Matrix, into gradients: GradientBuffers, needInputGradient: Bool) -> Matrix? {
         let view = Matrix(viewing: dy, rows: outputChannels, cols: positions * batch)
-        guard let dp = product.backward(view, needInputGradient: needInputGradient) else { return nil }
+        guard let dp = product.backward(view, into: gradients, needInputGradient: needInputGradient) else { return nil }
         let dx = Matrix.reuse(inputGradient, rows: inputFeatures, cols: batch)
         inputGradient = dx
         col2im(dp, into: dx)

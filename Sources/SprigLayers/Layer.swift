@@ -1,11 +1,12 @@
 import SprigTensor
+
 /// One stage of a feed-forward network on feature-major activations (features x batch).
 ///
 /// A layer declares its parameter tensors; the model places them in a `ParameterStore`
 /// and binds the layer to its slots. `forward` may return a buffer the layer owns (valid
 /// until its next call) or transform its input in place; `backward` takes the gradient of
 /// the loss with respect to the output, writes the gradients of the layer's parameters
-/// into their slots (overwriting), and returns the gradient with respect to the input when
+/// into the caller's `GradientBuffers` at its slots' offsets (overwriting), and returns the gradient with respect to the input when
 /// asked (the first layer is not asked, which saves its largest product).
 public protocol Layer: AnyObject {
     var inputFeatures: Int { get }
@@ -18,7 +19,7 @@ public protocol Layer: AnyObject {
     /// (seed, purpose, layer).
     func initialize(_ initializer: WeightInitializer, seed: UInt64, layerIndex: Int)
     func forward(_ x: Matrix) -> Matrix
-    func backward(_ dy: Matrix, needInputGradient: Bool) -> Matrix?
+    func backward(_ dy: Matrix, into gradients: GradientBuffers, needInputGradient: Bool) -> Matrix?
     /// Multiply-adds x 2 of one example's forward pass.
     var forwardFLOPsPerExample: Int { get }
 }

@@ -1,4 +1,5 @@
 import SprigTensor
+
 /// A fully connected layer: `Y = W X + b 1^T`, with `W` out x in, `X` in x batch
 /// (feature-major), `b` of length out.
 ///
@@ -49,12 +50,12 @@ public final class Linear: Layer {
         return y
     }
 
-    public func backward(_ dy: Matrix, needInputGradient: Bool) -> Matrix? {
+    public func backward(_ dy: Matrix, into gradients: GradientBuffers, needInputGradient: Bool) -> Matrix? {
         guard let x = input else { preconditionFailure("Linear.backward before forward") }
         precondition(dy.rows == outputFeatures && dy.cols == x.cols, "Linear.backward gradient shape mismatch")
         let batch = x.cols
-        let biasGradient = bias.gradients
-        DenseProducts.weightGradient(dy: dy, x: x, into: weight.gradients)
+        let biasGradient = bias.gradients(in: gradients)
+        DenseProducts.weightGradient(dy: dy, x: x, into: weight.gradients(in: gradients))
         for i in 0..<outputFeatures {
             biasGradient[i] = rowSum(dy.data + i * batch, batch)
         }

@@ -1,4 +1,5 @@
 import SprigTensor
+
 /// Max pooling over non-overlapping `size x size` windows of each channel, on
 /// feature-major activations (rows (channel, y, x)): `y[c, y', x'] = max over the window`
 /// for every example; backward routes each gradient to the window's arg-max.
@@ -54,7 +55,7 @@ public final class MaxPool2D: Layer {
         return y
     }
 
-    public func backward(_ dy: Matrix, needInputGradient: Bool) -> Matrix? {
+    public func backward(_ dy: Matrix, into gradients: GradientBuffers, needInputGradient: Bool) -> Matrix? {
         guard needInputGradient else { return nil }
         let b = dy.cols
         let dx = Matrix.reuse(inputGradient, rows: inputFeatures, cols: b)

@@ -1,4 +1,3 @@
-import SprigTensor
 /// What a layer declares about one of its parameter tensors.
 public struct ParameterSpec: Equatable {
     /// The tensor's name in exports and reports, e.g. `fc1.weight`.
@@ -26,33 +25,31 @@ public struct ParameterSpec: Equatable {
     public var denseCount: Int { shape.reduce(1, *) }
 }
 
-/// One parameter tensor's place in a store. Its gradient pointer follows the store's
-/// current gradient buffer (see `ParameterStore.redirectGradients`).
+/// One parameter tensor's place in a store, and so in any buffer laid out like it.
 public struct ParameterSlot {
     public unowned let store: ParameterStore
     public let index: Int
 
     public var count: Int { store.specs[index].count }
     public var values: UnsafeMutablePointer<Float> { store.values + store.offsets[index] }
-    public var gradients: UnsafeMutablePointer<Float> { store.gradients + store.offsets[index] }
-    /// The dense gradient of a sparse tensor on a step that computes it, else nil.
-    public var denseGradients: UnsafeMutablePointer<Float>? {
-        store.denseGradients.map { $0 + store.denseOffsets[index] }
+    /// The tensor's gradients in `buffers`.
+    public func gradients(in buffers: GradientBuffers) -> UnsafeMutablePointer<Float> {
+        buffers.gradients + store.offsets[index]
+    }
+    /// The dense gradient of a sparse tensor in `buffers`, when they carry dense gradients.
+    public func denseGradients(in buffers: GradientBuffers) -> UnsafeMutablePointer<Float>? {
+        buffers.denseGradients.map { $0 + store.denseOffsets[index] }
     }
 }
 
-/// Every trainable value of a model in one flat buffer, and its gradient in another of
-/// the same layout, tensor after tensor in declaration order.
+/// Every trainable value of a model in one flat buffer, tensor after tensor in
+/// declaration order.
 ///
 /// The flat layout is what makes the per-step communication one fused in-place all-reduce
-/// with no packing copy (docs/ARCHITECTURE.md), and lets the optimizer run one
-/// loop over all values. A gradient buffer holds `gradientLength = count + auxiliaryCount`
-/// floats: the extra slots carry per-step sums (the loss) in the same all-reduce.
-///
-/// Layers write gradients into whatever buffer `gradients` points at; the training step
-/// redirects it to accumulate micro-batches (`GradientTree`). On steps that need them
-/// (mask updates), `denseGradients` points at a buffer of `denseCount` floats holding the
-/// dense gradients of the sparse tensors; otherwise it is nil and no such memory exists.
+/// with no packing copy (docs/ARCHITECTURE.md), and lets the optimizer run one loop over all
+/// values: a gradient buffer is laid out the same way (`GradientBuffers`), and so is a
+/// dense-gradient buffer over the sparse tensors' dense shapes (`denseOffsets`,
+/// `denseCount`). The store holds no gradients: whoever runs a backward pass owns them.
 ///
 /// Optimizer state laid out like the values (momentum) lives here too (`addState`), so
 /// that a mask change moves it with the values (`remap`), and a pruning step that shrinks
@@ -63,22 +60,17 @@ public final class ParameterStore {
     public private(set) var offsets: [Int]
     /// The number of parameter values.
     public private(set) var count: Int
-    public let auxiliaryCount: Int
     public private(set) var values: UnsafeMutablePointer<Float>
-    /// The buffer backward passes write into now: the store's own, or a redirected one.
-    public private(set) var gradients: UnsafeMutablePointer<Float>
-    private var ownGradients: UnsafeMutablePointer<Float>
     /// Offsets of each sparse tensor's dense gradient in a dense-gradient buffer (0 for
     /// dense tensors), and that buffer's length.
     public let denseOffsets: [Int]
     public let denseCount: Int
-    public private(set) var denseGradients: UnsafeMutablePointer<Float>?
     /// Buffers laid out like `values` (optimizer state).
     public private(set) var states: [UnsafeMutablePointer<Float>] = []
     /// Incremented by every `resize`.
     public private(set) var layoutVersion = 0
 
-    public init(specs: [ParameterSpec], auxiliaryCount: Int = 0) {
+    public init(specs: [ParameterSpec]) {
         self.specs = specs
         let (offsets, total) = ParameterStore.layout(specs)
         self.offsets = offsets
@@ -91,17 +83,12 @@ public final class ParameterStore {
         }
         self.denseOffsets = denseOffsets
         denseCount = denseTotal
-        self.auxiliaryCount = auxiliaryCount
         values = .allocate(capacity: max(total, 1))
         values.initialize(repeating: 0, count: max(total, 1))
-        ownGradients = .allocate(capacity: max(total + auxiliaryCount, 1))
-        ownGradients.initialize(repeating: 0, count: max(total + auxiliaryCount, 1))
-        gradients = ownGradients
     }
 
     deinit {
         values.deallocate()
-        ownGradients.deallocate()
         for state in states { state.deallocate() }
     }
 
@@ -115,21 +102,7 @@ public final class ParameterStore {
         return (offsets, total)
     }
 
-    /// Floats in one gradient buffer: the gradients, then the auxiliary slots.
-    public var gradientLength: Int { count + auxiliaryCount }
-
     public func slot(_ index: Int) -> ParameterSlot { ParameterSlot(store: self, index: index) }
-
-    /// Points `gradients` at `buffer` (of `gradientLength` floats), or back at the store's
-    /// own buffer when nil.
-    public func redirectGradients(to buffer: UnsafeMutablePointer<Float>?) {
-        gradients = buffer ?? ownGradients
-    }
-
-    /// Points `denseGradients` at `buffer` (of `denseCount` floats), or nil.
-    public func redirectDenseGradients(to buffer: UnsafeMutablePointer<Float>?) {
-        denseGradients = buffer
-    }
 
     /// Adds a zeroed buffer laid out like `values` (optimizer state) and returns its
     /// index in `states`. Its address changes when the layout does.
@@ -155,17 +128,16 @@ public final class ParameterStore {
 
     /// Gives tensor `index` `source.count` values: new position p takes old position
     /// `source[p]`'s value and state (zero where nil). Every buffer is reallocated, so
-    /// pointers into the store must be taken again; gradients point at the store's own
-    /// (resized, zeroed where new) buffer afterwards, and holders of gradient-sized buffers
-    /// see `layoutVersion` change. Dense gradients keep their layout (it does not depend on
-    /// active counts).
+    /// pointers into the store must be taken again, and holders of buffers laid out like
+    /// the store see `layoutVersion` change. Dense gradients keep their layout (it does not
+    /// depend on active counts).
     public func resize(_ index: Int, source: [Int?]) {
         var newSpecs = specs
         newSpecs[index].count = source.count
         let (newOffsets, newCount) = ParameterStore.layout(newSpecs)
-        func moved(_ old: UnsafeMutablePointer<Float>, extra: Int) -> UnsafeMutablePointer<Float> {
-            let b = UnsafeMutablePointer<Float>.allocate(capacity: max(newCount + extra, 1))
-            b.initialize(repeating: 0, count: max(newCount + extra, 1))
+        func moved(_ old: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> {
+            let b = UnsafeMutablePointer<Float>.allocate(capacity: max(newCount, 1))
+            b.initialize(repeating: 0, count: max(newCount, 1))
             for t in specs.indices where t != index {
                 (b + newOffsets[t]).update(from: old + offsets[t], count: specs[t].count)
             }
@@ -173,19 +145,12 @@ public final class ParameterStore {
             old.deallocate()
             return b
         }
-        values = moved(values, extra: 0)
-        states = states.map { moved($0, extra: 0) }
-        ownGradients = moved(ownGradients, extra: auxiliaryCount)
-        gradients = ownGradients
+        values = moved(values)
+        states = states.map(moved)
         specs = newSpecs
         offsets = newOffsets
         count = newCount
         layoutVersion += 1
-    }
-
-    /// The auxiliary slots of the current gradient buffer.
-    public var auxiliary: UnsafeMutableBufferPointer<Float> {
-        UnsafeMutableBufferPointer(start: gradients + count, count: auxiliaryCount)
     }
 
     /// The values of tensor `index` as an array.
@@ -193,6 +158,6 @@ public final class ParameterStore {
         Array(UnsafeBufferPointer(start: values + offsets[index], count: specs[index].count))
     }
 
-    /// Bytes held by values and one gradient buffer.
-    public var bytes: Int { (count + gradientLength) * MemoryLayout<Float>.stride }
+    /// Bytes held by the values.
+    public var bytes: Int { count * MemoryLayout<Float>.stride }
 }

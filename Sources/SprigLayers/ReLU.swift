@@ -1,4 +1,5 @@
 import SprigTensor
+
 /// `y = max(0, x)`, applied in place; backward `dx = dy * [y > 0]`, also in place.
 ///
 /// In place is safe in a Sequential model: the layer before needs its own input, never its
@@ -19,7 +20,7 @@ public final class ReLU: Layer {
         return x
     }
 
-    public func backward(_ dy: Matrix, needInputGradient: Bool) -> Matrix? {
+    public func backward(_ dy: Matrix, into gradients: GradientBuffers, needInputGradient: Bool) -> Matrix? {
         guard needInputGradient else { return nil }
         guard let y = output else { preconditionFailure("ReLU.backward before forward") }
         precondition(dy.count == y.count, "ReLU.backward gradient shape mismatch")

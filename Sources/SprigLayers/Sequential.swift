@@ -1,4 +1,5 @@
 import SprigTensor
+
 /// Layers applied one after another, with all their parameters in one `ParameterStore`.
 ///
 /// Parameter tensors are named by the layer's kind and its rank among the layers of that
@@ -9,9 +10,8 @@ public final class Sequential {
     /// The index of the first store tensor of each layer.
     public let firstParameter: [Int]
 
-    /// Builds the model and its store; `auxiliaryCount` extra gradient slots ride in the
-    /// per-step all-reduce (see `ParameterStore`).
-    public init(layers: [Layer], auxiliaryCount: Int = 0) {
+    /// Builds the model and its store.
+    public init(layers: [Layer]) {
         precondition(!layers.isEmpty, "a model needs at least one layer")
         for (a, b) in zip(layers, layers.dropFirst()) {
             precondition(a.outputFeatures == b.inputFeatures,
@@ -33,7 +33,7 @@ public final class Sequential {
             }
         }
         firstParameter = first
-        store = ParameterStore(specs: specs, auxiliaryCount: auxiliaryCount)
+        store = ParameterStore(specs: specs)
         for (i, layer) in layers.enumerated() {
             let n = layer.parameterSpecs.count
             layer.bind((0..<n).map { store.slot(first[i] + $0) })
@@ -70,11 +70,12 @@ public final class Sequential {
     }
 
     /// Back-propagates the gradient of the loss with respect to the logits, filling the
-    /// store's gradients. No input gradient is computed for the first layer.
-    public func backward(_ dLogits: Matrix) {
+    /// gradients of every parameter into `gradients` (laid out like the store). No input
+    /// gradient is computed for the first layer.
+    public func backward(_ dLogits: Matrix, into gradients: GradientBuffers) {
         var g = dLogits
         for i in stride(from: layers.count - 1, through: 0, by: -1) {
-            guard let next = layers[i].backward(g, needInputGradient: i > 0) else { break }
+            guard let next = layers[i].backward(g, into: gradients, needInputGradient: i > 0) else { break }
             g = next
         }
     }

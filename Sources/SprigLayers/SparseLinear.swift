@@ -1,4 +1,5 @@
 import SprigTensor
+
 /// A fully connected layer whose weight matrix keeps only its active entries:
 /// `Y = (M * W) X + b 1^T`, with the mask M held as a CSR `SparsePattern` and only the
 /// active weights stored (in the `ParameterStore`, in CSR order).
@@ -8,7 +9,7 @@ import SprigTensor
 /// above it the layer expands its weights into a dense scratch matrix and calls sgemm,
 /// which is faster there. On steps that ask for it (mask updates), the layer also writes
 /// the dense gradient `dY X^T` of every position, active or not (RigL's grow criterion),
-/// into the store's dense-gradient buffer, with one sgemm.
+/// into the caller's dense-gradient buffer, with one sgemm.
 public final class SparseLinear: Layer {
     public let inputFeatures: Int
     public let outputFeatures: Int
@@ -90,19 +91,19 @@ public final class SparseLinear: Layer {
         return y
     }
 
-    public func backward(_ dy: Matrix, needInputGradient: Bool) -> Matrix? {
+    public func backward(_ dy: Matrix, into gradients: GradientBuffers, needInputGradient: Bool) -> Matrix? {
         guard let x = input else { preconditionFailure("SparseLinear.backward before forward") }
         precondition(dy.rows == outputFeatures && dy.cols == x.cols, "SparseLinear.backward gradient shape mismatch")
         let batch = x.cols
-        let weightGradient = weight.gradients
-        if let dense = weight.denseGradients ?? (usesDenseMath ? denseScratch() : nil) {
+        let weightGradient = weight.gradients(in: gradients)
+        if let dense = weight.denseGradients(in: gradients) ?? (usesDenseMath ? denseScratch() : nil) {
             DenseProducts.weightGradient(dy: dy, x: x, into: dense)
             gatherActive(from: dense, into: weightGradient)
         } else {
             denseGradientScratch = nil
             SparseKernels.weightGradient(pattern, dy: dy, x: x, grad: weightGradient)
         }
-        let biasGradient = bias.gradients
+        let biasGradient = bias.gradients(in: gradients)
         for i in 0..<outputFeatures { biasGradient[i] = rowSum(dy.data + i * batch, batch) }
         guard needInputGradient else { return nil }
         let dx = Matrix.reuse(inputGradient, rows: inputFeatures, cols: batch)

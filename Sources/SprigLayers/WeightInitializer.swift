@@ -1,4 +1,5 @@
 import SprigTensor
+
 /// How weights start. Biases start at zero.
 public enum WeightInitializer: String, CaseIterable, Sendable {
     /// `U(-a, a)` with `a = sqrt(6 / (fan_in + fan_out))` (Glorot & Bengio, AISTATS 2010);

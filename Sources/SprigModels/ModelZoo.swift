@@ -1,6 +1,7 @@
 import SprigTensor
 import SprigLayers
 import SprigSparsity
+
 /// One stage of a network description. A ReLU follows every convolution and every fully
 /// connected layer but the last; a fully connected layer after a convolution or pooling
 /// reads the (channel, y, x) features as they are (flattening is free in the

@@ -1,5 +1,3 @@
-import SprigTensor
-import SprigLayers
 import Foundation
 
 /// When masks change and how much: updates at steps t with `begin <= t <= end` and

@@ -1,5 +1,6 @@
 import SprigTensor
 import SprigLayers
+
 /// Gradual magnitude pruning (Zhu & Gupta, "To prune, or not to prune", 2017): the
 /// dense-to-sparse baseline. Starting dense, every `deltaT` steps from `begin` to `end`
 /// the smallest-magnitude active weights of each pruned layer are removed so that its

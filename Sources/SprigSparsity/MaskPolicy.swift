@@ -45,22 +45,28 @@ extension MaskPolicy {
     }
 }
 
-/// What a mask policy decides from: the model's sparse layers and the step. A layer's
-/// index here (its position among the sparse layers) is the `layer` of its `MaskDiff`.
+/// What a mask policy decides from: the model's sparse layers, the step, and the step's
+/// summed dense gradients when it computed them. A layer's index here (its sparse layer
+/// index) is the `sparseLayer` of its `MaskDiff`.
 public struct MaskContext {
     public let layers: [SparseLinear]
     public let store: ParameterStore
     public let step: Int
+    /// The step's dense gradients of the sparse tensors, laid out by `store.denseOffsets`,
+    /// summed over the global batch (nil when the step did not compute them, or on a rank
+    /// that does not hold them).
+    public let denseGradients: UnsafeMutablePointer<Float>?
 
-    public init(layers: [SparseLinear], store: ParameterStore, step: Int) {
+    public init(layers: [SparseLinear], store: ParameterStore, step: Int, denseGradients: UnsafeMutablePointer<Float>? = nil) {
         self.layers = layers
         self.store = store
         self.step = step
+        self.denseGradients = denseGradients
     }
 
     /// The dense gradient `dL/dW` (out x in, row-major) of sparse layer l, summed over the
     /// global batch, on a step that computed it; nil otherwise.
     public func denseGradient(_ l: Int) -> UnsafeMutablePointer<Float>? {
-        store.slot(layers[l].weightIndex).denseGradients
+        denseGradients.map { $0 + store.denseOffsets[layers[l].weightIndex] }
     }
 }

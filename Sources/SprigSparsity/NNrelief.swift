@@ -1,4 +1,3 @@
-import SprigTensor
 import SprigLayers
 import Foundation
 

@@ -1,5 +1,6 @@
 import SprigTensor
 import SprigLayers
+
 /// One NNrelief pruning round on a model whose weight layers are all sparse products:
 /// statistics of every layer from one forward pass over the pruning set (so the next
 /// layer's statistics are taken before the current one is pruned), then the decisions.

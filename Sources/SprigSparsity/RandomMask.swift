@@ -1,5 +1,5 @@
 import SprigTensor
-import SprigLayers
+
 /// Uniformly random masks.
 public enum RandomMask {
     /// `count` distinct indices of `0..<total`, uniformly at random (a partial

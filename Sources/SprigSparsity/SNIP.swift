@@ -1,5 +1,6 @@
 import SprigTensor
 import SprigLayers
+
 /// SNIP (Lee, Ajanthan, Torr, "SNIP: single-shot network pruning based on connection
 /// sensitivity", ICLR 2019): before training, score every connection of a sparse layer by
 /// its connection sensitivity on one batch, `|dL/dc_j| = |g_j w_j|` at `c = 1`: the dense
@@ -23,7 +24,7 @@ public final class SNIP: MaskPolicy {
     /// The one shot, on a model whose sparse layers are fully active with their initial
     /// weights and whose dense gradients are those of the first batch (see `Trainer`).
     public func decide(_ context: MaskContext) -> [MaskDiff] {
-        SNIP.decide(layers: context.layers, store: context.store, budgets: budgets, seed: seed) { l in
+        SNIP.decide(context, budgets: budgets, seed: seed) { l in
             let layer = context.layers[l]
             precondition(layer.pattern.activeCount == layer.inputFeatures * layer.outputFeatures, "SNIP scores the dense network")
             return Array(layer.activeWeights) // fully active: position = flat index
@@ -34,11 +35,11 @@ public final class SNIP: MaskPolicy {
     /// connections of layer l. `initialWeights` gives a layer's dense initial matrix; the
     /// store must hold the dense gradients of the dense network (every layer fully active
     /// when they were computed, as `Trainer` does).
-    public static func decide(layers: [SparseLinear], store: ParameterStore, budgets: [Int], seed: UInt64,
+    public static func decide(_ context: MaskContext, budgets: [Int], seed: UInt64,
                               initialWeights: (Int) -> [Float]) -> [MaskDiff] {
-        precondition(budgets.count == layers.count, "one budget per layer")
-        return layers.enumerated().map { l, layer in
-            guard let g = store.slot(layer.weightIndex).denseGradients else { preconditionFailure("SNIP needs dense gradients") }
+        precondition(budgets.count == context.layers.count, "one budget per layer")
+        return context.layers.enumerated().map { l, layer in
+            guard let g = context.denseGradient(l) else { preconditionFailure("SNIP needs dense gradients") }
             let w = initialWeights(l)
             let total = layer.inputFeatures * layer.outputFeatures
             let keep = TopK(seed: seed, purpose: .grow, step: 0, layer: l)

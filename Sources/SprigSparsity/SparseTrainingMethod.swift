@@ -1,5 +1,5 @@
 import SprigTensor
-import SprigLayers
+
 /// The ways Sprig trains a sparse network (each method's policy type cites its paper).
 public enum SparseTrainingMethod: String, CaseIterable, Sendable {
     /// Every layer dense.

@@ -1,5 +1,6 @@
 import SprigTensor
 import SprigLayers
+
 /// How a global sparsity S is spread over the sparse layers (RigL paper, section 3;
 /// google-research/rigl `rigl/sparse_utils.py`).
 public enum SparsityDistribution: String, CaseIterable, Sendable {

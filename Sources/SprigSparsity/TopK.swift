@@ -1,5 +1,6 @@
 import SprigTensor
 import SprigLayers
+
 /// Selection of the k best-scoring positions. Ties are broken by a key that is a hash of
 /// (stream, position), so every rank and every run breaks them the same way (the reference
 /// code adds N(0, 1e-5) noise to the scores instead; a key never reorders distinct scores).

@@ -1,5 +1,3 @@
-import SprigTensor
-import SprigLayers
 /// Training-FLOPs accounting of the RigL paper (appendix H): a backward pass costs twice
 /// the forward pass, so a step costs `3 f_S` per example with the sparse forward cost
 /// `f_S`, and `2 f_S + f_D` when it also computes dense gradients (RigL's update steps,

@@ -13,7 +13,7 @@ import Testing
     @Test func storeRemapAndResizeKeepValuesAndState() {
         let store = ParameterStore(specs: [ParameterSpec(name: "a", shape: [3], decays: false),
                                            ParameterSpec(name: "w", shape: [4], decays: true, isSparse: true),
-                                           ParameterSpec(name: "b", shape: [2], decays: false)], auxiliaryCount: 1)
+                                           ParameterSpec(name: "b", shape: [2], decays: false)])
         let state = store.addState()
         for i in 0..<9 {
             store.values[i] = Float(i)
@@ -31,7 +31,7 @@ import Testing
     /// Gradual pruning shrinks layers to the target counts while training continues.
     @Test func gradualPruningReachesTheTargets() {
         let arch = ModelArchitecture.mlp(sizes: [20, 16, 4])
-        let model = Sequential(layers: arch.makeLayers(sparsities: [0.75, 0.5], seed: 2, denseStart: [0, 1]), auxiliaryCount: 1)
+        let model = Sequential(layers: arch.makeLayers(sparsities: [0.75, 0.5], seed: 2, denseStart: [0, 1]))
         model.initialize(.glorotUniform, seed: 2)
         #expect(model.store.count == 320 + 16 + 64 + 4)
         let pruning = GradualMagnitudePruning(finalSparsities: [0.75, 0.5], begin: 2, end: 10, deltaT: 2, seed: 1)
@@ -61,8 +61,8 @@ import Testing
         var sum = [Float](repeating: 0, count: dense.store.count)
         for (x, labels) in batches {
             let (_, dz) = loss(dense.forward(x), labels: labels, gradientScale: scale)
-            dense.backward(dz!)
-            for i in sum.indices { sum[i] += dense.store.gradients[i] }
+            let g = dense.backwardGradients(dz!)
+            for i in sum.indices { sum[i] += g[i] }
         }
         let tensors = dense.store.specs.indices
         return (tensors.map { t in Array(sum[dense.store.offsets[t]..<(dense.store.offsets[t] + dense.store.specs[t].count)]) },
@@ -84,7 +84,7 @@ import Testing
     @Test func gradualPruningDropsTheSmallestWeights() {
         func make() -> (Sequential, TrainingStep) {
             let arch = ModelArchitecture.mlp(sizes: [20, 16, 4])
-            let model = Sequential(layers: arch.makeLayers(sparsities: [0.75, 0.5], seed: 2, denseStart: [0, 1]), auxiliaryCount: 1)
+            let model = Sequential(layers: arch.makeLayers(sparsities: [0.75, 0.5], seed: 2, denseStart: [0, 1]))
             model.initialize(.glorotUniform, seed: 2)
             let pruning = GradualMagnitudePruning(finalSparsities: [0.75, 0.5], begin: 2, end: 10, deltaT: 2, seed: 1)
             return (model, TrainingStep(model: model, optimizer: SGD(store: model.store, settings: SGD.Settings()),
@@ -103,8 +103,8 @@ import Testing
             twinStep(inputs: x, labels: labels, learningRate: 0.01, step: t)
         }
         #expect(model.sparseLayers.map(\.layer.pattern.activeCount) == [320, 64] && step.maskUpdates == 1)
-        twinStep.accumulateGradients(inputs: x, labels: labels, dense: false)
-        twinStep.optimizer.step(lr: 0.01)
+        let reduced = twinStep.accumulateGradients(inputs: x, labels: labels, dense: false)
+        twinStep.optimizer.step(lr: 0.01, gradients: reduced.gradients)
         twinStep.tree.endStep()
         step(inputs: x, labels: labels, learningRate: 0.01, step: 4)
         let pruning = step.policy as! GradualMagnitudePruning
@@ -136,14 +136,15 @@ import Testing
             #expect(layer.initialDenseWeights(.glorotUniform, seed: 2, layerIndex: 2 * l) == w[layer.weightIndex], "the dense copy starts elsewhere")
         }
         // the masked network's dense gradient, for comparison
-        rig.step.accumulateGradients(inputs: rig.x, labels: rig.labels, dense: true)
-        let masked = rig.layers.map { Array(UnsafeBufferPointer(start: store.slot($0.weightIndex).denseGradients!, count: $0.inputFeatures * $0.outputFeatures)) }
+        let reduced = rig.step.accumulateGradients(inputs: rig.x, labels: rig.labels, dense: true)
+        let masked = rig.layers.map {
+            Array(UnsafeBufferPointer(start: store.slot($0.weightIndex).denseGradients(in: reduced.buffers)!, count: $0.inputFeatures * $0.outputFeatures))
+        }
         rig.step.tree.endStep()
-        store.redirectDenseGradients(to: buffer)
-        let diffs = SNIP.decide(layers: rig.layers, store: store, budgets: rig.layers.map(\.pattern.activeCount), seed: 1) {
+        let context = MaskContext(layers: rig.layers, store: store, step: 0, denseGradients: buffer)
+        let diffs = SNIP.decide(context, budgets: rig.layers.map(\.pattern.activeCount), seed: 1) {
             w[rig.layers[$0].weightIndex]
         }
-        store.redirectDenseGradients(to: nil)
         for (l, layer) in rig.layers.enumerated() {
             let n = layer.pattern.activeCount
             let old = Set(layer.pattern.activeIndices)

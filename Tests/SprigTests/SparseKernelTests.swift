@@ -97,8 +97,7 @@ private func relativeError(_ a: [Float], _ b: [Float]) -> Double {
         let loss = SoftmaxCrossEntropy()
         func gradients(_ m: Sequential) -> [Float] {
             let (_, dz) = loss(m.forward(x), labels: labels, gradientScale: 1.0 / 5)
-            m.backward(dz!)
-            return Array(UnsafeBufferPointer(start: m.store.gradients, count: m.store.count))
+            return m.backwardGradients(dz!)
         }
         let sparse = model(denseMath: 1.1), denseMath = model(denseMath: 0)
         let g = gradients(sparse)

@@ -78,3 +78,38 @@ func sprigError(_ body: () throws -> Void) -> SprigError? {
     }
     return nil
 }
+
+/// A gradient buffer laid out like `store` (and, with `dense`, a dense-gradient buffer over
+/// its sparse tensors), owned here, for backward passes run by the tests.
+final class TestGradients {
+    let store: ParameterStore
+    let gradients: UnsafeMutablePointer<Float>
+    let denseGradients: UnsafeMutablePointer<Float>?
+
+    init(_ store: ParameterStore, dense: Bool = false) {
+        self.store = store
+        gradients = .allocate(capacity: max(store.count, 1))
+        gradients.initialize(repeating: 0, count: max(store.count, 1))
+        denseGradients = dense ? .allocate(capacity: max(store.denseCount, 1)) : nil
+        denseGradients?.initialize(repeating: 0, count: max(store.denseCount, 1))
+    }
+
+    deinit {
+        gradients.deallocate()
+        denseGradients?.deallocate()
+    }
+
+    var buffers: GradientBuffers { GradientBuffers(gradients: gradients, denseGradients: denseGradients) }
+
+    /// Every gradient, in the store's layout.
+    var all: [Float] { Array(UnsafeBufferPointer(start: gradients, count: store.count)) }
+}
+
+extension Sequential {
+    /// Back-propagates into a fresh buffer and returns every gradient, in the store's layout.
+    func backwardGradients(_ dLogits: Matrix) -> [Float] {
+        let g = TestGradients(store)
+        backward(dLogits, into: g.buffers)
+        return g.all
+    }
+}

@@ -13,14 +13,15 @@ import Testing
         let store = ParameterStore(specs: [ParameterSpec(name: "w", shape: [2], decays: true),
                                            ParameterSpec(name: "b", shape: [1], decays: false)])
         store.values.update(from: [1, -2, 3], count: 3)
-        store.gradients.update(from: [0.5, 0.25, 1], count: 3)
+        let grad = TestGradients(store)
+        grad.gradients.update(from: [0.5, 0.25, 1], count: 3)
         let sgd = SGD(store: store, settings: SGD.Settings(momentum: 0.9, nesterov: true, weightDecay: 0.1))
-        sgd.step(lr: 0.1)
+        sgd.step(lr: 0.1, gradients: grad.gradients)
         // g = grad + 0.1 w (weights only); v = g; w -= lr (g + 0.9 v) = w - 0.19 g
         let g: [Float] = [0.5 + 0.1, 0.25 - 0.2, 1]
         let expected = zip([1, -2, 3] as [Float], g).map { $0 - 0.19 * $1 }
         for i in 0..<3 { #expect(abs(store.values[i] - expected[i]) < 1e-6) }
-        sgd.step(lr: 0.1)
+        sgd.step(lr: 0.1, gradients: grad.gradients)
         // second step: g' = grad + 0.1 w'; v' = 0.9 g + g'; w'' = w' - 0.1 (g' + 0.9 v')
         let g2 = [0.5 + 0.1 * expected[0], 0.25 + 0.1 * expected[1], 1]
         for i in 0..<3 {
@@ -36,10 +37,11 @@ import Testing
         store.values.update(from: [1, -1], count: 2)
         let adam = Adam(store: store, settings: Adam.Settings(beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.1))
         var w = [1.0, -1.0], m = [0.0, 0.0], v = [0.0, 0.0]
+        let grad = TestGradients(store)
         for t in 1...2 {
             let grads = [0.5, 0.25 * Double(t)]
-            store.gradients.update(from: grads.map(Float.init), count: 2)
-            adam.step(lr: 0.01)
+            grad.gradients.update(from: grads.map(Float.init), count: 2)
+            adam.step(lr: 0.01, gradients: grad.gradients)
             for i in 0..<2 {
                 let g = grads[i] + (i == 0 ? 0.1 * w[i] : 0)
                 m[i] = 0.9 * m[i] + 0.1 * g
@@ -55,10 +57,11 @@ import Testing
     @Test func plainMomentum() {
         let store = ParameterStore(specs: [ParameterSpec(name: "w", shape: [1], decays: false)])
         store.values[0] = 1
-        store.gradients[0] = 2
+        let grad = TestGradients(store)
+        grad.gradients[0] = 2
         let sgd = SGD(store: store, settings: SGD.Settings(momentum: 0.5, nesterov: false, weightDecay: 0))
-        sgd.step(lr: 0.1)
-        sgd.step(lr: 0.1)
+        sgd.step(lr: 0.1, gradients: grad.gradients)
+        sgd.step(lr: 0.1, gradients: grad.gradients)
         // v1 = 2, w1 = 0.8; v2 = 0.5 * 2 + 2 = 3, w2 = 0.5
         #expect(abs(store.values[0] - 0.5) < 1e-6)
     }
@@ -92,16 +95,15 @@ import Testing
         for step in 0..<2 { // buffers are reused across steps
             tree.begin(dense: false)
             for v in g {
-                tree.beginMicrobatch()
-                store.gradients[0] = v
-                tree.endMicrobatch()
+                tree.beginMicrobatch().gradients[0] = v
+                tree.endMicrobatch(lossSum: 0)
             }
-            tree.finish()
+            let reduced = tree.finish()
             let pairwise = (g[0] + g[1]) + (g[2] + g[3])
             let others = [((g[0] + g[1]) + g[2]) + g[3], ((g[3] + g[2]) + g[1]) + g[0],
                           (g[0] + g[2]) + (g[1] + g[3]), (g[0] + g[3]) + (g[1] + g[2])]
             #expect(pairwise == 100_000_024 && others.allSatisfy { $0 == 100_000_016 })
-            #expect(store.gradients[0] == pairwise, "step \(step)")
+            #expect(reduced.gradients[0] == pairwise, "step \(step)")
             tree.endStep()
         }
     }
@@ -116,14 +118,13 @@ import Testing
             let g: [Float] = [1e8, -1e8, last]
             tree.begin(dense: false)
             for v in g {
-                tree.beginMicrobatch()
-                store.gradients[0] = v
-                tree.endMicrobatch()
+                tree.beginMicrobatch().gradients[0] = v
+                tree.endMicrobatch(lossSum: 0)
             }
-            tree.finish()
+            let reduced = tree.finish()
             let promised = (g[0] + g[1]) + g[2]
             #expect(promised == last && g[0] + (g[1] + g[2]) == 8 && (g[0] + g[2]) + g[1] == 8)
-            #expect(store.gradients[0] == promised, "step \(step)")
+            #expect(reduced.gradients[0] == promised, "step \(step)")
             tree.endStep()
         }
     }

@@ -1,10 +1,8 @@
 import SprigTensor
 import SprigData
-import SprigExport
 import SprigLayers
 import SprigSparsity
-import SprigModels
-import SprigDistributed
+
 /// Measures cblas_sgemm on this machine: the reference against which Sprig's kernels and
 /// training throughput are read.
 public enum GEMMThroughput {

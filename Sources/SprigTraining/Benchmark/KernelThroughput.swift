@@ -1,10 +1,8 @@
 import SprigTensor
 import SprigData
-import SprigExport
 import SprigLayers
 import SprigSparsity
-import SprigModels
-import SprigDistributed
+
 /// Useful GFLOP/s of the three sparse kernels (`SparseKernels`) on one layer shape,
 /// counting 2 FLOPs per active weight per example, the figure to read beside sgemm's.
 public enum KernelThroughput {

@@ -1,6 +1,5 @@
 import SprigTensor
 import SprigData
-import SprigExport
 import SprigLayers
 import SprigSparsity
 import SprigModels
@@ -47,7 +46,7 @@ public struct TrainingThroughput {
     public func run() -> Result {
         let sparsities = model.weightShapes.map { _ in sparsity }
         let layers = model.makeLayers(sparsities: sparsity > 0 ? sparsities : nil, seed: 1)
-        let net = Sequential(layers: layers, auxiliaryCount: TrainingStep.auxiliaryCount)
+        let net = Sequential(layers: layers)
         net.initialize(.glorotUniform, seed: 1)
         let optimizer = SGD(store: net.store, settings: SGD.Settings(momentum: 0.9, nesterov: true, weightDecay: 1e-4))
         let schedule = DropFractionSchedule(deltaT: deltaT, end: Int.max)

@@ -1,9 +1,7 @@
 import SprigTensor
 import SprigData
 import SprigExport
-import SprigLayers
 import SprigSparsity
-import SprigModels
 import SprigDistributed
 import CZlib
 import Foundation

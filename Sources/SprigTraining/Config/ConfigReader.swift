@@ -1,10 +1,6 @@
 import SprigTensor
-import SprigData
 import SprigExport
-import SprigLayers
 import SprigSparsity
-import SprigModels
-import SprigDistributed
 import Yams
 
 /// Typed access to one YAML mapping of a config file, that remembers which keys were read

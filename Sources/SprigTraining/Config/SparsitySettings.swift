@@ -1,10 +1,9 @@
 import SprigTensor
 import SprigData
-import SprigExport
 import SprigLayers
 import SprigSparsity
-import SprigModels
 import SprigDistributed
+
 /// The `sparsity:` section of a config: which method, how sparse, and when masks change.
 ///
 /// ```yaml

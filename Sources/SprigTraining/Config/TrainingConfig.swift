@@ -4,7 +4,6 @@ import SprigExport
 import SprigLayers
 import SprigSparsity
 import SprigModels
-import SprigDistributed
 import Foundation
 
 /// Everything a training run needs, read from a YAML file and overridden by flags.

@@ -5,6 +5,7 @@ import SprigLayers
 import SprigSparsity
 import SprigModels
 import SprigDistributed
+
 /// The effective config as YAML, every field written out (file values and flag overrides
 /// alike), so that `TrainingConfig.parse(text: yaml)` gives back an equal config: what a
 /// checkpoint stores to continue a run exactly.

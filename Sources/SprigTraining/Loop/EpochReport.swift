@@ -1,10 +1,7 @@
 import SprigTensor
-import SprigData
 import SprigExport
-import SprigLayers
-import SprigSparsity
-import SprigModels
 import SprigDistributed
+
 /// What one epoch of training measured; rank 0 prints it and writes it to the metrics file.
 public struct EpochReport {
     public var epoch: Int

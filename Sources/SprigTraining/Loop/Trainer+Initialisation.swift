@@ -1,6 +1,5 @@
 import SprigTensor
 import SprigData
-import SprigExport
 import SprigLayers
 import SprigSparsity
 import SprigModels
@@ -18,8 +17,8 @@ extension Trainer {
             layer.setPattern(.dense(rows: layer.outputFeatures, cols: layer.inputFeatures))
             layer.initialize(config.initializer, seed: config.seed, layerIndex: index)
         }
-        trainingStep.accumulateGradients(inputs: inputs, labels: labels, dense: true)
-        let context = MaskContext(layers: sparse.map(\.layer), store: model.store, step: 0)
+        let reduced = trainingStep.accumulateGradients(inputs: inputs, labels: labels, dense: true)
+        let context = MaskContext(layers: sparse.map(\.layer), store: model.store, step: 0, denseGradients: reduced.denseGradients)
         trainingStep.synchronizer.update(context.layers) { policy.decide(context) }
         trainingStep.tree.endStep()
         for (index, layer) in sparse { layer.initialize(config.initializer, seed: config.seed, layerIndex: index) }

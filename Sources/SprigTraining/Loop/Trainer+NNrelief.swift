@@ -1,9 +1,7 @@
 import SprigTensor
 import SprigData
-import SprigExport
 import SprigLayers
 import SprigSparsity
-import SprigModels
 import SprigDistributed
 
 /// NNrelief's rounds (`sprig prune`): statistics over a pruning set, a decision on rank 0,

@@ -1,6 +1,5 @@
 import SprigTensor
 import SprigData
-import SprigExport
 import SprigLayers
 import SprigSparsity
 import SprigModels
@@ -43,8 +42,7 @@ public final class Trainer {
         // fully active sparse layers that shrink.
         let pruned = Set(sparsities.indices.filter { s.method.startsDense && (s.method == .nnrelief || sparsities[$0] > 0) })
         model = Sequential(layers: config.model.makeLayers(sparsities: sparsities, seed: config.seed,
-                                                           denseMathDensity: s.denseMathDensity, denseStart: pruned),
-                           auxiliaryCount: TrainingStep.auxiliaryCount)
+                                                           denseMathDensity: s.denseMathDensity, denseStart: pruned))
         model.initialize(config.initializer, seed: config.seed)
         let store = model.store
         optimizer = config.adam.map { Adam(store: store, settings: $0) as Optimizer } ?? SGD(store: store, settings: config.sgd)

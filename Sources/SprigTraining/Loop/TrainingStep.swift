@@ -1,9 +1,7 @@
 import SprigTensor
 import SprigData
-import SprigExport
 import SprigLayers
 import SprigSparsity
-import SprigModels
 import SprigDistributed
 
 /// One data-parallel training step, shared by the trainer and the benchmark.
@@ -36,14 +34,9 @@ public final class TrainingStep {
     public internal(set) var connectionsChanged = 0
     private let loss = SoftmaxCrossEntropy()
 
-    /// The auxiliary slot of the fused all-reduce that carries the step's loss sum.
-    public static let auxiliaryCount = 1
-
-    /// `model` must have been built with `auxiliaryCount` auxiliary slots; `microbatches`
-    /// must divide `globalBatch` and be a multiple of the number of ranks.
+    /// `microbatches` must divide `globalBatch` and be a multiple of the number of ranks.
     public init(model: Sequential, optimizer: Optimizer, replicas: Replicas, globalBatch: Int, microbatches: Int,
                 policy: MaskPolicy? = nil) {
-        precondition(model.store.auxiliaryCount >= TrainingStep.auxiliaryCount, "model built without the loss slot")
         precondition(globalBatch % microbatches == 0 && microbatches % replicas.count == 0,
                      "\(microbatches) micro-batches do not fit batch \(globalBatch) on \(replicas.count) ranks")
         self.model = model
@@ -62,14 +55,18 @@ public final class TrainingStep {
 
     /// Trains step `t` on this rank's micro-batches (`inputs[k]` is features x micro-batch
     /// size, with `labels[k]`) and returns the mean loss over the global batch (all ranks).
+    ///
+    /// One direction, as values: local gradients -> the tree's reduction (`StepGradients`)
+    /// -> the optimizer step (unless the mask update replaces it) -> the policy's decision
+    /// on rank 0 (`MaskDiff`s) -> broadcast and applied on every rank.
     @discardableResult
     public func callAsFunction(inputs: [Matrix], labels: [[Int32]], learningRate: Float, step t: Int = 0) -> Double {
         let dense = policy?.needsDenseGradients(atStep: t) ?? false
-        let meanLoss = accumulateGradients(inputs: inputs, labels: labels, dense: dense)
-        let context = MaskContext(layers: sparseLayers, store: model.store, step: t)
+        let reduced = accumulateGradients(inputs: inputs, labels: labels, dense: dense)
+        let context = MaskContext(layers: sparseLayers, store: model.store, step: t, denseGradients: reduced.denseGradients)
         if let policy, tree.holdsDenseGradients { policy.observe(context) }
         let updatesMasks = policy?.updatesMasks(atStep: t) ?? false
-        if !(updatesMasks && policy!.replacesOptimizerStep) { optimizer.step(lr: learningRate) }
+        if !(updatesMasks && policy!.replacesOptimizerStep) { optimizer.step(lr: learningRate, gradients: reduced.gradients) }
         if let policy, updatesMasks {
             let diffs = synchronizer.update(sparseLayers) { policy.decide(context) }
             maskUpdates += 1
@@ -77,28 +74,27 @@ public final class TrainingStep {
         }
         tree.endStep()
         for layer in sparseLayers { layer.enforceFrozenBiases() }
-        return meanLoss
+        return Double(reduced.lossSum) / Double(globalBatch)
     }
 
     /// Forward and backward over the micro-batches and the tree all-reduce, without an
-    /// optimizer step; with `dense`, the store's dense gradients hold the global batch's
-    /// dense gradients of the sparse layers until `tree.endStep()`. Returns the mean loss.
+    /// optimizer step; with `dense`, the result also holds the global batch's dense
+    /// gradients of the sparse layers (on the ranks that hold them) until `tree.endStep()`.
     @discardableResult
-    public func accumulateGradients(inputs: [Matrix], labels: [[Int32]], dense: Bool) -> Double {
+    public func accumulateGradients(inputs: [Matrix], labels: [[Int32]], dense: Bool) -> StepGradients {
         precondition(inputs.count == tree.localMicrobatches && labels.count == inputs.count,
                      "expected \(tree.localMicrobatches) micro-batches, got \(inputs.count)")
         let scale = 1 / Float(globalBatch)
         tree.begin(dense: dense)
         for k in 0..<inputs.count {
-            tree.beginMicrobatch()
+            let buffers = tree.beginMicrobatch()
             let logits = model.forward(inputs[k])
             let (outcome, dLogits) = loss(logits, labels: labels[k], gradientScale: scale)
-            model.backward(dLogits!)
-            model.store.auxiliary[0] = Float(outcome.lossSum)
-            tree.endMicrobatch()
+            model.backward(dLogits!, into: buffers)
+            tree.endMicrobatch(lossSum: Float(outcome.lossSum))
         }
-        tree.finish()
+        let reduced = tree.finish()
         flops.addStep(examples: globalBatch, sparseForward: Double(model.forwardFLOPsPerExample), denseGradient: dense)
-        return Double(model.store.auxiliary[0]) / Double(globalBatch)
+        return reduced
     }
 }

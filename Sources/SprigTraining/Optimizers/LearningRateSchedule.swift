@@ -1,10 +1,5 @@
-import SprigTensor
 import SprigData
-import SprigExport
-import SprigLayers
 import SprigSparsity
-import SprigModels
-import SprigDistributed
 import Foundation
 
 /// The learning rate as a function of the step: a shape, after an optional linear warmup.

@@ -1,10 +1,7 @@
-import SprigTensor
-import SprigData
-import SprigExport
 import SprigLayers
 import SprigSparsity
-import SprigModels
 import SprigDistributed
+
 /// Stochastic gradient descent with (optionally Nesterov) momentum and L2 weight decay, in
 /// PyTorch's formulation (torch.optim.SGD):
 ///
@@ -43,14 +40,14 @@ public final class SGD: Optimizer {
     /// Bytes of optimizer state.
     public var stateBytes: Int { store.count * MemoryLayout<Float>.stride }
 
-    /// Applies one update with learning rate `lr` from the store's gradients.
-    public func step(lr: Float) {
+    /// Applies one update with learning rate `lr` from `gradients` (laid out like the store).
+    public func step(lr: Float, gradients: UnsafePointer<Float>) {
         steps += 1
         let mu = Float(settings.momentum)
         let velocity = self.velocity
         for (index, spec) in store.specs.enumerated() {
             let offset = store.offsets[index]
-            let w = store.values + offset, g = store.gradients + offset, v = velocity + offset
+            let w = store.values + offset, g = gradients + offset, v = velocity + offset
             let wd: Float = spec.decays ? Float(settings.weightDecay) : 0
             if settings.nesterov {
                 for i in 0..<spec.count {

@@ -1,0 +1,59 @@
+import Foundation
+import SprigLayers
+
+/// Adam (Kingma & Ba, ICLR 2015) in PyTorch's formulation (torch.optim.Adam), with L2
+/// weight decay added to the gradient:
+///
+///     g = grad + weightDecay * w         (tensors whose spec decays)
+///     m = beta1 m + (1 - beta1) g,  v = beta2 v + (1 - beta2) g^2
+///     w = w - lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
+public final class Adam: Optimizer {
+    public struct Settings: Equatable {
+        public var beta1: Double
+        public var beta2: Double
+        public var epsilon: Double
+        public var weightDecay: Double
+
+        public init(beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8, weightDecay: Double = 0) {
+            self.beta1 = beta1
+            self.beta2 = beta2
+            self.epsilon = epsilon
+            self.weightDecay = weightDecay
+        }
+    }
+
+    public let settings: Settings
+    private let store: ParameterStore
+    private let firstMoment: Int, secondMoment: Int
+    public var steps = 0
+
+    public init(store: ParameterStore, settings: Settings) {
+        self.store = store
+        self.settings = settings
+        firstMoment = store.addState()
+        secondMoment = store.addState()
+    }
+
+    public var stateBytes: Int { 2 * store.count * MemoryLayout<Float>.stride }
+
+    public func step(lr: Float, gradients: UnsafePointer<Float>) {
+        steps += 1
+        let b1 = Float(settings.beta1), b2 = Float(settings.beta2), eps = Float(settings.epsilon)
+        let c1 = 1 / (1 - Float(pow(settings.beta1, Double(steps))))
+        let c2 = 1 / (1 - Float(pow(settings.beta2, Double(steps))))
+        let m = store.states[firstMoment], v = store.states[secondMoment]
+        for (index, spec) in store.specs.enumerated() {
+            let o = store.offsets[index]
+            let w = store.values + o, g = gradients + o, mm = m + o, vv = v + o
+            let wd: Float = spec.decays ? Float(settings.weightDecay) : 0
+            for i in 0..<spec.count {
+                let gi = g[i] + wd * w[i]
+                let mi = b1 * mm[i] + (1 - b1) * gi
+                let vi = b2 * vv[i] + (1 - b2) * gi * gi
+                mm[i] = mi
+                vv[i] = vi
+                w[i] -= lr * (mi * c1) / ((vi * c2).squareRoot() + eps)
+            }
+        }
+    }
+}
