@@ -20,6 +20,15 @@ public struct MaskDiff: Equatable {
     }
 }
 
+extension MaskDiff {
+    /// Applies each diff to the sparse layer it names (`layers` in sparse layer order).
+    public static func apply(_ diffs: [MaskDiff], to layers: [SparseLinear]) {
+        for diff in diffs where !(diff.dropped.isEmpty && diff.grown.isEmpty && diff.prunedBiases.isEmpty) {
+            layers[diff.sparseLayer].apply(diff)
+        }
+    }
+}
+
 extension SparseLinear {
     /// Applies a decision: drops, then grows (grown connections start at zero, with zero
     /// optimizer state), then freezes the pruned biases.

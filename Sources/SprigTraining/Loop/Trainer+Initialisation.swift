@@ -19,7 +19,7 @@ extension Trainer {
         }
         let reduced = trainingStep.accumulateGradients(inputs: inputs, labels: labels, dense: true)
         let context = MaskContext(layers: sparse.map(\.layer), store: model.store, step: 0, denseGradients: reduced.denseGradients)
-        trainingStep.synchronizer.update(context.layers) { policy.decide(context) }
+        MaskDiff.apply(trainingStep.synchronizer.share { policy.decide(context) }, to: context.layers)
         trainingStep.tree.endStep()
         for (index, layer) in sparse { layer.initialize(config.initializer, seed: config.seed, layerIndex: index) }
     }

@@ -50,6 +50,7 @@ extension Trainer {
         }
         pruner.statistics = (stats, set.count)
         let layers = model.sparseLayers.map(\.layer)
-        trainingStep.synchronizer.update(layers) { pruner.decide(MaskContext(layers: layers, store: model.store, step: step)) }
+        MaskDiff.apply(trainingStep.synchronizer.share { pruner.decide(MaskContext(layers: layers, store: model.store, step: step)) },
+                       to: layers)
     }
 }

@@ -68,7 +68,8 @@ public final class TrainingStep {
         let updatesMasks = policy?.updatesMasks(atStep: t) ?? false
         if !(updatesMasks && policy!.replacesOptimizerStep) { optimizer.step(lr: learningRate, gradients: reduced.gradients) }
         if let policy, updatesMasks {
-            let diffs = synchronizer.update(sparseLayers) { policy.decide(context) }
+            let diffs = synchronizer.share { policy.decide(context) }
+            MaskDiff.apply(diffs, to: sparseLayers)
             maskUpdates += 1
             connectionsChanged += diffs.reduce(0) { $0 + $1.grown.count }
         }
