@@ -93,72 +93,17 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         let communicator = try startCommunicator()
         BLAS.setThreads(threads)
-        let trainer = try agreeing(communicator) { () throws -> Trainer in
-            // A checkpoint is read by rank 0 and shared, so hosts need no common file system.
-            var saved: Checkpoint?
-            if let resume {
-                var bytes: [UInt8] = []
-                var readError: Int32 = 0
-                if communicator.isRoot {
-                    if let data = FileManager.default.contents(atPath: resume) { bytes = [UInt8](data) } else { readError = 1 }
-                }
-                if communicator.allReduce(readError, op: .max, kind: .metrics) != 0 {
-                    throw SprigError(resume, FileManager.default.fileExists(atPath: resume) ? "cannot read checkpoint" : "no such checkpoint")
-                }
-                communicator.broadcast(bytes: &bytes, root: 0, kind: .metrics)
-                saved = try Checkpoint.decode(bytes, source: resume)
-            }
-            var c = try saved.map { try TrainingConfig.parse(text: $0.configText, source: $0.configSource) }
-                ?? config.map(TrainingConfig.load(path:)) ?? TrainingConfig()
-            if let data { c.data = data }
-            if let epochs { c.epochs = epochs; c.overriddenBy["epochs"] = "--epochs" }
-            if let seed { c.seed = UInt64(seed) }
-            if let batchSize { c.batchSize = batchSize; c.overriddenBy["batch_size"] = "--batch-size" }
-            if let lr { c.learningRate = lr; c.overriddenBy["optimizer.lr"] = "--lr" }
-            if let microbatches { c.microbatches = microbatches; c.overriddenBy["microbatches"] = "--microbatches" }
-            if let maxSteps { c.maxSteps = maxSteps; c.overriddenBy["max_steps"] = "--max-steps" }
-            if let sparsity {
-                guard sparsity >= 0 && sparsity < 1 else { throw SprigError("--sparsity", "must be in [0, 1), got \(sparsity)") }
-                guard c.sparsity.method != .dense else { throw SprigError("--sparsity", "the config trains a dense model (no sparsity.method)") }
-                c.sparsity.sparsity = sparsity
-            }
-            if let checkpointEvery { c.checkpointEvery = checkpointEvery; c.overriddenBy["checkpoint_every"] = "--checkpoint-every" }
-            if let checkEvery { c.replicaCheckEvery = checkEvery; c.overriddenBy["replica_check_every"] = "--check-every" }
-            c.injectDivergenceAt = injectDivergenceAt
-            try c.validate()
-            let data = try MNISTData(directory: c.data, classes: c.model.classes)
-            let trainer = try Trainer(config: c, replicas: Replicas(communicator), data: data)
-            if let saved, let resume { try trainer.restore(saved, source: resume) }
-            return trainer
-        }
+        let trainer = try agreeing(communicator) { try makeTrainer(communicator) }
         let isRoot = communicator.isRoot
         let c = trainer.config
         let metrics = isRoot ? metricsOut.map { resume == nil ? MetricsFile(path: $0) : MetricsFile(continuing: $0) } : nil
         var progress = Progress(enabled: isRoot, totalSteps: trainer.totalSteps, startStep: trainer.step)
-        let firstStep = trainer.step
         var lastCheckpoint: Int?
         // Connectivity of the first layer (when it is sparse), before training and after each epoch.
         let firstLayer = trainer.model.layers.first as? SparseLinear
         var frames: [(epoch: Int, counts: [Int])] = []
         if isRoot, pictures != nil, let firstLayer { frames.append((trainer.step / trainer.plan.stepsPerEpoch, ConnectivityMap.counts(firstLayer.pattern))) }
-        if isRoot {
-            if resume != nil { print("sprig: resuming at step \(firstStep) from \(resume!)") }
-            print("sprig: \(c.modelName) (\(c.model), \(trainer.model.store.count) parameters) on \(c.data): "
-                  + "\(communicator.size) rank\(communicator.size == 1 ? "" : "s") x batch \(trainer.plan.localBatch) "
-                  + "(\(c.microbatches) micro-batches of \(c.batchSize / c.microbatches)), "
-                  + "\(trainer.plan.stepsPerEpoch) steps/epoch, \(trainer.totalSteps) steps")
-            if c.sparsity.method != .dense {
-                print("sprig: method \(c.sparsity.method.rawValue), \(c.sparsity.distribution.rawValue) distribution")
-            }
-            for layer in trainer.layerSummary {
-                print(String(format: "  %@  %@  active %d  density %.4f  %@", layer.name, layer.shape.map(String.init).joined(separator: "x"),
-                             layer.active, layer.density, layer.sparseMath ? "sparse kernels" : "dense sgemm"))
-            }
-            if !(communicator.treeReductionIsExact && c.microbatches & (c.microbatches - 1) == 0) {
-                print("sprig: note: with \(communicator.size) ranks and \(c.microbatches) micro-batches the gradient sum is not "
-                      + "the fixed pairwise tree; results match other rank counts only up to rounding")
-            }
-        }
+        if isRoot { printHeader(trainer, ranks: communicator.size, exactTree: communicator.treeReductionIsExact) }
         if let stopAfter, stopAfter <= trainer.step {
             if isRoot { print("sprig: stopped at step \(trainer.step) (--stop-after \(stopAfter))") }
             communicator.finalize()
@@ -196,32 +141,8 @@ struct TrainCommand: ParsableCommand {
             if isRoot, let checkpoint { try trainer.checkpoint().write(to: checkpoint) }
             if isRoot, let pictures { try writePictures(frames, shape: trainer.data.train.exampleShape, to: pictures) }
             if isRoot, let last {
-                var j = JSONLine()
-                j.add("final", true)
-                j.add("epochs", last.epoch)
-                j.add("steps", last.step)
-                j.add("train_loss", last.trainLoss)
-                j.add("test_accuracy", last.testAccuracy)
-                j.add("test_loss", last.testLoss)
-                j.add("samples_per_second", samplesPerSecond.reduce(0, +) / Double(samplesPerSecond.count))
-                j.add("total_seconds", monotonicSeconds() - start)
-                j.add("bytes_allreduced", communicator.traffic.total)
-                communication.add(to: &j)
-                j.add("ranks", communicator.size)
-                j.add("parameters", trainer.model.store.count)
-                j.add("method", c.sparsity.method.rawValue)
-                let layers = trainer.layerSummary
-                j.add("active_weights", layers.reduce(0) { $0 + $1.active })
-                j.add("dense_weights", layers.reduce(0) { $0 + $1.shape.reduce(1, *) })
-                j.add("active_per_layer", counts: layers.map { ($0.name, $0.active) })
-                j.add("dense_per_layer", counts: layers.map { ($0.name, $0.shape.reduce(1, *)) })
-                j.add("training_flops", trainer.flops.total)
-                j.add("training_flops_vs_dense", trainer.flops.relativeToDense)
-                j.add("inference_flops", Double(trainer.model.forwardFLOPsPerExample))
-                j.add("inference_flops_vs_dense", Double(trainer.model.forwardFLOPsPerExample) / Double(trainer.model.denseForwardFLOPsPerExample))
-                j.add("mask_updates", trainer.maskUpdates.count)
-                j.add("model", c.modelName)
-                j.add("config", c.source)
+                let j = finalLine(trainer, last: last, samplesPerSecond: samplesPerSecond, seconds: monotonicSeconds() - start,
+                                  communication: communication, bytesAllreduced: communicator.traffic.total, ranks: communicator.size)
                 try metrics?.append(j)
                 if let weightsOut {
                     try Safetensors.write(trainer.tensors(), metadata: trainer.exportMetadata, to: weightsOut)
@@ -229,14 +150,7 @@ struct TrainCommand: ParsableCommand {
                 print(String(format: "done: test_accuracy %.2f%% after %d steps in %.1f s", last.testAccuracy * 100, last.step,
                              monotonicSeconds() - start))
                 communication.lines.forEach { print($0) }
-                if c.sparsity.method != .dense {
-                    let layers = trainer.layerSummary
-                    print(String(format: "active weights %d of %d; training FLOPs %.3f x dense (%.3g); inference FLOPs %.3f x dense; %d mask updates",
-                                 layers.reduce(0) { $0 + $1.active }, layers.reduce(0) { $0 + $1.shape.reduce(1, *) },
-                                 trainer.flops.relativeToDense, trainer.flops.total,
-                                 Double(trainer.model.forwardFLOPsPerExample) / Double(trainer.model.denseForwardFLOPsPerExample),
-                                 trainer.maskUpdates.count))
-                }
+                if c.sparsity.method != .dense { printSparsitySummary(trainer) }
             }
         } catch let divergence as ReplicaCheck.Divergence {
             // Every rank found it: rank 0 says so, and all end together.
@@ -257,5 +171,110 @@ struct TrainCommand: ParsableCommand {
             abortJob(communicator, error)
         }
         communicator.finalize()
+    }
+
+    /// The trainer of this run: the config (from the checkpoint when resuming, else the
+    /// file) with the flags applied, the data, and the checkpoint's state.
+    private func makeTrainer(_ communicator: Communicator) throws -> Trainer {
+        // A checkpoint is read by rank 0 and shared, so hosts need no common file system.
+        var saved: Checkpoint?
+        if let resume {
+            var bytes: [UInt8] = []
+            var readError: Int32 = 0
+            if communicator.isRoot {
+                if let data = FileManager.default.contents(atPath: resume) { bytes = [UInt8](data) } else { readError = 1 }
+            }
+            if communicator.allReduce(readError, op: .max, kind: .metrics) != 0 {
+                throw SprigError(resume, FileManager.default.fileExists(atPath: resume) ? "cannot read checkpoint" : "no such checkpoint")
+            }
+            communicator.broadcast(bytes: &bytes, root: 0, kind: .metrics)
+            saved = try Checkpoint.decode(bytes, source: resume)
+        }
+        var c = try saved.map { try TrainingConfig.parse(text: $0.configText, source: $0.configSource) }
+            ?? config.map(TrainingConfig.load(path:)) ?? TrainingConfig()
+        if let data { c.data = data }
+        if let epochs { c.epochs = epochs; c.overriddenBy["epochs"] = "--epochs" }
+        if let seed { c.seed = UInt64(seed) }
+        if let batchSize { c.batchSize = batchSize; c.overriddenBy["batch_size"] = "--batch-size" }
+        if let lr { c.learningRate = lr; c.overriddenBy["optimizer.lr"] = "--lr" }
+        if let microbatches { c.microbatches = microbatches; c.overriddenBy["microbatches"] = "--microbatches" }
+        if let maxSteps { c.maxSteps = maxSteps; c.overriddenBy["max_steps"] = "--max-steps" }
+        if let sparsity {
+            guard sparsity >= 0 && sparsity < 1 else { throw SprigError("--sparsity", "must be in [0, 1), got \(sparsity)") }
+            guard c.sparsity.method != .dense else { throw SprigError("--sparsity", "the config trains a dense model (no sparsity.method)") }
+            c.sparsity.sparsity = sparsity
+        }
+        if let checkpointEvery { c.checkpointEvery = checkpointEvery; c.overriddenBy["checkpoint_every"] = "--checkpoint-every" }
+        if let checkEvery { c.replicaCheckEvery = checkEvery; c.overriddenBy["replica_check_every"] = "--check-every" }
+        c.injectDivergenceAt = injectDivergenceAt
+        try c.validate()
+        let data = try MNISTData(directory: c.data, classes: c.model.classes)
+        let trainer = try Trainer(config: c, replicas: Replicas(communicator), data: data)
+        if let saved, let resume { try trainer.restore(saved, source: resume) }
+        return trainer
+    }
+
+    /// What this run trains, on rank 0's terminal.
+    private func printHeader(_ trainer: Trainer, ranks: Int, exactTree: Bool) {
+        let c = trainer.config
+        if resume != nil { print("sprig: resuming at step \(trainer.step) from \(resume!)") }
+        print("sprig: \(c.modelName) (\(c.model), \(trainer.model.store.count) parameters) on \(c.data): "
+              + "\(ranks) rank\(ranks == 1 ? "" : "s") x batch \(trainer.plan.localBatch) "
+              + "(\(c.microbatches) micro-batches of \(c.batchSize / c.microbatches)), "
+              + "\(trainer.plan.stepsPerEpoch) steps/epoch, \(trainer.totalSteps) steps")
+        if c.sparsity.method != .dense {
+            print("sprig: method \(c.sparsity.method.rawValue), \(c.sparsity.distribution.rawValue) distribution")
+        }
+        for layer in trainer.layerSummary {
+            print(String(format: "  %@  %@  active %d  density %.4f  %@", layer.name, layer.shape.map(String.init).joined(separator: "x"),
+                         layer.active, layer.density, layer.sparseMath ? "sparse kernels" : "dense sgemm"))
+        }
+        if !(exactTree && c.microbatches & (c.microbatches - 1) == 0) {
+            print("sprig: note: with \(ranks) ranks and \(c.microbatches) micro-batches the gradient sum is not "
+                  + "the fixed pairwise tree; results match other rank counts only up to rounding")
+        }
+    }
+
+    /// The metrics file's last line: the run's outcome, traffic, sizes and FLOPs.
+    private func finalLine(_ trainer: Trainer, last: EpochReport, samplesPerSecond: [Double], seconds: Double,
+                           communication: CommunicationReport, bytesAllreduced: Int, ranks: Int) -> JSONLine {
+        let c = trainer.config
+        var j = JSONLine()
+        j.add("final", true)
+        j.add("epochs", last.epoch)
+        j.add("steps", last.step)
+        j.add("train_loss", last.trainLoss)
+        j.add("test_accuracy", last.testAccuracy)
+        j.add("test_loss", last.testLoss)
+        j.add("samples_per_second", samplesPerSecond.reduce(0, +) / Double(samplesPerSecond.count))
+        j.add("total_seconds", seconds)
+        j.add("bytes_allreduced", bytesAllreduced)
+        communication.add(to: &j)
+        j.add("ranks", ranks)
+        j.add("parameters", trainer.model.store.count)
+        j.add("method", c.sparsity.method.rawValue)
+        let layers = trainer.layerSummary
+        j.add("active_weights", layers.reduce(0) { $0 + $1.active })
+        j.add("dense_weights", layers.reduce(0) { $0 + $1.shape.reduce(1, *) })
+        j.add("active_per_layer", counts: layers.map { ($0.name, $0.active) })
+        j.add("dense_per_layer", counts: layers.map { ($0.name, $0.shape.reduce(1, *)) })
+        j.add("training_flops", trainer.flops.total)
+        j.add("training_flops_vs_dense", trainer.flops.relativeToDense)
+        j.add("inference_flops", Double(trainer.model.forwardFLOPsPerExample))
+        j.add("inference_flops_vs_dense", Double(trainer.model.forwardFLOPsPerExample) / Double(trainer.model.denseForwardFLOPsPerExample))
+        j.add("mask_updates", trainer.maskUpdates.count)
+        j.add("model", c.modelName)
+        j.add("config", c.source)
+        return j
+    }
+
+    /// Active weights, FLOPs and mask updates at the end of a sparse run.
+    private func printSparsitySummary(_ trainer: Trainer) {
+        let layers = trainer.layerSummary
+        print(String(format: "active weights %d of %d; training FLOPs %.3f x dense (%.3g); inference FLOPs %.3f x dense; %d mask updates",
+                     layers.reduce(0) { $0 + $1.active }, layers.reduce(0) { $0 + $1.shape.reduce(1, *) },
+                     trainer.flops.relativeToDense, trainer.flops.total,
+                     Double(trainer.model.forwardFLOPsPerExample) / Double(trainer.model.denseForwardFLOPsPerExample),
+                     trainer.maskUpdates.count))
     }
 }
