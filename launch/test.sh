@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Sprig's whole test suite, from a fresh clone: installs what is missing (system packages,
-# MNIST), builds, runs the unit tests (swift test, no MPI), then the script tests: bad
-# input through the command line, rank-count invariance under mpirun, a killed rank,
-# multi-node runs over network namespaces (root), checkpoints and resume, export read by
-# Python (safetensors from PyPI) and pictures, and the accuracy floors on real MNIST.
-# Ends with "N passed, M failed" over all of them.
+# MNIST), builds, and runs every suite under a time limit: the unit tests (swift test, no
+# MPI), the architecture's layering, bad input through the command line, rank-count
+# invariance under mpirun, a killed rank, multi-node runs over network namespaces (root),
+# checkpoints and resume, export read by Python (safetensors from PyPI) and pictures,
+# NNrelief on 2 ranks, the same bits as a baseline commit, the build without Open MPI, the
+# mutation checks (each suite fails against a wrong binary), and the accuracy floors on
+# real MNIST. Ends with "N passed, M failed" over all of them (README.md, "Tests").
 #
-#   launch/test.sh            (QUICK=1 skips the 20-epoch accuracy run)
+#   launch/test.sh            (QUICK=1 skips the accuracy floors)
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
