@@ -12,10 +12,12 @@
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-bash launch/install-deps.sh || exit 1
-bash launch/fetch-mnist.sh || exit 1
-command -v swift >/dev/null || { echo "test.sh: swift not found: install Swift 6.1 or later (swift.org)" >&2; exit 1; }
-swift build -c release --product sprig || exit 1
+# setup STEP COMMAND...: a failed setup step ends the run, counted as one failure
+setup() { "${@:2}" || { echo "test.sh: $1 failed"; echo "0 passed, 1 failed"; exit 1; }; }
+setup "installing the system packages" bash launch/install-deps.sh
+setup "fetching MNIST" bash launch/fetch-mnist.sh
+setup "finding swift (install Swift 6.1 or later, swift.org)" command -v swift
+setup "building sprig" swift build -c release --product sprig
 
 passed=0
 failed=0

@@ -1,5 +1,5 @@
 /// A label for what a collective carries, under which `TrafficCounter` counts its bytes.
-/// The application names its kinds (Sprig's are in SprigDistributed's `TrafficKind+Sprig`).
+/// The application names its kinds (Sprig's are in SprigDistributed's `TrafficKinds.swift`).
 public struct TrafficKind: RawRepresentable, Hashable, Sendable {
     public let rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }

@@ -164,7 +164,8 @@ public final class GradientTree {
             case .reduceToRoot: communicator.treeReduce(buffer, kind: .denseGradients)
             }
         }
-        return StepGradients(gradients: right.buffer, denseGradients: right.dense, lossSum: right.buffer[store.count])
+        return StepGradients(gradients: right.buffer, denseGradients: holdsDenseGradients ? right.dense : nil,
+                             lossSum: right.buffer[store.count])
     }
 }
 

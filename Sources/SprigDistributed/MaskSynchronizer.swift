@@ -4,7 +4,7 @@ import SprigSparsity
 /// Rank 0 decides every mask change and the others follow: rank 0 runs the decision and
 /// broadcasts it as a compact diff (per layer, the dropped and grown indices: far smaller
 /// than a bitmap when few connections change); every rank then applies the same diffs
-/// (`MaskDiff.apply(_:to:)`), so masks stay identical on every replica (docs/ARCHITECTURE.md, "The life of a RigL update step").
+/// (`MaskDiff.apply(_:to:)`), so masks stay identical on every replica (docs/ARCHITECTURE.md, "The life of one RigL update step").
 public struct MaskSynchronizer {
     let communicator: Communicator
 

@@ -4,7 +4,8 @@ import MPI
 extension TrafficKind {
     /// Gradients of active weights and dense parameters (the per-step fused all-reduce).
     public static let gradients = TrafficKind(rawValue: "gradients")
-    /// Dense weight gradients of sparse layers on mask-update steps.
+    /// Dense weight gradients of sparse layers, on the steps that compute them (mask
+    /// updates; every step for SNFS).
     public static let denseGradients = TrafficKind(rawValue: "dense_gradients")
     /// Mask decisions broadcast by rank 0.
     public static let maskDiffs = TrafficKind(rawValue: "mask_diffs")

@@ -9,7 +9,8 @@ import SprigLayers
 /// - drop: the k active weights with the smallest |w|;
 /// - grow: among the connections not active after the drop (just-dropped ones included),
 ///   the k with the largest grow score (`grow(_:layer:among:by:context:)`).
-/// So every layer keeps exactly n active weights. Grown weights and their optimizer state
+/// So every layer keeps exactly n active weights (SNFS with redistribution moves budget
+/// between layers and keeps only the total). Grown weights and their optimizer state
 /// start at zero. Every random draw (SET's scores, tie-breaking keys) comes from a stream
 /// keyed by (seed, step, layer), so any rank reproduces any decision.
 open class DropAndGrow: MaskPolicy {

@@ -32,9 +32,9 @@ public final class SNIP: MaskPolicy {
     }
 
     /// The diffs that turn each layer's current mask into SNIP's, keeping `budgets[l]`
-    /// connections of layer l. `initialWeights` gives a layer's dense initial matrix; the
-    /// store must hold the dense gradients of the dense network (every layer fully active
-    /// when they were computed, as `Trainer` does).
+    /// connections of layer l. `initialWeights` gives a layer's dense initial matrix;
+    /// `context.denseGradients` must be the dense network's (every layer fully active when
+    /// they were computed, as `Trainer` does).
     public static func decide(_ context: MaskContext, budgets: [Int], seed: UInt64,
                               initialWeights: (Int) -> [Float]) -> [MaskDiff] {
         precondition(budgets.count == context.layers.count, "one budget per layer")

@@ -147,6 +147,7 @@ import Testing
         let dy = Matrix(rows: 2, cols: 1)
         dy.data.update(from: [10, 20], count: 2)
         let noParameters = TestGradients(ParameterStore(specs: []))
+        defer { withExtendedLifetime(noParameters) {} } // its buffers are used through raw pointers
         #expect(pool.backward(dy, into: noParameters.buffers, needInputGradient: true)!.values == [0, 10, 0, 0, 0, 0, 20, 0])
     }
 }

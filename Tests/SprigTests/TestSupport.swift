@@ -109,6 +109,7 @@ extension Sequential {
     /// Back-propagates into a fresh buffer and returns every gradient, in the store's layout.
     func backwardGradients(_ dLogits: Matrix) -> [Float] {
         let g = TestGradients(store)
+        defer { withExtendedLifetime(g) {} } // its buffers are used through raw pointers
         backward(dLogits, into: g.buffers)
         return g.all
     }

@@ -14,6 +14,7 @@ import Testing
                                            ParameterSpec(name: "b", shape: [1], decays: false)])
         store.values.update(from: [1, -2, 3], count: 3)
         let grad = TestGradients(store)
+        defer { withExtendedLifetime(grad) {} } // its buffers are used through raw pointers
         grad.gradients.update(from: [0.5, 0.25, 1], count: 3)
         let sgd = SGD(store: store, settings: SGD.Settings(momentum: 0.9, nesterov: true, weightDecay: 0.1))
         sgd.step(lr: 0.1, gradients: grad.gradients)
@@ -38,6 +39,7 @@ import Testing
         let adam = Adam(store: store, settings: Adam.Settings(beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.1))
         var w = [1.0, -1.0], m = [0.0, 0.0], v = [0.0, 0.0]
         let grad = TestGradients(store)
+        defer { withExtendedLifetime(grad) {} } // its buffers are used through raw pointers
         for t in 1...2 {
             let grads = [0.5, 0.25 * Double(t)]
             grad.gradients.update(from: grads.map(Float.init), count: 2)
@@ -58,6 +60,7 @@ import Testing
         let store = ParameterStore(specs: [ParameterSpec(name: "w", shape: [1], decays: false)])
         store.values[0] = 1
         let grad = TestGradients(store)
+        defer { withExtendedLifetime(grad) {} } // its buffers are used through raw pointers
         grad.gradients[0] = 2
         let sgd = SGD(store: store, settings: SGD.Settings(momentum: 0.5, nesterov: false, weightDecay: 0))
         sgd.step(lr: 0.1, gradients: grad.gradients)

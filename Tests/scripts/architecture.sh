@@ -43,7 +43,8 @@ for target in package["targets"]:
             if len(lines) - 1 > 300:
                 problems.append(f"{path}: {len(lines) - 1} lines (at most 300)")
             for n, line in enumerate(lines, 1):
-                m = re.match(r"\s*(?:@_exported\s+|@testable\s+)?import\s+(?:struct\s+|class\s+|enum\s+|func\s+)?(\w+)", line)
+                m = re.match(r"\s*(?:@\w+\s+)*(?:(?:public|package|internal|fileprivate|private)\s+)?import\s+"
+                             r"(?:(?:struct|class|enum|protocol|typealias|func|var|let)\s+)?(\w+)", line)
                 if not m:
                     continue
                 module = m.group(1)
@@ -68,7 +69,7 @@ check_code "every import is a declared dependency, only SprigDistributed imports
 cp -r "$ROOT/Sources" "$WORK/Sources"
 mkdir -p "$WORK/Tests"
 sed -i '1i import SprigSparsity' "$WORK/Sources/SprigLayers/ReLU.swift"
-sed -i '1i import MPI' "$WORK/Sources/SprigTraining/Loop/EpochReport.swift"
+sed -i '1i public import MPI' "$WORK/Sources/SprigTraining/Loop/EpochReport.swift"
 for _ in $(seq 1 301); do echo "// filler" >>"$WORK/Sources/SprigTensor/Matrix.swift"; done
 layering "$WORK/Sources" >"$WORK/planted" 2>&1
 code=$?

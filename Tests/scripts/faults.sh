@@ -15,25 +15,29 @@ for np in 2 4; do
   # the victim is killed only once every rank trains (a first epoch ended)
   if ! wait_for_line "$WORK/log" "^epoch 1/" 60 "$job"; then
     fail "$np ranks train before one is killed" "$(grep -v '^-' "$WORK/log" | tail -3)"
-    kill -9 "$job" $(pgrep -x sprig) 2>/dev/null; wait "$job" 2>/dev/null
+    kill -9 "$job" $(pgrep -P "$job" -x sprig) 2>/dev/null; wait "$job" 2>/dev/null
     continue
   fi
-  ranks=$(pgrep -x sprig | wc -l)
-  victim=$(pgrep -x sprig | tail -1)
+  # this job's ranks only (children of its mpirun), not other sprig processes on the machine
+  pids=$(pgrep -P "$job" -x sprig | tr '\n' ' ')
+  ranks=$(echo $pids | wc -w)
+  victim=$(echo $pids | tr ' ' '\n' | tail -1)
   check "$np ranks train before one is killed ($ranks sprig processes)" test "$ranks" -eq "$np"
   kill -9 "$victim"
   killed=$(date +%s%N)
   for _ in $(seq 1 60); do kill -0 "$job" 2>/dev/null || break; sleep 0.25; done
   if kill -0 "$job" 2>/dev/null; then
     fail "SIGKILL of one of $np ranks ends the job within 10 s" "still running after 15 s"
-    kill -9 "$job" $(pgrep -x sprig) 2>/dev/null
+    kill -9 "$job" $pids 2>/dev/null
     continue
   fi
   wait "$job"; code=$?
   took=$((($(date +%s%N) - killed) / 1000000))
   check "SIGKILL of one of $np ranks ends the job: exit $code after $took ms" test "$code" -ne 0 -a "$took" -le 10000
-  for _ in $(seq 1 20); do [ -z "$(pgrep -x sprig)" ] && break; sleep 0.25; done
-  check "no rank left behind within 5 s ($(pgrep -x sprig | tr '\n' ' '))" test -z "$(pgrep -x sprig)"
+  alive() { for p in $pids; do kill -0 "$p" 2>/dev/null && echo "$p"; done; }
+  for _ in $(seq 1 20); do [ -z "$(alive)" ] && break; sleep 0.25; done
+  left="$(alive | tr '\n' ' ')"
+  check "no rank left behind within 5 s (${left:-none left})" test -z "$left"
 done
 
 "$MPIRUN" 2 train --config "$ROOT/configs/rigl-mnist.yaml" --data "$DATA" --max-steps 400 --check-every 100 \

@@ -57,7 +57,8 @@ else
   fi
   echo "same-bits: baseline $short built in $((SECONDS - started)) s"
 fi
-[ -x "$BASE_SPRIG" ] && [ "$(cat "$SCRATCH/sprig.commit" 2>/dev/null)" = "$commit" ] || { finish; exit; }
+[ -x "$BASE_SPRIG" ] && [ "$(cat "$SCRATCH/sprig.commit" 2>/dev/null)" = "$commit" ] \
+  || { fail "baseline $short: no binary at $BASE_SPRIG"; finish; exit; }
 echo "same-bits: baseline $BASE_SPRIG ($short), under test $SPRIG"
 
 # --- runs ------------------------------------------------------------------------------

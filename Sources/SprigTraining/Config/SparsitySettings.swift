@@ -112,8 +112,8 @@ public struct SparsitySettings: Equatable {
 }
 
 extension SparsitySettings {
-    /// The mask policy of this method: nil when masks never change (dense, and NNrelief,
-    /// whose rounds `sprig prune` runs between trainings). `budgets` are the sparse layers'
+    /// The mask policy of this method: nil for dense, and for NNrelief, whose rounds
+    /// `sprig prune` runs between trainings. `budgets` are the sparse layers'
     /// active counts (SNIP keeps them), `prunedSparsities` the final sparsities of the
     /// layers gradual pruning shrinks, in sparse-layer order.
     public func maskPolicy(schedule: DropFractionSchedule, seed: UInt64, budgets: [Int], prunedSparsities: [Double]) -> MaskPolicy? {
