@@ -43,6 +43,10 @@ public struct BatchPlan {
 extension Dataset {
     /// Writes the examples `indices` into `x` feature-major (`x[f, j]` = feature f of the
     /// j-th example, normalised by `normalization`) and their labels into `labels`.
+    /// Specialised here for the index collections the training loop passes, since a
+    /// generic call from another module would otherwise run unspecialised.
+    @_specialize(exported: true, where C == ArraySlice<Int32>)
+    @_specialize(exported: true, where C == Range<Int32>)
     public func gather<C: Collection>(_ indices: C, normalization: Normalization, into x: Matrix, labels: inout [Int32]) where C.Element == Int32 {
         let features = featureCount
         precondition(x.rows == features && x.cols == indices.count, "batch matrix is \(x.rows)x\(x.cols), need \(features)x\(indices.count)")
