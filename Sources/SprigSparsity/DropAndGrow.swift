@@ -23,6 +23,8 @@ open class DropAndGrow: MaskPolicy {
     }
 
     public func updatesMasks(atStep t: Int) -> Bool { schedule.isUpdateStep(t) }
+    // The protocol's defaults, declared again here so that subclasses can override them (a
+    // protocol extension's default is not dispatched through the class).
     open func needsDenseGradients(atStep t: Int) -> Bool { false }
     open var replacesOptimizerStep: Bool { false }
     open var decidesAtInitialisation: Bool { false }

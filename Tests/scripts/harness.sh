@@ -32,6 +32,22 @@ same_weights() {
   code=$?
   if [ "$code" -eq 0 ]; then pass "$name ($(echo "$out" | tail -1))"; else fail "$name" "$(echo "$out" | tail -1)"; fi
 }
+# metrics_of FILE: of every line of a metrics file, the losses and accuracies to the last
+# digit and the numbers of mask updates and active weights (prune's stage lines have no loss)
+metrics_of() {
+  grep -o '"train_loss": [^,]*\|"test_accuracy": [^,]*\|"mask_updates": [0-9]*\|"active_weights": [0-9]*' "$1" 2>/dev/null
+}
+# same_metrics NAME A B: the metrics files A and B have the same metrics_of values.
+same_metrics() {
+  local name="$1" a b d
+  a="$(metrics_of "$2")"; b="$(metrics_of "$3")"
+  if [ -z "$a" ]; then fail "$name" "no metrics in $2"
+  elif [ "$a" = "$b" ]; then pass "$name ($(echo "$a" | wc -l) values)"
+  else
+    d="$(diff <(echo "$a") <(echo "$b"))"
+    fail "$name" "first difference: $2 has $(echo "$d" | grep -m1 '^<' | cut -c3-), $3 has $(echo "$d" | grep -m1 '^>' | cut -c3-)"
+  fi
+}
 # wait_for_line FILE PATTERN SECONDS [PID]: waits until FILE has a line matching PATTERN;
 # fails early when PID (the job writing FILE) has ended. Returns 0 when the line came.
 wait_for_line() {

@@ -73,22 +73,6 @@ sprig_on() {
 }
 who() { if [ "$1" = baseline ]; then echo "the baseline"; else echo "the binary under test"; fi; }
 where() { if [ "$1" -eq 1 ]; then echo "1 process"; else echo "$1 ranks"; fi; }
-# the losses and accuracies to the last digit, the number of mask updates and of active
-# weights, of every line (sprig prune's stage lines have no train_loss)
-metrics_of() {
-  grep -o '"train_loss": [^,]*\|"test_accuracy": [^,]*\|"mask_updates": [0-9]*\|"active_weights": [0-9]*' "$1" 2>/dev/null
-}
-# same_metrics NAME A B: the metrics files A and B have the same metrics_of lines.
-same_metrics() {
-  local name="$1" a b d
-  a="$(metrics_of "$2")"; b="$(metrics_of "$3")"
-  if [ -z "$a" ]; then fail "$name" "no metrics in $2"
-  elif [ "$a" = "$b" ]; then pass "$name ($(echo "$a" | wc -l) values)"
-  else
-    d="$(diff <(echo "$a") <(echo "$b"))"
-    fail "$name" "first difference: baseline $(echo "$d" | grep -m1 '^<' | cut -c3-), under test $(echo "$d" | grep -m1 '^>' | cut -c3-)"
-  fi
-}
 # updates_at_least NAME N FILE: the metrics file FILE's final line counts N or more mask updates.
 updates_at_least() {
   local n
