@@ -8,9 +8,11 @@ public struct SparsePattern: Equatable {
     public private(set) var columns: [Int32]
 
     /// The pattern whose active entries are the flat indices `r * cols + c` in
-    /// `activeIndices` (any order; duplicates are a programming error).
+    /// `activeIndices` (any order; duplicates are a programming error). Flat indices are
+    /// 64-bit, so a layer may have more than 2^31 positions; columns and active counts stay
+    /// below 2^31.
     public init(rows: Int, cols: Int, activeIndices: [Int]) {
-        precondition(rows * cols <= Int(Int32.max), "matrix too large for Int32 CSR indices")
+        precondition(cols <= Int(Int32.max) && activeIndices.count <= Int(Int32.max), "layer too large for Int32 CSR indices")
         self.rows = rows
         self.cols = cols
         let sorted = activeIndices.sorted()
@@ -25,6 +27,27 @@ public struct SparsePattern: Equatable {
             columns.append(Int32(index % cols))
         }
         for r in 0..<rows { rowStart[r + 1] += rowStart[r] }
+        self.rowStart = rowStart
+        self.columns = columns
+    }
+
+    /// The pattern with the given CSR arrays, or nil when they are not a valid CSR
+    /// pattern of a `rows x cols` matrix (row starts from 0 to `columns.count`,
+    /// non-decreasing; each row's columns ascending and below `cols`).
+    public init?(rows: Int, cols: Int, rowStart: [Int32], columns: [Int32]) {
+        guard rows >= 0, cols >= 0, cols <= Int(Int32.max), rowStart.count == rows + 1, rowStart.first == 0,
+              Int(rowStart[rows]) == columns.count else { return nil }
+        for r in 0..<rows {
+            let (a, b) = (Int(rowStart[r]), Int(rowStart[r + 1]))
+            guard a <= b else { return nil }
+            var previous: Int32 = -1
+            for k in a..<b {
+                guard columns[k] > previous, Int(columns[k]) < cols else { return nil }
+                previous = columns[k]
+            }
+        }
+        self.rows = rows
+        self.cols = cols
         self.rowStart = rowStart
         self.columns = columns
     }
