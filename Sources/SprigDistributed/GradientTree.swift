@@ -21,10 +21,14 @@ import SprigSparsity
 /// right one is added into the left (a binary counter), so the pool needs
 /// log2(local micro-batches) + 1 buffers and no copies.
 ///
-/// On steps that need dense gradients of the sparse layers (`begin(dense: true)`), a
-/// second pool of dense buffers is summed the same way and reduced as `denseGradients`
-/// traffic; it exists only from `begin` to `endStep`, so between mask updates no dense
-/// gradient memory is held.
+/// On steps that need dense gradients of the sparse layers (`begin(dense: true)`), either
+/// a second pool of dense buffers is summed the same way and reduced as `denseGradients`
+/// traffic (`reduce`, `allreduce`), or (`factors`) the sparse layers record the factors
+/// `X_k`, `dY_k` of their dense gradients (`GrowthFactors`) and `finish` all-gathers them,
+/// so that every rank holds the whole global batch's factors (`(in + out) B` floats per
+/// layer instead of `in * out`) and RigL's growth computes the dense gradient tile by tile
+/// (`TiledDenseGradient`), in the same tree. Either exists only from `begin` to `endStep`,
+/// so between mask updates no dense gradient memory is held.
 public final class GradientTree {
     public let store: ParameterStore
     let communicator: Communicator
@@ -44,6 +48,8 @@ public final class GradientTree {
     /// bottom to top.
     private var stack: [(level: Int, buffer: UnsafeMutablePointer<Float>, dense: UnsafeMutablePointer<Float>?)] = []
     private var current: (buffer: UnsafeMutablePointer<Float>, dense: UnsafeMutablePointer<Float>?)?
+    /// The step's factors (`factors` reduction, on dense steps).
+    private var factors: GrowthFactors?
 
     public init(store: ParameterStore, replicas: Replicas, localMicrobatches: Int) {
         precondition(localMicrobatches >= 1)
@@ -88,6 +94,10 @@ public final class GradientTree {
         endStep()
         if poolVersion != store.layoutVersion { allocatePool() }
         guard dense, store.denseCount > 0 else { return }
+        if denseReduction == .gatherFactors {
+            factors = GrowthFactors()
+            return
+        }
         // Not zeroed: every micro-batch's backward pass overwrites its dense buffer whole.
         for _ in 0...levels {
             densePool.append(UnsafeMutablePointer<Float>.allocate(capacity: store.denseCount))
@@ -98,6 +108,7 @@ public final class GradientTree {
     /// Ends the step: the dense buffers are released (call once the optimizer and the mask
     /// update have used the step's gradients).
     public func endStep() {
+        factors = nil
         for b in densePool { b.deallocate() }
         densePool = []
         denseFree = []
@@ -109,7 +120,7 @@ public final class GradientTree {
         let b = free.removeLast()
         let d = densePool.isEmpty ? nil : denseFree.removeLast()
         current = (b, d)
-        return GradientBuffers(gradients: b, denseGradients: d)
+        return GradientBuffers(gradients: b, denseGradients: d, factors: factors)
     }
 
     /// Files the finished micro-batch's gradients, with the sum of its examples' losses,
@@ -141,7 +152,9 @@ public final class GradientTree {
     }
 
     /// True when this rank holds the summed dense gradients after `finish`.
-    public var holdsDenseGradients: Bool { denseReduction == .allReduce || communicator.isRoot }
+    public var holdsDenseGradients: Bool {
+        denseReduction == .allReduce || (denseReduction == .reduceToRoot && communicator.isRoot)
+    }
 
     /// Adds up what is left on the stack (when the local count is not a power of two, the
     /// smaller subtrees from right to left), sums across ranks, and returns the global
@@ -162,10 +175,17 @@ public final class GradientTree {
             switch denseReduction {
             case .allReduce: communicator.treeAllReduce(buffer, kind: .denseGradients)
             case .reduceToRoot: communicator.treeReduce(buffer, kind: .denseGradients)
+            case .gatherFactors: preconditionFailure("dense buffers on a factors step")
+            }
+        }
+        if let factors {
+            // Every rank's micro-batches, rank after rank: the global batch in order.
+            for index in factors.floats.keys.sorted() {
+                factors.replace(weightIndex: index, with: communicator.allGather(factors.floats[index]!, kind: .growthFactors))
             }
         }
         return StepGradients(gradients: right.buffer, denseGradients: holdsDenseGradients ? right.dense : nil,
-                             lossSum: right.buffer[store.count])
+                             factors: factors, lossSum: right.buffer[store.count])
     }
 }
 
@@ -173,10 +193,11 @@ public final class GradientTree {
 /// parameter's gradient in the store's layout, the dense gradients of the sparse tensors
 /// when the step computed them (on the ranks that hold them), and the loss summed over the
 /// batch's examples. Valid until the gradient tree's next micro-batch (the dense gradients
-/// until its `endStep`).
+/// until its `endStep`), or the factors of the dense gradients of the whole global batch.
 public struct StepGradients {
     public let gradients: UnsafeMutablePointer<Float>
     public let denseGradients: UnsafeMutablePointer<Float>?
+    public let factors: GrowthFactors?
     public let lossSum: Float
 
     /// The buffers, as a backward pass would see them.
@@ -185,6 +206,9 @@ public struct StepGradients {
 
 /// Where the dense gradients of a mask-update step are summed.
 public enum DenseGradientReduction: String, CaseIterable, Sendable {
+    /// Nowhere whole: every rank gets every rank's factors `X_k`, `dY_k`, computes its
+    /// share of the dense gradient's tiles, and sends its best growth candidates to rank 0.
+    case gatherFactors = "factors"
     /// Every rank gets them (`treeAllReduce`).
     case allReduce = "allreduce"
     /// Only rank 0, which alone decides masks, gets them (`treeReduce`).

@@ -7,6 +7,11 @@ extension TrafficKind {
     /// Dense weight gradients of sparse layers, on the steps that compute them (mask
     /// updates; every step for SNFS).
     public static let denseGradients = TrafficKind(rawValue: "dense_gradients")
+    /// Factors `X_k`, `dY_k` of the dense gradients, gathered on update steps that grow
+    /// from factors.
+    public static let growthFactors = TrafficKind(rawValue: "growth_factors")
+    /// Each rank's best growth candidates, gathered for rank 0's decision.
+    public static let growthCandidates = TrafficKind(rawValue: "growth_candidates")
     /// Mask decisions broadcast by rank 0.
     public static let maskDiffs = TrafficKind(rawValue: "mask_diffs")
     /// Replica checksums.
@@ -15,5 +20,5 @@ extension TrafficKind {
     public static let metrics = TrafficKind(rawValue: "metrics")
 
     /// Sprig's kinds, in the order reports list them.
-    public static let sprigKinds: [TrafficKind] = [.gradients, .denseGradients, .maskDiffs, .checks, .metrics]
+    public static let sprigKinds: [TrafficKind] = [.gradients, .denseGradients, .growthFactors, .growthCandidates, .maskDiffs, .checks, .metrics]
 }

@@ -16,6 +16,8 @@ public final class SparseLinear: Layer {
     public private(set) var pattern: SparsePattern
     /// Above this density the layer uses dense math (sgemm on an expanded copy).
     public let denseMathDensity: Double
+    /// Which fan-in scales the initial weights.
+    public var fanIn: SparseFanIn
     private var weight: ParameterSlot!
     private var bias: ParameterSlot!
     private var input: Matrix?
@@ -24,12 +26,14 @@ public final class SparseLinear: Layer {
     private var denseWeights: Matrix?
     private var denseGradientScratch: Matrix?
 
-    public init(inputFeatures: Int, outputFeatures: Int, pattern: SparsePattern, denseMathDensity: Double = 0.3) {
+    public init(inputFeatures: Int, outputFeatures: Int, pattern: SparsePattern, denseMathDensity: Double = 0.3,
+                fanIn: SparseFanIn = .dense) {
         precondition(pattern.rows == outputFeatures && pattern.cols == inputFeatures, "pattern shape does not match the layer")
         self.inputFeatures = inputFeatures
         self.outputFeatures = outputFeatures
         self.pattern = pattern
         self.denseMathDensity = denseMathDensity
+        self.fanIn = fanIn
     }
 
     public var parameterSpecs: [ParameterSpec] {
@@ -47,23 +51,35 @@ public final class SparseLinear: Layer {
     /// The index of the weight tensor in the store.
     public var weightIndex: Int { weight.index }
 
-    /// Draws the dense initial matrix from the same stream as `Linear` and keeps its
-    /// active entries, so a layer has the same initial weights whatever its mask.
+    /// Initial weights as `Linear` draws them, position by position: the value at
+    /// position `r * in + c` comes from the layer's stream advanced to that position's
+    /// draws, so a layer costs time in proportion to its active weights (never the dense
+    /// size) and has the same underlying draws whatever its mask. The scale follows
+    /// `fanIn` (`SparseFanIn`): the dense fans give bitwise the dense layer's values at
+    /// the active positions.
     public func initialize(_ initializer: WeightInitializer, seed: UInt64, layerIndex: Int) {
-        let dense = initialDenseWeights(initializer, seed: seed, layerIndex: layerIndex)
+        let stream = StatelessRandom(seed: seed, purpose: .weightInit, layer: layerIndex)
+        let draws = initializer.drawsPerValue
         let w = weight.values
-        for (k, index) in pattern.activeIndices.enumerated() { w[k] = dense[index] }
-        bias.values.update(repeating: 0, count: bias.count)
-    }
-
-    /// The dense initial matrix the layer's initial weights are taken from.
-    public func initialDenseWeights(_ initializer: WeightInitializer, seed: UInt64, layerIndex: Int) -> [Float] {
-        var random = StatelessRandom(seed: seed, purpose: .weightInit, layer: layerIndex)
-        var dense = [Float](repeating: 0, count: inputFeatures * outputFeatures)
-        dense.withUnsafeMutableBufferPointer {
-            initializer.fill($0.baseAddress!, count: $0.count, fanIn: inputFeatures, fanOut: outputFeatures, random: &random)
+        let denseScale = initializer.scale(fanIn: inputFeatures, fanOut: outputFeatures)
+        // Glorot's sparse scale needs each column's active count (the neuron's fan-out).
+        var columnCounts: [Int] = []
+        if fanIn == .sparse && initializer == .glorotUniform {
+            columnCounts = [Int](repeating: 0, count: inputFeatures)
+            for c in pattern.columns { columnCounts[Int(c)] += 1 }
         }
-        return dense
+        for r in 0..<outputFeatures {
+            let (start, end) = (Int(pattern.rowStart[r]), Int(pattern.rowStart[r + 1]))
+            let rowScale: Float? = fanIn == .dense ? denseScale
+                : initializer == .heNormal ? initializer.scale(fanIn: end - start, fanOut: outputFeatures) : nil
+            for k in start..<end {
+                let c = Int(pattern.columns[k])
+                var random = stream.advanced(by: (r * inputFeatures + c) * draws)
+                let s = rowScale ?? initializer.scale(fanIn: end - start, fanOut: columnCounts[c])
+                w[k] = initializer.sample(scale: s, random: &random)
+            }
+        }
+        bias.values.update(repeating: 0, count: bias.count)
     }
 
     public var usesDenseMath: Bool { pattern.density > denseMathDensity }
@@ -96,6 +112,7 @@ public final class SparseLinear: Layer {
         precondition(dy.rows == outputFeatures && dy.cols == x.cols, "SparseLinear.backward gradient shape mismatch")
         let batch = x.cols
         let weightGradient = weight.gradients(in: gradients)
+        gradients.factors?.record(weightIndex: weight.index, x: x, dy: dy)
         if let dense = weight.denseGradients(in: gradients) ?? (usesDenseMath ? denseScratch() : nil) {
             DenseProducts.weightGradient(dy: dy, x: x, into: dense)
             gatherActive(from: dense, into: weightGradient)

@@ -10,13 +10,30 @@ public enum WeightInitializer: String, CaseIterable, Sendable {
 
     /// Fills `count` values of a tensor with the given fans from `random`.
     public func fill(_ values: UnsafeMutablePointer<Float>, count: Int, fanIn: Int, fanOut: Int, random: inout StatelessRandom) {
+        let s = scale(fanIn: fanIn, fanOut: fanOut)
+        for i in 0..<count { values[i] = sample(scale: s, random: &random) }
+    }
+
+    /// Random draws per value: value i of a fill is drawn from `random.advanced(by: i *
+    /// drawsPerValue)`.
+    public var drawsPerValue: Int { self == .glorotUniform ? 1 : 2 }
+
+    /// The scale for the given fans: the bound `a` of Glorot's uniform, the standard
+    /// deviation of He's normal.
+    @inline(__always)
+    public func scale(fanIn: Int, fanOut: Int) -> Float {
         switch self {
-        case .glorotUniform:
-            let a = Float((6.0 / Double(fanIn + fanOut)).squareRoot())
-            for i in 0..<count { values[i] = random.nextUniform(-a, a) }
-        case .heNormal:
-            let s = Float((2.0 / Double(fanIn)).squareRoot())
-            for i in 0..<count { values[i] = s * random.nextNormal() }
+        case .glorotUniform: return Float((6.0 / Double(fanIn + fanOut)).squareRoot())
+        case .heNormal: return Float((2.0 / Double(fanIn)).squareRoot())
+        }
+    }
+
+    /// One value at `scale`.
+    @inline(__always)
+    public func sample(scale: Float, random: inout StatelessRandom) -> Float {
+        switch self {
+        case .glorotUniform: return random.nextUniform(-scale, scale)
+        case .heNormal: return scale * random.nextNormal()
         }
     }
 }

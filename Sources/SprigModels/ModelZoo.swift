@@ -65,7 +65,7 @@ public enum ModelArchitecture: Equatable, CustomStringConvertible {
     private struct Stage {
         var name: String?
         var shape: [Int]
-        var make: (_ sparsity: Double, _ seed: UInt64, _ index: Int, _ denseMath: Double, _ denseStart: Bool) -> Layer
+        var make: (_ sparsity: Double, _ seed: UInt64, _ index: Int, _ denseMath: Double, _ denseStart: Bool, _ fanIn: SparseFanIn) -> Layer
         var relu: Int?
     }
 
@@ -80,8 +80,10 @@ public enum ModelArchitecture: Equatable, CustomStringConvertible {
                 count: SparsityDistribution.activeCount(count: total, sparsity: s), of: total, random: &random))
         }
         func fc(_ name: String, _ n: Int, _ m: Int, relu: Bool) -> Stage {
-            Stage(name: name, shape: [m, n], make: { s, seed, k, dm, ds in
-                if let p = pattern(m, n, s, seed, k, ds) { return SparseLinear(inputFeatures: n, outputFeatures: m, pattern: p, denseMathDensity: dm) }
+            Stage(name: name, shape: [m, n], make: { s, seed, k, dm, ds, fan in
+                if let p = pattern(m, n, s, seed, k, ds) {
+                    return SparseLinear(inputFeatures: n, outputFeatures: m, pattern: p, denseMathDensity: dm, fanIn: fan)
+                }
                 return Linear(inputFeatures: n, outputFeatures: m)
             }, relu: relu ? m : nil)
         }
@@ -98,9 +100,11 @@ public enum ModelArchitecture: Equatable, CustomStringConvertible {
                 case .conv(let o, let k, let s, let p):
                     convs += 1
                     let (ci, hi, wi) = (c, h, w)
-                    let conv = { (sp: Double, seed: UInt64, idx: Int, dm: Double, ds: Bool) -> Layer in
-                        Conv2D(inputChannels: ci, inputHeight: hi, inputWidth: wi, outputChannels: o, kernel: k, stride: s, padding: p,
-                               pattern: pattern(o, ci * k * k, sp, seed, idx, ds), denseMathDensity: dm)
+                    let conv = { (sp: Double, seed: UInt64, idx: Int, dm: Double, ds: Bool, fan: SparseFanIn) -> Layer in
+                        let layer = Conv2D(inputChannels: ci, inputHeight: hi, inputWidth: wi, outputChannels: o, kernel: k, stride: s,
+                                           padding: p, pattern: pattern(o, ci * k * k, sp, seed, idx, ds), denseMathDensity: dm)
+                        (layer.product as? SparseLinear)?.fanIn = fan
+                        return layer
                     }
                     h = (h + 2 * p - k) / s + 1
                     w = (w + 2 * p - k) / s + 1
@@ -108,7 +112,7 @@ public enum ModelArchitecture: Equatable, CustomStringConvertible {
                     out.append(Stage(name: "conv\(convs)", shape: [o, ci, k, k], make: conv, relu: c * h * w))
                 case .pool(let size):
                     let (ci, hi, wi) = (c, h, w)
-                    out.append(Stage(name: nil, shape: [], make: { _, _, _, _, _ in MaxPool2D(channels: ci, inputHeight: hi, inputWidth: wi, size: size) }, relu: nil))
+                    out.append(Stage(name: nil, shape: [], make: { _, _, _, _, _, _ in MaxPool2D(channels: ci, inputHeight: hi, inputWidth: wi, size: size) }, relu: nil))
                     h /= size
                     w /= size
                 case .fc(let m):
@@ -131,19 +135,20 @@ public enum ModelArchitecture: Equatable, CustomStringConvertible {
     /// weight layer, in `weightShapes` order) gets a random mask of exactly
     /// `SparsityDistribution.activeCount` connections, drawn from the stream
     /// (seed, maskInit, weight-layer index); layers in `denseStart` get every connection
-    /// active but stay sparse layers (gradual pruning starts dense).
+    /// active but stay sparse layers (gradual pruning starts dense). Sparse layers scale
+    /// their initial weights by `fanIn` (`SparseFanIn`).
     public func makeLayers(sparsities: [Double]? = nil, seed: UInt64 = 0, denseMathDensity: Double = 0.3,
-                           denseStart: Set<Int> = []) -> [Layer] {
+                           denseStart: Set<Int> = [], fanIn: SparseFanIn = .dense) -> [Layer] {
         let shapes = weightShapes
         precondition(sparsities == nil || sparsities!.count == shapes.count, "one sparsity per weight layer")
         var layers: [Layer] = []
         var k = 0
         for stage in stages {
             if stage.name != nil {
-                layers.append(stage.make(sparsities?[k] ?? 0, seed, k, denseMathDensity, denseStart.contains(k)))
+                layers.append(stage.make(sparsities?[k] ?? 0, seed, k, denseMathDensity, denseStart.contains(k), fanIn))
                 k += 1
             } else {
-                layers.append(stage.make(0, seed, 0, denseMathDensity, false))
+                layers.append(stage.make(0, seed, 0, denseMathDensity, false, fanIn))
             }
             if let features = stage.relu { layers.append(ReLU(features: features)) }
         }

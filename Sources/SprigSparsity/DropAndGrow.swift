@@ -34,10 +34,13 @@ open class DropAndGrow: MaskPolicy {
         set {}
     }
 
-    /// The `k` connections layer l grows: the best-scoring among those `isCandidate`
-    /// accepts (the flat indices `row * cols + col` not kept), chosen with `choose` (its
-    /// keys break ties). Subclasses give the score.
-    open func grow(_ k: Int, layer l: Int, among isCandidate: (Int) -> Bool, by choose: TopK, context: MaskContext) -> [Int] {
+    /// Growth proposals (every rank, before rank 0 decides): nil unless the grow score is
+    /// spread over ranks (RigL).
+    open func proposeGrowth(_ context: MaskContext) -> [[GrowthCandidate]]? { nil }
+
+    /// The `k` connections layer l grows: the best-scoring free positions (not in `kept`),
+    /// chosen with `choose` (its keys break ties). Subclasses give the score.
+    open func grow(_ k: Int, layer l: Int, kept: KeptPositions, by choose: TopK, context: MaskContext) -> [Int] {
         preconditionFailure("\(type(of: self)) gives no grow score")
     }
 
@@ -47,11 +50,12 @@ open class DropAndGrow: MaskPolicy {
         drops.map(\.dropped.count)
     }
 
-    /// The drop-and-grow decision for every sparse layer at the context's step.
-    public func decide(_ context: MaskContext) -> [MaskDiff] {
+    /// The drop of every sparse layer at the context's step: its active positions and the
+    /// k of them with the smallest |w|. A function of the weights only, so any rank can
+    /// compute it.
+    public func drops(_ context: MaskContext) -> [(active: [Int], dropped: [Int])] {
         let t = context.step
-        // Drop: the k smallest |w| of each layer.
-        let drops: [(active: [Int], dropped: [Int])] = context.layers.enumerated().map { l, layer in
+        return context.layers.enumerated().map { l, layer in
             let active = layer.pattern.activeIndices
             let k = schedule.count(at: t, active: active.count)
             let weights = layer.activeWeights
@@ -59,20 +63,20 @@ open class DropAndGrow: MaskPolicy {
                 .smallest(k, count: active.count, score: { abs(weights[$0]) })
             return (active, positions.map { active[$0] })
         }
+    }
+
+    /// The drop-and-grow decision for every sparse layer at the context's step.
+    public func decide(_ context: MaskContext) -> [MaskDiff] {
+        let drops = drops(context)
         let growCounts = growCounts(drops: drops, context: context)
         // Grow: the best-scoring connections not kept.
         return context.layers.enumerated().map { l, layer in
-            let (active, dropped) = drops[l]
+            let dropped = drops[l].dropped
             let k = growCounts[l]
             guard k > 0 || !dropped.isEmpty else { return MaskDiff(sparseLayer: l, dropped: [], grown: []) }
-            let total = layer.inputFeatures * layer.outputFeatures
-            var kept = [Bool](repeating: false, count: total)
-            for index in active { kept[index] = true }
-            for index in dropped { kept[index] = false }
-            let choose = TopK(seed: seed, purpose: .grow, step: t, layer: l)
-            let grown: [Int] = kept.withUnsafeBufferPointer { kept in
-                grow(k, layer: l, among: { !kept[$0] }, by: choose, context: context)
-            }
+            let kept = KeptPositions(pattern: layer.pattern, dropped: dropped)
+            let choose = TopK(seed: seed, purpose: .grow, step: context.step, layer: l)
+            let grown = grow(k, layer: l, kept: kept, by: choose, context: context)
             return MaskDiff(sparseLayer: l, dropped: dropped.sorted(), grown: grown)
         }
     }

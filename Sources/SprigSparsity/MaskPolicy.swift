@@ -28,6 +28,10 @@ public protocol MaskPolicy: AnyObject {
     /// Sees each step's summed dense gradients, on the ranks that hold them (SNFS's moving
     /// average).
     func observe(_ context: MaskContext)
+    /// On an update step, every rank's growth proposals, one list per sparse layer, that
+    /// rank 0 receives as `context.candidates` before it decides (RigL, whose grow score is
+    /// computed in shares across ranks); nil for policies that decide alone.
+    func proposeGrowth(_ context: MaskContext) -> [[GrowthCandidate]]?
     /// The decision (rank 0 only): one diff per sparse layer, in `context.layers` order.
     func decide(_ context: MaskContext) -> [MaskDiff]
     /// State a checkpoint carries (SNFS's moving averages; empty for the others).
@@ -39,6 +43,7 @@ extension MaskPolicy {
     public var replacesOptimizerStep: Bool { false }
     public var decidesAtInitialisation: Bool { false }
     public func observe(_ context: MaskContext) {}
+    public func proposeGrowth(_ context: MaskContext) -> [[GrowthCandidate]]? { nil }
     public var state: [[Float]] {
         get { [] }
         set {}
@@ -46,8 +51,9 @@ extension MaskPolicy {
 }
 
 /// What a mask policy decides from: the model's sparse layers, the step, and the step's
-/// summed dense gradients when it computed them. A layer's index here (its sparse layer
-/// index) is the `sparseLayer` of its `MaskDiff`.
+/// grow scores when it computed them: summed dense gradients, or the factors they are
+/// computed from tile by tile. A layer's index here (its sparse layer index) is the
+/// `sparseLayer` of its `MaskDiff`.
 public struct MaskContext {
     public let layers: [SparseLinear]
     public let store: ParameterStore
@@ -56,12 +62,30 @@ public struct MaskContext {
     /// summed over the global batch (nil when the step did not compute them, or on a rank
     /// that does not hold them).
     public let denseGradients: UnsafeMutablePointer<Float>?
+    /// The factors of the dense gradients of the whole global batch (every micro-batch of
+    /// every rank), on steps that grow from factors.
+    public let factors: GrowthFactors?
+    /// This rank and the number of ranks: which tiles of the factors' dense gradients this
+    /// rank examines.
+    public let rank: Int
+    public let ranks: Int
+    /// Bytes a layer's dense-gradient tiles may take (`TiledDenseGradient`).
+    public let tileBudgetBytes: Int
+    /// Every rank's growth proposals, per sparse layer (on rank 0, when deciding).
+    public var candidates: [[GrowthCandidate]]?
 
-    public init(layers: [SparseLinear], store: ParameterStore, step: Int, denseGradients: UnsafeMutablePointer<Float>? = nil) {
+    public init(layers: [SparseLinear], store: ParameterStore, step: Int, denseGradients: UnsafeMutablePointer<Float>? = nil,
+                factors: GrowthFactors? = nil, rank: Int = 0, ranks: Int = 1, tileBudgetBytes: Int = 64 << 20,
+                candidates: [[GrowthCandidate]]? = nil) {
         self.layers = layers
         self.store = store
         self.step = step
         self.denseGradients = denseGradients
+        self.factors = factors
+        self.rank = rank
+        self.ranks = ranks
+        self.tileBudgetBytes = tileBudgetBytes
+        self.candidates = candidates
     }
 
     /// The dense gradient `dL/dW` (out x in, row-major) of sparse layer l, summed over the

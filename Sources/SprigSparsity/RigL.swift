@@ -5,14 +5,46 @@ import SprigLayers
 /// `|dL/dW_ij|` of the update step's global batch. The dense gradient is computed on update
 /// steps only, and, following the reference code, the update replaces that step's
 /// optimizer update.
+///
+/// The growth runs in two phases, so that no rank needs the dense gradient whole:
+/// every rank proposes, for each layer, the k best free positions among the rows it
+/// examines (`proposeGrowth`: a held dense gradient, all rows; or its share of the tiles
+/// computed from the gathered factors, `TiledDenseGradient`), and rank 0 picks the best k
+/// of all proposals (`grow`). The best k of a union are among the union of each part's best
+/// k, so the decision is exactly the one a single process makes over the whole matrix.
 public final class RigL: DropAndGrow {
     public override func needsDenseGradients(atStep t: Int) -> Bool { schedule.isUpdateStep(t) }
     public override var replacesOptimizerStep: Bool { true }
 
-    public override func grow(_ k: Int, layer l: Int, among isCandidate: (Int) -> Bool, by choose: TopK,
-                              context: MaskContext) -> [Int] {
-        guard let g = context.denseGradient(l) else { preconditionFailure("RigL needs dense gradients") }
-        let layer = context.layers[l]
-        return choose.largest(k, count: layer.inputFeatures * layer.outputFeatures, isCandidate: isCandidate, score: { abs(g[$0]) })
+    public override func proposeGrowth(_ context: MaskContext) -> [[GrowthCandidate]]? {
+        let drops = drops(context)
+        return context.layers.enumerated().map { l, layer in
+            let kept = KeptPositions(pattern: layer.pattern, dropped: drops[l].dropped)
+            var selection = TopK.Selection(drops[l].dropped.count, keys: TopK(seed: seed, purpose: .grow, step: context.step, layer: l))
+            guard selection.k > 0 else { return [] }
+            let cols = layer.inputFeatures
+            if let g = context.denseGradient(l) {
+                for r in 0..<layer.outputFeatures {
+                    kept.forEachFree(inRow: r) { c in selection.offer(r * cols + c, score: abs(g[r * cols + c])) }
+                }
+            } else if let factors = context.factors {
+                TiledDenseGradient(factors: factors, weightIndex: layer.weightIndex, budgetBytes: context.tileBudgetBytes)
+                    .forEachTile(rank: context.rank, of: context.ranks) { rows, tile in
+                        for r in rows {
+                            let row = tile + (r - rows.lowerBound) * cols
+                            kept.forEachFree(inRow: r) { c in selection.offer(r * cols + c, score: abs(row[c])) }
+                        }
+                    }
+            }
+            return selection.candidates
+        }
+    }
+
+    public override func grow(_ k: Int, layer l: Int, kept: KeptPositions, by choose: TopK, context: MaskContext) -> [Int] {
+        guard let proposals = context.candidates else { preconditionFailure("RigL decides from growth proposals") }
+        var selection = TopK.Selection(k, keys: choose)
+        for candidate in proposals[l] { selection.offer(candidate.position, score: candidate.score) }
+        precondition(selection.count == k, "cannot grow \(k) of \(selection.count) candidates")
+        return selection.positions
     }
 }

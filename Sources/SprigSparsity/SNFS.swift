@@ -47,11 +47,15 @@ public final class SNFS: DropAndGrow {
         }
     }
 
-    public override func grow(_ k: Int, layer l: Int, among isCandidate: (Int) -> Bool, by choose: TopK,
-                              context: MaskContext) -> [Int] {
+    public override func grow(_ k: Int, layer l: Int, kept: KeptPositions, by choose: TopK, context: MaskContext) -> [Int] {
+        var selection = TopK.Selection(k, keys: choose)
         averages[l].withUnsafeBufferPointer { m in
-            choose.largest(k, count: m.count, isCandidate: isCandidate, score: { abs(m[$0]) })
+            for r in 0..<kept.rows {
+                kept.forEachFree(inRow: r) { c in selection.offer(r * kept.cols + c, score: abs(m[r * kept.cols + c])) }
+            }
         }
+        precondition(selection.count == k, "cannot grow \(k) of \(selection.count) candidates")
+        return selection.positions
     }
 
     public override func growCounts(drops: [(active: [Int], dropped: [Int])], context: MaskContext) -> [Int] {

@@ -28,6 +28,85 @@ public struct TopK {
         StatelessRandom.mix(keySeed ^ (UInt64(position) &* 0x9E37_79B9_7F4A_7C15))
     }
 
+    /// The `k` positions in `0..<count` with `isCandidate` that have the largest `score`,
+    /// ascending. Fails when there are fewer than k candidates.
+    public func largest(_ k: Int, count: Int, isCandidate: (Int) -> Bool = { _ in true }, score: (Int) -> Float) -> [Int] {
+        precondition(k >= 0, "cannot pick \(k)")
+        guard k > 0 else { return [] }
+        var selection = Selection(k, keys: self)
+        for i in 0..<count where isCandidate(i) { selection.offer(i, score: score(i)) }
+        precondition(selection.count == k, "cannot pick \(k) of \(selection.count) candidates")
+        return selection.positions
+    }
+
+    /// A streaming selection of the k best (score, key) pairs among the positions offered,
+    /// in any order and in any number of passes: the result depends only on the set
+    /// offered. So a selection may run tile by tile, and selections over disjoint parts
+    /// (ranks' shares of the rows) merge exactly: the best k of the union are among the
+    /// union of each part's best k.
+    public struct Selection {
+        public let k: Int
+        let keys: TopK
+        /// A min-heap by `better`: heap[0] is the worst of the best k so far.
+        private var heap: [Entry] = []
+
+        public init(_ k: Int, keys: TopK) {
+            precondition(k >= 0, "cannot pick \(k)")
+            self.k = k
+            self.keys = keys
+            heap.reserveCapacity(k)
+        }
+
+        /// Positions held so far (k once k were offered).
+        public var count: Int { heap.count }
+
+        /// Considers `position` with `score`; most are rejected by one comparison.
+        @inline(__always)
+        public mutating func offer(_ position: Int, score s: Float) {
+            if heap.count < k {
+                heap.append(Entry(score: s, key: keys.key(position), index: position))
+                siftUp(heap.count - 1)
+            } else if k > 0 && s >= heap[0].score {
+                let e = Entry(score: s, key: keys.key(position), index: position)
+                if Entry.better(e, heap[0]) {
+                    heap[0] = e
+                    siftDown(0)
+                }
+            }
+        }
+
+        /// The chosen positions, ascending.
+        public var positions: [Int] { heap.map(\.index).sorted() }
+
+        /// The chosen positions with their scores, by ascending position.
+        public var candidates: [GrowthCandidate] {
+            heap.map { GrowthCandidate(position: $0.index, score: $0.score) }.sorted { $0.position < $1.position }
+        }
+
+        private mutating func siftUp(_ start: Int) {
+            var c = start
+            while c > 0 {
+                let p = (c - 1) / 2
+                guard Entry.better(heap[p], heap[c]) else { return }
+                heap.swapAt(p, c)
+                c = p
+            }
+        }
+
+        private mutating func siftDown(_ start: Int) {
+            var p = start
+            while true {
+                let l = 2 * p + 1, r = l + 1
+                var worst = p
+                if l < heap.count && Entry.better(heap[worst], heap[l]) { worst = l }
+                if r < heap.count && Entry.better(heap[worst], heap[r]) { worst = r }
+                if worst == p { return }
+                heap.swapAt(p, worst)
+                p = worst
+            }
+        }
+    }
+
     struct Entry {
         var score: Float
         var key: UInt64
@@ -40,56 +119,8 @@ public struct TopK {
         }
     }
 
-    /// The `k` positions in `0..<count` with `isCandidate` that have the largest `score`,
-    /// ascending. Fails when there are fewer than k candidates.
-    public func largest(_ k: Int, count: Int, isCandidate: (Int) -> Bool = { _ in true }, score: (Int) -> Float) -> [Int] {
-        precondition(k >= 0, "cannot pick \(k)")
-        guard k > 0 else { return [] }
-        // A min-heap by `better`: heap[0] is the worst of the best k so far.
-        var heap: [Entry] = []
-        heap.reserveCapacity(k)
-        for i in 0..<count where isCandidate(i) {
-            let s = score(i)
-            if heap.count < k {
-                heap.append(Entry(score: s, key: key(i), index: i))
-                siftUp(&heap, heap.count - 1)
-            } else if s >= heap[0].score {
-                let e = Entry(score: s, key: key(i), index: i)
-                if Entry.better(e, heap[0]) {
-                    heap[0] = e
-                    siftDown(&heap, 0)
-                }
-            }
-        }
-        precondition(heap.count == k, "cannot pick \(k) of \(heap.count) candidates")
-        return heap.map(\.index).sorted()
-    }
-
     /// The `k` positions with the smallest `score`, ascending.
     public func smallest(_ k: Int, count: Int, isCandidate: (Int) -> Bool = { _ in true }, score: (Int) -> Float) -> [Int] {
         largest(k, count: count, isCandidate: isCandidate, score: { -score($0) })
-    }
-
-    private func siftUp(_ h: inout [Entry], _ start: Int) {
-        var c = start
-        while c > 0 {
-            let p = (c - 1) / 2
-            guard Entry.better(h[p], h[c]) else { return }
-            h.swapAt(p, c)
-            c = p
-        }
-    }
-
-    private func siftDown(_ h: inout [Entry], _ start: Int) {
-        var p = start
-        while true {
-            let l = 2 * p + 1, r = l + 1
-            var worst = p
-            if l < h.count && Entry.better(h[worst], h[l]) { worst = l }
-            if r < h.count && Entry.better(h[worst], h[r]) { worst = r }
-            if worst == p { return }
-            h.swapAt(p, worst)
-            p = worst
-        }
     }
 }

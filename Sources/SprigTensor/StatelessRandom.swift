@@ -41,6 +41,15 @@ public struct StatelessRandom: RandomNumberGenerator {
         return StatelessRandom.mix(state)
     }
 
+    /// The stream `n` draws further on: SplitMix64's state advances by one constant per
+    /// draw, so skipping ahead is one multiply. Draw i of a tensor's fill is reachable
+    /// without drawing the ones before it.
+    public func advanced(by n: Int) -> StatelessRandom {
+        var r = self
+        r.state &+= UInt64(bitPattern: Int64(n)) &* 0x9E37_79B9_7F4A_7C15
+        return r
+    }
+
     /// A uniform `Float` in [0, 1) with 24 random bits.
     @inline(__always)
     public mutating func nextUniform() -> Float {

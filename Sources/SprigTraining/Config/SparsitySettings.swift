@@ -20,8 +20,19 @@ import SprigDistributed
 ///   snfs_momentum: 0.9
 ///   redistribution: false        # SNFS: move budget between layers by mean momentum
 ///   dense_math_density: 0.3      # layers denser than this use sgemm on an expanded copy
-///   dense_gradient_reduction: reduce   # or allreduce: where update steps sum dense gradients
+///   dense_gradient_reduction: auto     # factors, reduce or allreduce: how update steps
+///                                      # bring RigL its dense gradients (see below)
+///   tile_budget_mb: 64           # memory for RigL's dense-gradient tiles (factors path)
+///   fan_in: sparse               # or dense: the fan-in that scales initial weights
 /// ```
+///
+/// `dense_gradient_reduction`: `reduce` sums the dense gradients at rank 0 (the design
+/// card's path), `allreduce` on every rank, `factors` gathers each layer's `X` and `dY`
+/// on every rank, which computes its share of the dense gradient tile by tile and sends
+/// its best candidates to rank 0 (RigL on fully connected layers). `auto` takes `factors`
+/// for RigL when every sparse layer is fully connected and the factors are fewer bytes
+/// than the dense gradients (`sum (in + out) B < sum in out`), `reduce` otherwise. SNFS
+/// keeps a dense moving average by definition and always reduces dense gradients.
 public struct SparsitySettings: Equatable {
     public var method: SparseTrainingMethod = .dense
     public var distribution: SparsityDistribution = .uniform
@@ -36,7 +47,10 @@ public struct SparsitySettings: Equatable {
     public var snfsMomentum: Double = 0.9
     public var redistribution = false
     public var denseMathDensity: Double = 0.3
-    public var denseGradientReduction: DenseGradientReduction = .reduceToRoot
+    /// nil: `auto`, resolved by `resolvedReduction`.
+    public var denseGradientReduction: DenseGradientReduction?
+    public var tileBudgetMB: Int = 64
+    public var fanIn: SparseFanIn = .sparse
 
     public init() {}
 
@@ -85,11 +99,17 @@ public struct SparsitySettings: Equatable {
         }
         s.denseMathDensity = try r.double("dense_math_density") ?? s.denseMathDensity
         guard s.denseMathDensity >= 0 && s.denseMathDensity <= 1 else { throw r.error("dense_math_density", "must be in [0, 1]") }
-        if let v = try r.string("dense_gradient_reduction") {
+        if let v = try r.string("dense_gradient_reduction"), v != "auto" {
             guard let reduction = DenseGradientReduction(rawValue: v) else {
-                throw r.error("dense_gradient_reduction", "must be reduce or allreduce, got '\(v)'")
+                throw r.error("dense_gradient_reduction", "must be auto, factors, reduce or allreduce, got '\(v)'")
             }
             s.denseGradientReduction = reduction
+        }
+        s.tileBudgetMB = try r.int("tile_budget_mb") ?? s.tileBudgetMB
+        guard s.tileBudgetMB >= 1 else { throw r.error("tile_budget_mb", "must be at least 1, got \(s.tileBudgetMB)") }
+        if let v = try r.string("fan_in") {
+            guard let fan = SparseFanIn(rawValue: v) else { throw r.error("fan_in", "must be sparse or dense, got '\(v)'") }
+            s.fanIn = fan
         }
         try r.rejectUnknownKeys()
         if s.method != .dense && s.method != .nnrelief && s.sparsity == 0 && s.overrides.values.allSatisfy({ $0 == 0 }) {

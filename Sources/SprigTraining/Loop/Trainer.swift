@@ -42,7 +42,8 @@ public final class Trainer {
         // fully active sparse layers that shrink.
         let pruned = Set(sparsities.indices.filter { s.method.startsDense && (s.method == .nnrelief || sparsities[$0] > 0) })
         model = Sequential(layers: config.model.makeLayers(sparsities: sparsities, seed: config.seed,
-                                                           denseMathDensity: s.denseMathDensity, denseStart: pruned))
+                                                           denseMathDensity: s.denseMathDensity, denseStart: pruned,
+                                                           fanIn: s.fanIn))
         model.initialize(config.initializer, seed: config.seed)
         let store = model.store
         optimizer = config.adam.map { Adam(store: store, settings: $0) as Optimizer } ?? SGD(store: store, settings: config.sgd)
@@ -58,7 +59,16 @@ public final class Trainer {
         trainingStep = TrainingStep(model: model, optimizer: optimizer, replicas: replicas,
                                     globalBatch: config.batchSize, microbatches: config.microbatches,
                                     policy: policy)
-        trainingStep.tree.denseReduction = s.denseGradientReduction
+        let sparse = model.sparseLayers
+        let convolutional = sparse.contains { model.layers[$0.index] is Conv2D }
+        let reduction = try s.resolvedReduction(layers: sparse.map(\.layer), convolutional: convolutional,
+                                                batchSize: config.batchSize, fail: config.fieldError)
+        if reduction == .gatherFactors && s.method == .rigl {
+            try s.checkTileBudget(layers: sparse.map { (model.store.specs[$0.layer.weightIndex].name, $0.layer) },
+                                  microbatches: config.microbatches, fail: config.fieldError)
+        }
+        trainingStep.tree.denseReduction = reduction
+        trainingStep.tileBudgetBytes = s.tileBudgetMB << 20
     }
 
     /// The epochs `train` runs to (`continueTraining` raises it).

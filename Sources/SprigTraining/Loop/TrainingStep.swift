@@ -32,6 +32,9 @@ public final class TrainingStep {
     /// Mask updates applied so far, and connections regrown by them.
     public internal(set) var maskUpdates = 0
     public internal(set) var connectionsChanged = 0
+    /// Bytes a layer's dense-gradient tiles may take on a step that grows from factors.
+    public var tileBudgetBytes = 64 << 20
+    let replicas: Replicas
     private let loss = SoftmaxCrossEntropy()
 
     /// `microbatches` must divide `globalBatch` and be a multiple of the number of ranks.
@@ -44,6 +47,7 @@ public final class TrainingStep {
         self.globalBatch = globalBatch
         self.microbatches = microbatches
         self.policy = policy
+        self.replicas = replicas
         synchronizer = MaskSynchronizer(replicas: replicas)
         sparseLayers = model.sparseLayers.map(\.layer)
         flops = TrainingFLOPs(denseForward: Double(model.denseForwardFLOPsPerExample))
@@ -57,17 +61,21 @@ public final class TrainingStep {
     /// size, with `labels[k]`) and returns the mean loss over the global batch (all ranks).
     ///
     /// One direction, as values: local gradients -> the tree's reduction (`StepGradients`)
-    /// -> the optimizer step (unless the mask update replaces it) -> the policy's decision
-    /// on rank 0 (`MaskDiff`s) -> broadcast and applied on every rank.
+    /// -> the optimizer step (unless the mask update replaces it) -> every rank's growth
+    /// proposals, gathered (RigL) -> the policy's decision on rank 0 (`MaskDiff`s) ->
+    /// broadcast and applied on every rank.
     @discardableResult
     public func callAsFunction(inputs: [Matrix], labels: [[Int32]], learningRate: Float, step t: Int = 0) -> Double {
         let dense = policy?.needsDenseGradients(atStep: t) ?? false
         let reduced = accumulateGradients(inputs: inputs, labels: labels, dense: dense)
-        let context = MaskContext(layers: sparseLayers, store: model.store, step: t, denseGradients: reduced.denseGradients)
+        var context = MaskContext(layers: sparseLayers, store: model.store, step: t, denseGradients: reduced.denseGradients,
+                                  factors: reduced.factors, rank: replicas.rank, ranks: replicas.count,
+                                  tileBudgetBytes: tileBudgetBytes)
         if let policy, tree.holdsDenseGradients { policy.observe(context) }
         let updatesMasks = policy?.updatesMasks(atStep: t) ?? false
         if !(updatesMasks && policy!.replacesOptimizerStep) { optimizer.step(lr: learningRate, gradients: reduced.gradients) }
         if let policy, updatesMasks {
+            if let proposals = policy.proposeGrowth(context) { context.candidates = synchronizer.gatherCandidates(proposals) }
             let diffs = synchronizer.share { policy.decide(context) }
             MaskDiff.apply(diffs, to: sparseLayers)
             maskUpdates += 1

@@ -1,0 +1,41 @@
+import SprigTensor
+import SprigLayers
+import SprigSparsity
+import SprigModels
+import SprigDistributed
+
+extension SparsitySettings {
+    /// How this run's update steps bring RigL its dense gradients (`dense_gradient_reduction`,
+    /// with `auto` resolved): `factors` when the method is RigL, every sparse layer is
+    /// fully connected, and the factors `sum (in + out) B` are fewer floats than the dense
+    /// gradients `sum in out`; otherwise `reduce`. SNFS always reduces dense gradients (its
+    /// moving average is dense by definition). Throws for `factors` where it cannot apply.
+    public func resolvedReduction(layers: [SparseLinear], convolutional: Bool, batchSize: Int,
+                                  fail: (String, String) -> SprigError) throws -> DenseGradientReduction {
+        let field = "sparsity.dense_gradient_reduction"
+        if let chosen = denseGradientReduction {
+            guard chosen == .gatherFactors else { return chosen }
+            guard method == .rigl else { throw fail(field, "factors is RigL's path; \(method.rawValue) reduces dense gradients") }
+            guard !convolutional else { throw fail(field, "factors needs fully connected sparse layers; this model has sparse convolutions") }
+            return chosen
+        }
+        guard method == .rigl, !convolutional else { return .reduceToRoot }
+        let factorFloats = layers.reduce(0) { $0 + ($1.inputFeatures + $1.outputFeatures) * batchSize }
+        let denseFloats = layers.reduce(0) { $0 + $1.inputFeatures * $1.outputFeatures }
+        return factorFloats < denseFloats ? .gatherFactors : .reduceToRoot
+    }
+
+    /// Checks that the tile budget holds at least one row of every layer's dense gradient
+    /// (with the pool of `TiledDenseGradient` for `microbatches` micro-batches).
+    public func checkTileBudget(layers: [(name: String, layer: SparseLinear)], microbatches: Int,
+                                fail: (String, String) -> SprigError) throws {
+        let budget = tileBudgetMB << 20
+        for (name, layer) in layers
+        where TiledDenseGradient.tileRows(budgetBytes: budget, inputs: layer.inputFeatures, microbatches: microbatches) < 1 {
+            let need = TiledDenseGradient.poolTiles(microbatches) * layer.inputFeatures * MemoryLayout<Float>.stride
+            throw fail("sparsity.tile_budget_mb", "\(tileBudgetMB) MB holds no row of \(name)'s dense gradient: one row of "
+                       + "\(layer.inputFeatures) inputs with \(microbatches) micro-batches needs \(need) bytes (at least "
+                       + "\((need + (1 << 20) - 1) >> 20) MB)")
+        }
+    }
+}
