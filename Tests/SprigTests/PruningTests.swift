@@ -133,7 +133,10 @@ import Testing
         defer { buffer.deallocate() }
         for layer in rig.layers { (buffer + store.denseOffsets[layer.weightIndex]).update(from: g[layer.weightIndex], count: g[layer.weightIndex].count) }
         for (l, layer) in rig.layers.enumerated() {
-            #expect(layer.initialDenseWeights(.glorotUniform, seed: 2, layerIndex: 2 * l) == w[layer.weightIndex], "the dense copy starts elsewhere")
+            var random = StatelessRandom(seed: 2, purpose: .weightInit, layer: 2 * l)
+            var dense = [Float](repeating: 0, count: layer.inputFeatures * layer.outputFeatures)
+            WeightInitializer.glorotUniform.fill(&dense, count: dense.count, fanIn: layer.inputFeatures, fanOut: layer.outputFeatures, random: &random)
+            #expect(dense == w[layer.weightIndex], "the dense copy starts elsewhere")
         }
         // the masked network's dense gradient, for comparison
         let reduced = rig.step.accumulateGradients(inputs: rig.x, labels: rig.labels, dense: true)
