@@ -60,7 +60,7 @@ struct PruneCommand: ParsableCommand {
             let layers = trainer.layerSummary
             let active = layers.reduce(0) { $0 + $1.active }, dense = layers.reduce(0) { $0 + $1.shape.reduce(1, *) }
             let removed = pruner.removedNeurons
-            print(String(format: "%@: test_accuracy %.2f%%  weights %d of %d (%.2f%%)  ", stage, accuracy * 100, active, dense, 100 * Double(active) / Double(dense))
+            print(String(format: "%@: test_accuracy %.2f%%  weights %ld of %ld (%.2f%%)  ", stage, accuracy * 100, active, dense, 100 * Double(active) / Double(dense))
                   + zip(layers, removed).map { "\($0.name) \($0.active) (-\($1) neurons)" }.joined(separator: ", "))
             var j = JSONLine()
             j.add("stage", stage)

@@ -151,6 +151,10 @@ struct TrainCommand: ParsableCommand {
                              monotonicSeconds() - start))
                 communication.lines.forEach { print($0) }
                 if c.sparsity.method != .dense { printSparsitySummary(trainer) }
+                if trainer.maskUpdates.count > 0 {
+                    print(communication.updateLine(updates: trainer.maskUpdates.count, sparseDenseBytes: trainer.sparseDenseGradientBytes,
+                                                   path: trainer.denseGradientPath.rawValue))
+                }
             }
         } catch let divergence as ReplicaCheck.Divergence {
             // Every rank found it: rank 0 says so, and all end together.
@@ -223,10 +227,16 @@ struct TrainCommand: ParsableCommand {
               + "(\(c.microbatches) micro-batches of \(c.batchSize / c.microbatches)), "
               + "\(trainer.plan.stepsPerEpoch) steps/epoch, \(trainer.totalSteps) steps")
         if c.sparsity.method != .dense {
-            print("sprig: method \(c.sparsity.method.rawValue), \(c.sparsity.distribution.rawValue) distribution")
+            var line = "sprig: method \(c.sparsity.method.rawValue), \(c.sparsity.distribution.rawValue) distribution, fan_in \(c.sparsity.fanIn.rawValue)"
+            if c.sparsity.method == .rigl || c.sparsity.method == .snfs {
+                let path = trainer.denseGradientPath
+                line += ", dense gradients: \(path.rawValue)"
+                if path == .gatherFactors { line += " (tiles within \(c.sparsity.tileBudgetMB) MB)" }
+            }
+            print(line)
         }
         for layer in trainer.layerSummary {
-            print(String(format: "  %@  %@  active %d  density %.4f  %@", layer.name, layer.shape.map(String.init).joined(separator: "x"),
+            print(String(format: "  %@  %@  active %ld  density %.4f  %@", layer.name, layer.shape.map(String.init).joined(separator: "x"),
                          layer.active, layer.density, layer.sparseMath ? "sparse kernels" : "dense sgemm"))
         }
         if !(exactTree && c.microbatches & (c.microbatches - 1) == 0) {
@@ -271,7 +281,7 @@ struct TrainCommand: ParsableCommand {
     /// Active weights, FLOPs and mask updates at the end of a sparse run.
     private func printSparsitySummary(_ trainer: Trainer) {
         let layers = trainer.layerSummary
-        print(String(format: "active weights %d of %d; training FLOPs %.3f x dense (%.3g); inference FLOPs %.3f x dense; %d mask updates",
+        print(String(format: "active weights %ld of %ld; training FLOPs %.3f x dense (%.3g); inference FLOPs %.3f x dense; %d mask updates",
                      layers.reduce(0) { $0 + $1.active }, layers.reduce(0) { $0 + $1.shape.reduce(1, *) },
                      trainer.flops.relativeToDense, trainer.flops.total,
                      Double(trainer.model.forwardFLOPsPerExample) / Double(trainer.model.denseForwardFLOPsPerExample),

@@ -34,13 +34,26 @@ public struct CommunicationReport {
 
     /// A few lines for the terminal.
     public var lines: [String] {
-        var out = [String(format: "communication: %.0f bytes/step per rank over %d steps = %.2f%% of dense data-parallel (%d bytes/step)",
+        var out = [String(format: "communication: %.0f bytes/step per rank over %ld steps = %.2f%% of dense data-parallel (%ld bytes/step)",
                           bytesPerStep, steps, 100 * ratioToDense, denseBytesPerStep)]
         for kind in TrafficKind.sprigKinds where (bytes[kind] ?? 0) > 0 {
-            out.append("  " + kind.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)
+            out.append("  " + kind.rawValue.padding(toLength: 18, withPad: " ", startingAt: 0)
                        + String(format: "%12.1f bytes/step  (%.2f%% of dense)", bytesPerStep(kind), 100 * bytesPerStep(kind) / Double(denseBytesPerStep)))
         }
         return out
+    }
+
+    /// The kinds only mask-update steps carry.
+    public static let updateKinds: [TrafficKind] = [.denseGradients, .growthFactors, .growthCandidates, .maskDiffs]
+
+    /// Bytes per mask update of the update kinds, against `4 x sum(in x out)`: the bytes of
+    /// the sparse layers' dense gradients, what reducing them whole would move per update.
+    public func updateLine(updates: Int, sparseDenseBytes: Int, path: String) -> String {
+        let perUpdate = CommunicationReport.updateKinds.map { (kind: $0, bytes: Double(bytes[$0] ?? 0) / Double(max(updates, 1))) }
+        let total = perUpdate.reduce(0) { $0 + $1.bytes }
+        return String(format: "update steps: %ld, %.0f bytes each = %.2f%% of the sparse layers' dense gradients (%ld bytes); path %@: ",
+                      updates, total, 100 * total / Double(max(sparseDenseBytes, 1)), sparseDenseBytes, path)
+            + perUpdate.filter { $0.bytes > 0 }.map { String(format: "%@ %.0f", $0.kind.rawValue, $0.bytes) }.joined(separator: ", ")
     }
 }
 

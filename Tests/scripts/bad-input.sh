@@ -78,6 +78,10 @@ expect_error "negative learning rate in the config" "$WORK/negative.yaml: optimi
 
 expect_error "negative learning rate as a flag" "optimizer.lr (set by --lr): must be positive, got -0.1" train --data "$good" --lr=-0.1
 expect_error "zero epochs as a flag" "epochs (set by --epochs): must be at least 1, got 0" train --data "$good" --epochs 0
+printf 'model: {mlp: [64, 2000000, 2000000, 10]}\nepochs: 1\nbatch_size: 20\n' > "$WORK/huge.yaml"
+expect_error "a model that cannot fit, refused with the estimate" "$WORK/huge.yaml: model: mlp-64-2000000-2000000-10 needs about" "$SPRIG" train --config "$WORK/huge.yaml" --data "$good" --metrics-out "$WORK/metrics.jsonl"
+printf 'model: {mlp: [64, 400000, 10]}\nepochs: 1\nbatch_size: 20\nmicrobatches: 4\nsparsity: {method: rigl, distribution: er, sparsity: 0.9999, tile_budget_mb: 1}\n' > "$WORK/tile.yaml"
+expect_error "a tile budget too small for one row" "$WORK/tile.yaml: sparsity.tile_budget_mb: 1 MB holds no row of fc2.weight's dense gradient" "$SPRIG" train --config "$WORK/tile.yaml" --data "$good" --metrics-out "$WORK/metrics.jsonl"
 expect_error "missing config file" "$WORK/none.yaml: no such config file" "$SPRIG" train --config "$WORK/none.yaml"
 expect_error "model that does not fit the data" "model: mlp 784-300-100-10 takes 784 inputs, the data has 64 features" "$SPRIG" train --config "$ROOT/configs/lenet300-dense.yaml" --data "$good" --metrics-out "$WORK/metrics.jsonl"
 

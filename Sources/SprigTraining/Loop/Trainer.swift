@@ -38,6 +38,12 @@ public final class Trainer {
         self.data = data
         let s = config.sparsity
         let sparsities = s.layerSparsities(config.model.weightShapes)
+        let estimate = MemoryEstimate(config: config, sparsities: sparsities)
+        if let available = MemoryEstimate.available, estimate.bytes > available {
+            throw config.fieldError("model", String(format: "%@ needs about %.1f GB of memory (estimated before allocating), "
+                                                    + "%.1f GB are available; raise sparsity.sparsity or use a smaller model",
+                                                    config.modelName, Double(estimate.bytes) / 1e9, Double(available) / 1e9))
+        }
         // Methods that start dense (NNrelief, gradual pruning) keep their pruned layers as
         // fully active sparse layers that shrink.
         let pruned = Set(sparsities.indices.filter { s.method.startsDense && (s.method == .nnrelief || sparsities[$0] > 0) })
@@ -187,5 +193,13 @@ public final class Trainer {
     /// Training FLOPs so far (RigL paper, appendix H).
     public var flops: TrainingFLOPs { trainingStep.flops }
     /// Mask updates so far, and connections they regrew.
+    /// How update steps bring RigL (and SNFS) their dense gradients.
+    public var denseGradientPath: DenseGradientReduction { trainingStep.tree.denseReduction }
+
+    /// Bytes of the sparse layers' dense gradients, `4 x sum(in x out)`.
+    public var sparseDenseGradientBytes: Int {
+        4 * model.sparseLayers.reduce(0) { $0 + $1.layer.inputFeatures * $1.layer.outputFeatures }
+    }
+
     public var maskUpdates: (count: Int, connectionsChanged: Int) { (trainingStep.maskUpdates, trainingStep.connectionsChanged) }
 }

@@ -1,0 +1,46 @@
+import Foundation
+import SprigTensor
+import SprigSparsity
+import SprigModels
+
+/// What a run will hold in memory, estimated from the config before anything is
+/// allocated, so that a model that cannot fit is refused with the figure instead of
+/// failing hours later (or being killed by the kernel).
+///
+/// Per weight layer of N positions with n active: values, the column index and
+/// `gradients + states` buffers of the store, `4 n (2 + buffers)` bytes (the whole `4 N`
+/// per buffer for dense layers and for sparse layers on the dense-math path, which also
+/// hold two dense scratch matrices); the mask built at start, about 40 bytes per active
+/// weight for a moment; activations, four matrices of `width x micro-batch` floats per layer.
+public struct MemoryEstimate {
+    public var bytes: Int
+
+    public init(config: TrainingConfig, sparsities: [Double]) {
+        let s = config.sparsity
+        // the gradient tree's pool: levels + 1 buffers (one process: every micro-batch local)
+        let treeBuffers = TiledDenseGradient.poolTiles(config.microbatches)
+        let states = config.adam == nil ? 1 : 2
+        var total = 0
+        var widest = config.model.inputFeatures
+        for (shape, sparsity) in zip(config.model.weightShapes, sparsities) {
+            let positions = shape.count
+            let active = sparsity > 0 ? SparsityDistribution.activeCount(count: positions, sparsity: sparsity) : positions
+            let denseMath = sparsity == 0 || Double(active) / Double(positions) > s.denseMathDensity
+            total += 4 * active * (2 + treeBuffers + states) + (denseMath ? 8 * positions : 40 * active)
+            widest = max(widest, shape.shape[0])
+        }
+        let layers = config.model.weightShapes.count
+        total += 4 * 4 * layers * widest * (config.batchSize / config.microbatches)
+        if s.method == .rigl { total += s.tileBudgetMB << 20 }
+        bytes = total
+    }
+
+    /// Memory the system can give now (MemAvailable of /proc/meminfo), or nil when unknown.
+    public static var available: Int? {
+        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+            return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }.map { $0 * 1024 }
+        }
+        return nil
+    }
+}
