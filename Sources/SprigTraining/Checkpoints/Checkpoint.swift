@@ -18,8 +18,9 @@ import Foundation
 /// and a CRC-32 of everything before it. Version 2 stores each mask in CSR form (header
 /// `mask_rows` and `masks`: rows and active entries per layer; payload `rows + 1` row
 /// starts then the columns, Int32), so its size follows the active entries whatever the
-/// layer's size; version 1 (still read) stored active flat indices as Int32 (`Mask`). Reading checks every length against the header
-/// and the CRC, so a truncated or damaged file is an error naming the file, never a crash.
+/// layer's size; version 1 (still read) stored active flat indices as Int32 (`Mask`).
+/// Reading checks every length against the header and the CRC, so a truncated or damaged
+/// file is an error naming the file, never a crash.
 public struct Checkpoint: Equatable {
     public var step: Int
     public var seed: UInt64
