@@ -10,7 +10,7 @@ struct EvalCommand: ParsableCommand {
         abstract: "Evaluate a safetensors file written by `sprig train --weights-out` on the test set."
     )
 
-    @Argument(help: "The safetensors file (its metadata holds the config).") var weights: String
+    @Argument(help: "The safetensors file (its metadata holds the config); sparse layers dense with masks, or in CSR form.") var weights: String
     @Option(name: .long, help: "MNIST-format data directory (default: the one in the file's config).") var data: String?
 
     func run() throws {
@@ -22,7 +22,7 @@ struct EvalCommand: ParsableCommand {
             config.sparsity.method = config.sparsity.method == .gmp ? .static : config.sparsity.method
             let dataset = try MNISTData(directory: config.data, classes: config.model.classes)
             let trainer = try Trainer(config: config, replicas: .single(), data: dataset)
-            try trainer.load(tensors, source: weights)
+            try trainer.load(tensors, metadata: metadata, source: weights)
             let (accuracy, loss) = trainer.evaluate(dataset.test)
             print(String(format: "test_accuracy %.4f  test_loss %.4f  (%d examples, %@)", accuracy, loss, dataset.test.count, config.modelName))
         } catch let error as SprigError {

@@ -28,6 +28,7 @@ struct PruneCommand: ParsableCommand {
     @Flag(name: .customLong("fine-tune"), help: "Retrain from the current weights instead of the initial ones.") var fineTune = false
     @Option(name: .customLong("metrics-out"), help: "One JSON line per epoch and per round, and a final line.") var metricsOut: String?
     @Option(name: .customLong("weights-out"), help: "The pruned model as safetensors.") var weightsOut: String?
+    @Option(name: .customLong("weights-format"), help: "Sparse layers in --weights-out: dense, sparse (CSR) or auto.") var weightsFormat: String = "auto"
     @Option(name: .long, help: "BLAS threads per rank.") var threads: Int = 1
 
     func validate() throws {
@@ -40,7 +41,8 @@ struct PruneCommand: ParsableCommand {
     func run() throws {
         let communicator = try startCommunicator()
         BLAS.setThreads(threads)
-        let trainer = try agreeing(communicator) { () throws -> Trainer in
+        let (format, trainer) = try agreeing(communicator) { () throws -> (WeightsFormat, Trainer) in
+            let format = try WeightsFormat(parsing: weightsFormat, option: "--weights-format")
             var c = try TrainingConfig.load(path: config)
             if let data { c.data = data }
             if let epochs { c.epochs = epochs; c.overriddenBy["epochs"] = "--epochs" }
@@ -49,7 +51,7 @@ struct PruneCommand: ParsableCommand {
             c.sparsity.method = .nnrelief
             c.replicaCheckEvery = 0
             let dataset = try MNISTData(directory: c.data, classes: c.model.classes)
-            return try Trainer(config: c, replicas: Replicas(communicator), data: dataset)
+            return (format, try Trainer(config: c, replicas: Replicas(communicator), data: dataset))
         }
         let isRoot = communicator.isRoot
         let metrics = isRoot ? metricsOut.map(MetricsFile.init(path:)) : nil
@@ -101,7 +103,7 @@ struct PruneCommand: ParsableCommand {
                 j.add("removed_neurons", counts: zip(layers, pruner.removedNeurons).map { ($0.name, $1) })
                 j.add("epochs", trainer.epochLimit)
                 try metrics?.append(j)
-                if let weightsOut { try Safetensors.write(trainer.tensors(), metadata: trainer.exportMetadata, to: weightsOut) }
+                if let weightsOut { try trainer.writeWeights(to: weightsOut, format: format) }
             } else {
                 _ = trainer.evaluate(trainer.data.test)
             }

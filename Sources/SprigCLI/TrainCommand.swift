@@ -40,6 +40,9 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("weights-out"), help: "Write the trained weights to this safetensors file.")
     var weightsOut: String?
 
+    @Option(name: .customLong("weights-format"), help: "Sparse layers in --weights-out: dense (weights and masks), sparse (CSR), or auto (sparse past 64M dense values).")
+    var weightsFormat: String = "auto"
+
     @Option(name: .long, help: "Write checkpoints to this file (atomically, by rank 0).")
     var checkpoint: String?
 
@@ -93,7 +96,9 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         let communicator = try startCommunicator()
         BLAS.setThreads(threads)
-        let trainer = try agreeing(communicator) { try makeTrainer(communicator) }
+        let (format, trainer) = try agreeing(communicator) {
+            (try WeightsFormat(parsing: weightsFormat, option: "--weights-format"), try makeTrainer(communicator))
+        }
         let isRoot = communicator.isRoot
         let c = trainer.config
         let metrics = isRoot ? metricsOut.map { resume == nil ? MetricsFile(path: $0) : MetricsFile(continuing: $0) } : nil
@@ -144,9 +149,7 @@ struct TrainCommand: ParsableCommand {
                 let j = finalLine(trainer, last: last, samplesPerSecond: samplesPerSecond, seconds: monotonicSeconds() - start,
                                   communication: communication, bytesAllreduced: communicator.traffic.total, ranks: communicator.size)
                 try metrics?.append(j)
-                if let weightsOut {
-                    try Safetensors.write(trainer.tensors(), metadata: trainer.exportMetadata, to: weightsOut)
-                }
+                if let weightsOut { try trainer.writeWeights(to: weightsOut, format: format) }
                 print(String(format: "done: test_accuracy %.2f%% after %d steps in %.1f s", last.testAccuracy * 100, last.step,
                              monotonicSeconds() - start))
                 communication.lines.forEach { print($0) }

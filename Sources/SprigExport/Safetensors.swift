@@ -1,24 +1,50 @@
 import SprigTensor
 import Foundation
 
-/// A named float32 tensor.
+/// A named tensor: float32 values (`F32`), or 64-bit integers (`I64`, the index parts of a
+/// sparse CSR weight, see `CSRTensors`).
 public struct NamedTensor: Equatable {
+    /// The element types Sprig writes and reads.
+    public enum DType: String, Equatable {
+        case f32 = "F32", i64 = "I64"
+        public var byteWidth: Int { self == .f32 ? 4 : 8 }
+    }
+
     public var name: String
     public var shape: [Int]
+    public var dtype: DType
+    /// The values of an `F32` tensor (empty for an integer tensor).
     public var values: [Float]
+    /// The values of an `I64` tensor (empty for a float tensor).
+    public var integers: [Int64]
 
     public init(name: String, shape: [Int], values: [Float]) {
         precondition(shape.reduce(1, *) == values.count, "tensor \(name): shape \(shape) does not hold \(values.count) values")
         self.name = name
         self.shape = shape
+        self.dtype = .f32
         self.values = values
+        self.integers = []
     }
+
+    public init(name: String, shape: [Int], integers: [Int64]) {
+        precondition(shape.reduce(1, *) == integers.count, "tensor \(name): shape \(shape) does not hold \(integers.count) values")
+        self.name = name
+        self.shape = shape
+        self.dtype = .i64
+        self.values = []
+        self.integers = integers
+    }
+
+    /// Elements of the tensor.
+    public var count: Int { dtype == .f32 ? values.count : integers.count }
 }
 
 /// The safetensors format (Hugging Face): an 8-byte little-endian header length, a JSON
 /// header mapping each tensor name to `{dtype, shape, data_offsets}` (offsets relative to
 /// the data section) plus string `__metadata__`, then the tensors' bytes. Sprig writes and
-/// reads float32 (`F32`) tensors.
+/// reads float32 (`F32`) and int64 (`I64`) tensors, little-endian; any other dtype is an
+/// error naming the file.
 public enum Safetensors {
     /// Encodes `tensors` in order, with `metadata`.
     public static func encode(_ tensors: [NamedTensor], metadata: [String: String] = [:]) -> [UInt8] {
@@ -29,8 +55,8 @@ public enum Safetensors {
         }
         var offset = 0
         for t in tensors {
-            let size = t.values.count * 4
-            entries.append("\(JSONLine.quote(t.name)): {\"dtype\": \"F32\", \"shape\": [\(t.shape.map(String.init).joined(separator: ", "))], \"data_offsets\": [\(offset), \(offset + size)]}")
+            let size = t.count * t.dtype.byteWidth
+            entries.append("\(JSONLine.quote(t.name)): {\"dtype\": \"\(t.dtype.rawValue)\", \"shape\": [\(t.shape.map(String.init).joined(separator: ", "))], \"data_offsets\": [\(offset), \(offset + size)]}")
             offset += size
         }
         var header = Array(("{" + entries.joined(separator: ", ") + "}").utf8)
@@ -41,6 +67,7 @@ public enum Safetensors {
         out.append(contentsOf: header)
         for t in tensors {
             for v in t.values { withUnsafeBytes(of: v.bitPattern.littleEndian) { out.append(contentsOf: $0) } }
+            for v in t.integers { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
         }
         return out
     }
@@ -77,24 +104,28 @@ public enum Safetensors {
                   let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2 else {
                 throw SprigError(source, "tensor '\(name)': malformed header entry")
             }
-            guard dtype == "F32" else { throw SprigError(source, "tensor '\(name)': dtype \(dtype) is not supported (F32 only)") }
+            guard let type = NamedTensor.DType(rawValue: dtype) else {
+                throw SprigError(source, "tensor '\(name)': dtype \(dtype) is not supported (F32 and I64 only)")
+            }
             guard shape.allSatisfy({ $0 >= 0 && $0 <= 1 << 31 }) else { throw SprigError(source, "tensor '\(name)': bad shape \(shape)") }
             // The dimensions are untrusted: a product that overflows is a bad shape, not a trap.
             var count = 1, overflow = false
             for d in shape where !overflow { (count, overflow) = count.multipliedReportingOverflow(by: d) }
-            let byteCount = count.multipliedReportingOverflow(by: 4)
+            let byteCount = count.multipliedReportingOverflow(by: type.byteWidth)
             guard !overflow, !byteCount.overflow else { throw SprigError(source, "tensor '\(name)': shape \(shape) is too large") }
             guard offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] <= dataSize, offsets[1] - offsets[0] == byteCount.partialValue else {
                 throw SprigError(source, "tensor '\(name)': data offsets \(offsets) do not fit shape \(shape) in \(dataSize) bytes of data")
             }
-            var values = [Float](repeating: 0, count: count)
             let start = headerEnd + offsets[0]
-            for i in 0..<count {
-                let o = start + 4 * i
-                let bits = UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24
-                values[i] = Float(bitPattern: bits)
+            func word(_ i: Int, _ width: Int) -> UInt64 {
+                var bits: UInt64 = 0
+                for b in 0..<width { bits |= UInt64(bytes[start + width * i + b]) << (8 * UInt64(b)) }
+                return bits
             }
-            tensors.append((offsets[0], NamedTensor(name: name, shape: shape, values: values)))
+            let tensor = type == .f32
+                ? NamedTensor(name: name, shape: shape, values: (0..<count).map { Float(bitPattern: UInt32(word($0, 4))) })
+                : NamedTensor(name: name, shape: shape, integers: (0..<count).map { Int64(bitPattern: word($0, 8)) })
+            tensors.append((offsets[0], tensor))
         }
         return (tensors.sorted { $0.0 < $1.0 }.map(\.1), metadata)
     }

@@ -4,6 +4,7 @@ import SprigTensor
 /// `max_i |a_i - b_i| / max_i |a_i|` (the infinity-norm relative error, which stays
 /// meaningful for weights near zero). Equal values (a NaN at the same position in both
 /// included) differ by 0; a NaN facing a number differs by infinity, so it is reported.
+/// Integer tensors (the indices of sparse weights) must match exactly.
 public struct TensorComparison {
     public struct Row {
         public var name: String
@@ -24,8 +25,12 @@ public struct TensorComparison {
         }
         for a in reference {
             let b = others[a.name]!
-            guard a.shape == b.shape else {
-                mismatch = "tensor \(a.name): shape \(a.shape) vs \(b.shape)"
+            guard a.shape == b.shape, a.dtype == b.dtype else {
+                mismatch = "tensor \(a.name): \(a.dtype.rawValue) \(a.shape) vs \(b.dtype.rawValue) \(b.shape)"
+                return
+            }
+            guard a.integers == b.integers else {
+                mismatch = "tensor \(a.name): the indices differ"
                 return
             }
             var maxDiff: Float = 0, maxRef: Float = 0

@@ -93,4 +93,29 @@ expect_error "bad data under mpirun -np 2" "$d/t10k-labels-idx1-ubyte: label 12"
 
 expect_error "compare: missing file" "$WORK/a.safetensors: no such file" "$SPRIG" compare "$WORK/a.safetensors" "$WORK/b.safetensors"
 
+expect_error "unknown --weights-format" "--weights-format: unknown weights format 'csr' (known: dense, sparse, auto)" \
+  train --data "$good" --weights-format csr --weights-out "$WORK/never.safetensors"
+# A sparse weight file whose CSR columns are out of order in one row is refused by sprig eval.
+printf 'model: {mlp: [64, 16, 10]}\nepochs: 1\nbatch_size: 20\nsparsity: {method: static, sparsity: 0.8}\n' > "$WORK/sparse.yaml"
+"$SPRIG" train --config "$WORK/sparse.yaml" --data "$good" --weights-format sparse --weights-out "$WORK/csr.safetensors" >"$WORK/out" 2>&1
+python3 - "$WORK/csr.safetensors" "$WORK/bad-csr.safetensors" <<'PY' >"$WORK/swap" 2>&1
+import json, struct, sys
+blob = bytearray(open(sys.argv[1], "rb").read())
+n = struct.unpack("<Q", blob[:8])[0]
+header = json.loads(blob[8:8 + n])
+def ints(name):
+    a, b = header[name]["data_offsets"]
+    return 8 + n + a, struct.unpack(f"<{(b - a) // 8}q", blob[8 + n + a:8 + n + b])
+_, crow = ints("fc1.weight.crow_indices")
+start, _ = ints("fc1.weight.col_indices")
+row = next(r for r in range(len(crow) - 1) if crow[r + 1] - crow[r] >= 2)
+k = start + 8 * crow[row]
+blob[k:k + 16] = blob[k + 8:k + 16] + blob[k:k + 8]
+open(sys.argv[2], "wb").write(blob)
+print(row)
+PY
+expect_error "sprig eval of a sparse file with unordered columns" \
+  "$WORK/bad-csr.safetensors: sparse weight fc1.weight: the columns of row $(cat "$WORK/swap") are not ascending" \
+  "$SPRIG" eval "$WORK/bad-csr.safetensors"
+
 finish

@@ -6,7 +6,10 @@
 #   whose accuracy equals `sprig eval`'s;
 # - the connectivity pictures are valid PNG files (chunks, CRCs, pixel data), and the
 #   first layer's connections have moved off the empty border of the digits: per pixel, the
-#   outer 3-pixel ring keeps under a third of the connections of the central 14 x 14.
+#   outer 3-pixel ring keeps under a third of the connections of the central 14 x 14;
+# - the same run exported with --weights-format sparse (CSR parts, dense shapes in the
+#   metadata) gives the same `sprig eval` line as the dense export, and NumPy densifies the
+#   CSR parts into exactly the dense export's weights and masks, bit for bit.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 DATA="${1:-$ROOT/data/mnist}"
@@ -101,4 +104,48 @@ PY
 pic_code=$?
 check_code "the connectivity pictures are valid PNGs and show the centre ($(tail -1 "$WORK/pic.log"))" "$pic_code"
 check_code "Python safetensors + NumPy read shapes, masks and config, and reproduce sprig eval's accuracy ($(tail -1 "$WORK/py.log"))" "$py_code"
+# The same run (the same seed and steps, so the same model) exported in the sparse form.
+"$SPRIG" train --config "$ROOT/configs/rigl-mnist.yaml" --data "$DATA" --max-steps 1200 --weights-format sparse \
+  --weights-out "$WORK/m-sparse.safetensors" >"$WORK/train-sparse.log" 2>&1
+code=$?
+check "the run exported with --weights-format sparse ends and writes a file (exit $code)" test "$code" -eq 0 -a -s "$WORK/m-sparse.safetensors"
+sparse_eval_line=$("$SPRIG" eval "$WORK/m-sparse.safetensors" --data "$DATA" 2>&1)
+code=$?
+check "sprig eval of the sparse file gives the dense file's line (exit $code: $sparse_eval_line)" \
+  test "$code" -eq 0 -a -n "$eval_line" -a "$sparse_eval_line" = "$eval_line"
+"$VENV/bin/python" - "$WORK/m.safetensors" "$WORK/m-sparse.safetensors" <<'PY' >"$WORK/csr.log" 2>&1
+import json, sys
+import numpy as np
+from safetensors import safe_open
+from safetensors.numpy import load_file
+
+dense_path, sparse_path = sys.argv[1:]
+dense, sparse = load_file(dense_path), load_file(sparse_path)
+with safe_open(sparse_path, framework="numpy") as f:
+    meta = f.metadata()
+assert meta["weights_format"] == "sparse_csr", meta.get("weights_format")
+assert not any(k.endswith(".mask") for k in sparse), sorted(sparse)
+rebuilt = {}
+for name in sorted(k[:-len(".crow_indices")] for k in sparse if k.endswith(".crow_indices")):
+    crow, col, values = sparse[name + ".crow_indices"], sparse[name + ".col_indices"], sparse[name + ".values"]
+    assert crow.dtype == col.dtype == np.int64 and values.dtype == np.float32, (crow.dtype, col.dtype, values.dtype)
+    shape = json.loads(meta[name + ".shape"])
+    rows = np.repeat(np.arange(len(crow) - 1), np.diff(crow))
+    weight = np.zeros(shape, np.float32)
+    weight[rows, col] = values
+    mask = np.zeros(shape, np.float32)
+    mask[rows, col] = 1
+    rebuilt[name] = weight
+    rebuilt[name.replace(".weight", ".mask")] = mask
+for name, t in sparse.items():
+    if not name.rsplit(".", 1)[-1] in ("crow_indices", "col_indices", "values"):
+        rebuilt[name] = t
+assert sorted(rebuilt) == sorted(dense), (sorted(rebuilt), sorted(dense))
+for name, t in dense.items():
+    assert rebuilt[name].shape == t.shape and np.array_equal(rebuilt[name].view(np.uint32), t.view(np.uint32)), name
+nnz = sum(int(sparse[k].size) for k in sparse if k.endswith(".values"))
+print(f"{len(dense)} tensors rebuilt bit for bit from CSR ({nnz} active weights)")
+PY
+code=$?
+check_code "NumPy densifies the sparse file into the dense export bit for bit ($(tail -1 "$WORK/csr.log"))" "$code"
 finish

@@ -14,6 +14,8 @@
 #   no-op             exits 0 at once, doing nothing           accuracy: the floors; faults: a killed rank
 #                                                              ends the job; multinode: a cut link does
 #   eval-off          sprig eval reports 1% more accuracy      export: NumPy reproduces sprig eval
+#   csr-eval-off      the same, for sparse (CSR) files only    export: the sparse file evaluates as the dense
+#   csr-off           --weights-format sparse writes dense     export: NumPy densifies the CSR file
 #
 # The suites run shortened where they have knobs for it (fewer steps, configs, ranks).
 # Weight files are always compared with the built binary (harness.sh: REFERENCE_SPRIG).
@@ -67,6 +69,14 @@ if [ "$1" = eval ]; then
   exit "${PIPESTATUS[0]}"
 fi'
 ln -s "$REFERENCE_SPRIG" "$MUTANTS/eval-off/sprig.real"
+mutant csr-eval-off '
+if [ "$1" = eval ] && head -c 65536 "$2" | grep -qa sparse_csr; then
+  "$0.real" "$@" | awk "{ \$2 = sprintf(\"%.4f\", \$2 + 0.01); print }"
+  exit "${PIPESTATUS[0]}"
+fi'
+ln -s "$REFERENCE_SPRIG" "$MUTANTS/csr-eval-off/sprig.real"
+mutant csr-off '
+for i in "${!args[@]}"; do [ "${args[$i]}" = sparse ] && [ "${args[$((i - 1))]}" = --weights-format ] && args[$i]=dense; done'
 
 # caught MUTANT SUITE "EXPECTED FAIL LINE"... [-- ENV=VALUE...]: runs SUITE against MUTANT;
 # passes when the suite exits non-zero and prints every expected FAIL line (a prefix).
@@ -114,6 +124,8 @@ caught no-op faults.sh \
   "4 ranks train before one is killed"
 caught eval-off export.sh \
   "Python safetensors + NumPy read shapes, masks and config, and reproduce sprig eval's accuracy"
+caught csr-eval-off export.sh "sprig eval of the sparse file gives the dense file's line"
+caught csr-off export.sh "NumPy densifies the sparse file into the dense export bit for bit"
 if [ "$(id -u)" -eq 0 ]; then
   caught seed-under-mpirun multinode.sh "two hosts end with the single process's weights and masks"
   caught no-op multinode.sh "training across the two hosts starts before the cut"

@@ -14,10 +14,13 @@ import Foundation
 /// stateless functions of (seed, step), so nothing else is needed.
 ///
 /// File layout: the magic `SPRIGCKP`, a little-endian UInt32 version and UInt32 header
-/// length, a JSON header, the payload (values, optimizer states, mask indices as Int32,
-/// averages),
-/// and a CRC-32 of everything before it. Reading checks every length against the header
-/// and the CRC, so a truncated or damaged file is an error naming the file, never a crash.
+/// length, a JSON header, the payload (values, optimizer states, the masks, averages),
+/// and a CRC-32 of everything before it. Version 2 stores each mask in CSR form (header
+/// `mask_rows` and `masks`: rows and active entries per layer; payload `rows + 1` row
+/// starts then the columns, Int32), so its size follows the active entries whatever the
+/// layer's size; version 1 (still read) stored active flat indices as Int32 (`Mask`).
+/// Reading checks every length against the header and the CRC, so a truncated or damaged
+/// file is an error naming the file, never a crash.
 public struct Checkpoint: Equatable {
     public var step: Int
     public var seed: UInt64
@@ -30,8 +33,8 @@ public struct Checkpoint: Equatable {
     /// The optimizer's state buffers, each laid out like `values`.
     public var states: [[Float]]
     public var optimizerSteps: Int
-    /// Each sparse layer's active flat indices (CSR order).
-    public var masks: [[Int32]]
+    /// Each sparse layer's mask (CSR; flat indices when read from a version-1 file).
+    public var masks: [Mask]
     /// SNFS's moving averages per sparse layer (empty otherwise).
     public var averages: [[Float]]
     public var maskUpdates: Int
@@ -44,7 +47,13 @@ public struct Checkpoint: Equatable {
     public var epochSteps: Int = 0
 
     static let magic = Array("SPRIGCKP".utf8)
-    static let version: UInt32 = 1
+    static let version: UInt32 = 2
+
+    /// The version this checkpoint encodes as: 1 when its masks came from a version-1
+    /// file (flat indices), else 2.
+    var encodedVersion: UInt32 {
+        masks.contains { if case .flat = $0 { return true } else { return false } } ? 1 : Checkpoint.version
+    }
 
     public func encode() -> [UInt8] {
         var header = JSONLine()
@@ -56,7 +65,14 @@ public struct Checkpoint: Equatable {
         header.add("counts", json: "[" + counts.map(String.init).joined(separator: ", ") + "]")
         header.add("states", states.count)
         header.add("optimizer_steps", optimizerSteps)
-        header.add("masks", json: "[" + masks.map { String($0.count) }.joined(separator: ", ") + "]")
+        let version = encodedVersion
+        if version >= 2 {
+            header.add("mask_rows", json: "[" + masks.map { mask -> String in
+                guard case .csr(let rowStart, _) = mask else { preconditionFailure("version-1 and CSR masks mixed") }
+                return String(rowStart.count - 1)
+            }.joined(separator: ", ") + "]")
+        }
+        header.add("masks", json: "[" + masks.map { String($0.activeCount) }.joined(separator: ", ") + "]")
         header.add("averages", json: "[" + averages.map { String($0.count) }.joined(separator: ", ") + "]")
         header.add("mask_updates", maskUpdates)
         header.add("connections_changed", connectionsChanged)
@@ -66,13 +82,20 @@ public struct Checkpoint: Equatable {
         header.add("epoch_steps", epochSteps)
         let headerBytes = Array(header.text.utf8)
         var out = Checkpoint.magic
-        Checkpoint.append(Checkpoint.version, to: &out)
+        Checkpoint.append(version, to: &out)
         Checkpoint.append(UInt32(headerBytes.count), to: &out)
         out += headerBytes
-        out.reserveCapacity(out.count + 4 * (values.count * (1 + states.count) + masks.reduce(0) { $0 + $1.count } + averages.reduce(0) { $0 + $1.count }) + 4)
+        out.reserveCapacity(out.count + 4 * (values.count * (1 + states.count) + masks.reduce(0) { $0 + $1.wordCount } + averages.reduce(0) { $0 + $1.count }) + 4)
         Checkpoint.appendLittleEndian(values, to: &out)
         for state in states { Checkpoint.appendLittleEndian(state, to: &out) }
-        for m in masks { Checkpoint.appendLittleEndian(m, to: &out) }
+        for mask in masks {
+            switch mask {
+            case .flat(let indices): Checkpoint.appendLittleEndian(indices, to: &out)
+            case .csr(let rowStart, let columns):
+                Checkpoint.appendLittleEndian(rowStart, to: &out)
+                Checkpoint.appendLittleEndian(columns, to: &out)
+            }
+        }
         for a in averages { Checkpoint.appendLittleEndian(a, to: &out) }
         Checkpoint.append(Checkpoint.crc(out, count: out.count), to: &out)
         return out
@@ -93,7 +116,8 @@ public struct Checkpoint: Equatable {
     public static func decode(_ bytes: [UInt8], source: String) throws -> Checkpoint {
         func fail(_ message: String) -> SprigError { SprigError(source, "not a valid checkpoint: \(message)") }
         guard bytes.count >= 20, Array(bytes[0..<8]) == magic else { throw fail("wrong magic number or truncated") }
-        guard UInt32(le: bytes, at: 8) == version else { throw fail("unsupported version \(UInt32(le: bytes, at: 8))") }
+        let fileVersion = UInt32(le: bytes, at: 8)
+        guard fileVersion == 1 || fileVersion == version else { throw fail("unsupported version \(fileVersion)") }
         let headerLength = Int(UInt32(le: bytes, at: 12))
         guard headerLength <= bytes.count - 20 else { throw fail("truncated (header of \(headerLength) bytes)") }
         let stored = UInt32(le: bytes, at: bytes.count - 4)
@@ -117,11 +141,15 @@ public struct Checkpoint: Equatable {
             throw fail("header fields missing")
         }
         let counts = try ints("counts"), maskCounts = try ints("masks"), averageCounts = try ints("averages")
+        // Version 2: each mask's rows (its payload holds rows + 1 row starts before the columns).
+        let maskRows = fileVersion == 1 ? nil : try ints("mask_rows")
+        if let maskRows, maskRows.count != maskCounts.count { throw fail("\(maskRows.count) mask_rows for \(maskCounts.count) masks") }
+        let rowStartCount = maskRows.map { $0.reduce(0) { $0 + $1 + 1 } } ?? 0
         guard names.count == counts.count else { throw fail("\(names.count) names for \(counts.count) tensors") }
         let total = counts.reduce(0, +)
         let stateCount = try int("states")
         guard stateCount <= 8 else { throw fail("\(stateCount) optimizer state buffers") }
-        let payload = 4 * ((1 + stateCount) * total + maskCounts.reduce(0, +) + averageCounts.reduce(0, +))
+        let payload = 4 * ((1 + stateCount) * total + maskCounts.reduce(0, +) + rowStartCount + averageCounts.reduce(0, +))
         guard 16 + headerLength + payload + 4 == bytes.count else { throw fail("payload of \(bytes.count - 20 - headerLength) bytes, header describes \(payload)") }
         var offset = 16 + headerLength
         func floats(_ n: Int) -> [Float] {
@@ -134,7 +162,8 @@ public struct Checkpoint: Equatable {
         }
         let values = floats(total)
         let states = (0..<stateCount).map { _ in floats(total) }
-        let masks = maskCounts.map { int32s($0) }
+        let masks: [Mask] = maskRows.map { rows in zip(rows, maskCounts).map { .csr(rowStart: int32s($0 + 1), columns: int32s($1)) } }
+            ?? maskCounts.map { .flat(int32s($0)) }
         let averages = averageCounts.map { floats($0) }
         var epochLossSum = 0.0, epochSteps = 0
         if json["epoch_steps"] != nil {

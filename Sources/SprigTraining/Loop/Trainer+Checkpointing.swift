@@ -16,7 +16,7 @@ extension Trainer {
                           values: Array(UnsafeBufferPointer(start: store.values, count: store.count)),
                           states: store.states.map { Array(UnsafeBufferPointer(start: $0, count: store.count)) },
                           optimizerSteps: optimizer.steps,
-                          masks: model.sparseLayers.map { $0.layer.pattern.activeIndices.map { Int32($0) } },
+                          masks: model.sparseLayers.map { Checkpoint.Mask($0.layer.pattern) },
                           averages: trainingStep.policy?.state ?? [],
                           maskUpdates: trainingStep.maskUpdates, connectionsChanged: trainingStep.connectionsChanged,
                           flops: trainingStep.flops.total, denseFLOPs: trainingStep.flops.denseTotal,
@@ -31,12 +31,7 @@ extension Trainer {
         let sparse = model.sparseLayers
         guard checkpoint.masks.count == sparse.count else { throw fail("\(checkpoint.masks.count) masks for \(sparse.count) sparse layers") }
         for (mask, (_, layer)) in zip(checkpoint.masks, sparse) {
-            let total = layer.inputFeatures * layer.outputFeatures
-            let indices = mask.map(Int.init)
-            guard indices.allSatisfy({ $0 >= 0 && $0 < total }), Set(indices).count == indices.count else {
-                throw fail("a mask index is out of range or repeated")
-            }
-            layer.setPattern(SparsePattern(rows: layer.outputFeatures, cols: layer.inputFeatures, activeIndices: indices))
+            layer.setPattern(try mask.pattern(rows: layer.outputFeatures, cols: layer.inputFeatures, fail: fail))
         }
         let store = model.store
         guard checkpoint.names == store.specs.map(\.name), checkpoint.counts == store.specs.map(\.count) else {
