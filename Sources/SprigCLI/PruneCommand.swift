@@ -47,8 +47,10 @@ struct PruneCommand: ParsableCommand {
             if let data { c.data = data }
             if let epochs { c.epochs = epochs; c.overriddenBy["epochs"] = "--epochs" }
             try c.validate()
+            let fanIn = c.sparsity.fanIn // the one key of the section that NNrelief uses (its reset's scale)
             c.sparsity = SparsitySettings()
             c.sparsity.method = .nnrelief
+            c.sparsity.fanIn = fanIn
             c.replicaCheckEvery = 0
             let dataset = try MNISTData(directory: c.data, classes: c.model.classes)
             return (format, try Trainer(config: c, replicas: Replicas(communicator), data: dataset))

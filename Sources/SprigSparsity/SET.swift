@@ -18,7 +18,7 @@ public final class SET: DropAndGrow {
         var random = StatelessRandom(seed: seed, purpose: .grow, step: context.step, layer: l)
         let total = kept.rows * kept.cols
         precondition(k <= kept.freeCount, "cannot grow \(k) of \(kept.freeCount) free connections")
-        guard 4 * kept.freeCount < total else {
+        if 4 * kept.freeCount < total {
             var free: [Int] = []
             free.reserveCapacity(kept.freeCount)
             for r in 0..<kept.rows { kept.forEachFree(inRow: r) { free.append(r * kept.cols + $0) } }

@@ -46,6 +46,13 @@ import Testing
         withExtendedLifetime(model) {}
         let diff = MaskDiff(sparseLayer: 0, dropped: [active[0], active[399]], grown: [rows * cols - 1, 5])
         #expect(MaskDiff.decode(MaskDiff.encode([diff])) == [diff])
+        // SET grows on it by sampling (listing its 6.4e9 free positions would take 51 GB)
+        let set = SET(schedule: DropFractionSchedule(shape: .constant, alpha: 0.5, deltaT: 1, end: 10), seed: 1)
+        let context = MaskContext(layers: [layer], store: model.store, step: 1)
+        let dropped = set.drops(context)[0].dropped
+        let kept = KeptPositions(pattern: pattern, dropped: dropped)
+        let grown = set.grow(dropped.count, layer: 0, kept: kept, by: TopK(keySeed: 1), context: context)
+        #expect(dropped.count == 200 && grown.count == 200 && grown.allSatisfy { !kept.contains($0) })
         let narrow = MaskDiff(sparseLayer: 1, dropped: [3], grown: [7], prunedBiases: [2])
         #expect(MaskDiff.decode(MaskDiff.encode([narrow])) == [narrow])
     }

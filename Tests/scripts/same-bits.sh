@@ -71,11 +71,12 @@ echo "same-bits: baseline $BASE_SPRIG ($short), under test $SPRIG"
 # --- runs ------------------------------------------------------------------------------
 runs_started=$SECONDS
 # dense_fan_in CONFIG: a copy of CONFIG (in $WORK/test-configs) whose sparsity section adds
-# `fan_in: dense` (block or flow style); prints its path.
+# `fan_in: dense` (block or flow style, or a new section); prints its path.
 mkdir -p "$WORK/test-configs"
 dense_fan_in() {
   local copy="$WORK/test-configs/$(basename "$1")"
   sed -e 's/^sparsity:$/sparsity:\n  fan_in: dense/' -e 's/^sparsity: {\(.*\)}$/sparsity: {\1, fan_in: dense}/' "$1" > "$copy"
+  grep -q '^sparsity:' "$1" || echo "sparsity: {fan_in: dense}" >> "$copy"
   echo "$copy"
 }
 # sprig_on WHO NP LOG ARGS...: `sprig ARGS` by the baseline (WHO=baseline) or the binary
