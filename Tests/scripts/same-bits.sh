@@ -73,12 +73,16 @@ runs_started=$SECONDS
 # dense_fan_in CONFIG: a copy of CONFIG (in $WORK/test-configs) whose sparsity section adds
 # `fan_in: dense` (block or flow style, or a new section); prints its path.
 mkdir -p "$WORK/test-configs"
+without_fan_in() { sed -e '/^  fan_in:/d' -e '/^sparsity: {fan_in: dense}$/d' -e 's/, fan_in: [a-z]*}$/}/' "$1"; }
 dense_fan_in() {
   local copy="$WORK/test-configs/$(basename "$1")"
-  sed -e 's/^sparsity:$/sparsity:\n  fan_in: dense/' -e 's/^sparsity: {\(.*\)}$/sparsity: {\1, fan_in: dense}/' "$1" > "$copy"
-  grep -q '^sparsity:' "$1" || echo "sparsity: {fan_in: dense}" >> "$copy"
+  without_fan_in "$1" | sed -e 's/^sparsity:$/sparsity:\n  fan_in: dense/' -e 's/^sparsity: {\(.*\)}$/sparsity: {\1, fan_in: dense}/' > "$copy"
+  grep -q '^sparsity:' "$copy" || echo "sparsity: {fan_in: dense}" >> "$copy"
   echo "$copy"
 }
+# baseline_config CONFIG: a copy without the fan_in key, which the baseline does not know.
+mkdir -p "$WORK/baseline-configs"
+baseline_config() { local copy="$WORK/baseline-configs/$(basename "$1")"; without_fan_in "$1" > "$copy"; echo "$copy"; }
 # sprig_on WHO NP LOG ARGS...: `sprig ARGS` by the baseline (WHO=baseline) or the binary
 # under test (WHO=test, with each --config replaced by its dense_fan_in copy), as one plain
 # process (NP=1) or under launch/mpirun.sh on NP ranks.
@@ -88,7 +92,9 @@ sprig_on() {
   local who="$1"
   shift 3
   for a in "$@"; do
-    if [ "$who" = test ] && [ "$previous" = --config ]; then args+=("$(dense_fan_in "$a")"); else args+=("$a"); fi
+    if [ "$previous" = --config ]; then
+      if [ "$who" = test ]; then args+=("$(dense_fan_in "$a")"); else args+=("$(baseline_config "$a")"); fi
+    else args+=("$a"); fi
     previous="$a"
   done
   if [ "$np" -eq 1 ]; then "$bin" "${args[@]}" >"$log" 2>&1; else SPRIG="$bin" "$MPIRUN" "$np" "${args[@]}" >"$log" 2>&1; fi
