@@ -65,6 +65,9 @@ extension TrainingConfig {
             lines.append("  dense_gradient_reduction: \(s.denseGradientReduction?.rawValue ?? "auto")")
             lines.append("  tile_budget_mb: \(s.tileBudgetMB)")
             lines.append("  fan_in: \(s.fanIn.rawValue)")
+        } else if s.fanIn != SparsitySettings().fanIn {
+            // the dense method's only sparsity key: sprig prune (NNrelief) resets by it
+            lines.append("sparsity: {fan_in: \(s.fanIn.rawValue)}")
         }
         return lines.joined(separator: "\n") + "\n"
     }
