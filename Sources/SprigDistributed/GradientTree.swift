@@ -1,4 +1,5 @@
 import MPI
+import SprigTensor
 import SprigLayers
 import SprigSparsity
 
@@ -44,10 +45,11 @@ public final class GradientTree {
     private var free: [UnsafeMutablePointer<Float>] = []
     private var densePool: [UnsafeMutablePointer<Float>] = []
     private var denseFree: [UnsafeMutablePointer<Float>] = []
-    /// Completed subtrees: (level, buffer, dense buffer); levels strictly decrease from
-    /// bottom to top.
-    private var stack: [(level: Int, buffer: UnsafeMutablePointer<Float>, dense: UnsafeMutablePointer<Float>?)] = []
-    private var current: (buffer: UnsafeMutablePointer<Float>, dense: UnsafeMutablePointer<Float>?)?
+    /// A micro-batch's buffers: gradients and loss sum, and dense gradients on dense steps.
+    typealias Leaf = (buffer: UnsafeMutablePointer<Float>, dense: UnsafeMutablePointer<Float>?)
+    /// Completed subtrees of the local micro-batches.
+    private var tree = PairwiseTree<Leaf>()
+    private var current: Leaf?
     /// The step's factors (`factors` reduction, on dense steps).
     private var factors: GrowthFactors?
 
@@ -90,7 +92,7 @@ public final class GradientTree {
 
     /// Starts a step; with `dense`, the step also sums the sparse layers' dense gradients.
     public func begin(dense: Bool) {
-        precondition(stack.isEmpty && current == nil, "begin inside a step")
+        precondition(tree.isEmpty && current == nil, "begin inside a step")
         endStep()
         if poolVersion != store.layoutVersion { allocatePool() }
         guard dense, store.denseCount > 0 else { return }
@@ -126,22 +128,14 @@ public final class GradientTree {
     /// Files the finished micro-batch's gradients, with the sum of its examples' losses,
     /// into the tree.
     public func endMicrobatch(lossSum: Float) {
-        guard var right = current else { preconditionFailure("endMicrobatch without beginMicrobatch") }
+        guard let right = current else { preconditionFailure("endMicrobatch without beginMicrobatch") }
         current = nil
         right.buffer[store.count] = lossSum
-        var level = 0
-        while let top = stack.last, top.level == level {
-            stack.removeLast()
-            add(into: top, right)
-            right = (top.buffer, top.dense)
-            level += 1
-        }
-        stack.append((level, right.buffer, right.dense))
+        tree.push(right, combine: add)
     }
 
     /// `left += right` for both buffers; `right`'s buffers go back to the pools.
-    private func add(into left: (level: Int, buffer: UnsafeMutablePointer<Float>, dense: UnsafeMutablePointer<Float>?),
-                     _ right: (buffer: UnsafeMutablePointer<Float>, dense: UnsafeMutablePointer<Float>?)) {
+    private func add(into left: Leaf, _ right: Leaf) {
         let n = length
         for i in 0..<n { left.buffer[i] += right.buffer[i] }
         free.append(right.buffer)
@@ -161,13 +155,8 @@ public final class GradientTree {
     /// batch's gradients, valid until the next `beginMicrobatch` (the dense ones until
     /// `endStep`).
     public func finish() -> StepGradients {
-        precondition(current == nil && !stack.isEmpty, "finish without micro-batches")
-        let last = stack.removeLast()
-        var right = (buffer: last.buffer, dense: last.dense)
-        while let top = stack.popLast() {
-            add(into: top, right)
-            right = (top.buffer, top.dense)
-        }
+        precondition(current == nil && !tree.isEmpty, "finish without micro-batches")
+        let right = tree.finish(combine: add)
         communicator.treeAllReduce(UnsafeMutableBufferPointer(start: right.buffer, count: length), kind: .gradients)
         free.append(right.buffer)
         if let dense = right.dense {

@@ -7,7 +7,7 @@ extension MaskDiff {
     /// count, dropped indices, grown count, grown indices, pruned-bias count, pruned biases.
     /// A wide index is two values, high then low 32 bits.
     public static func encode(_ diffs: [MaskDiff]) -> [Int32] {
-        let wide = diffs.contains { d in (d.dropped + d.grown).contains { $0 > Int(Int32.max) } }
+        let wide = diffs.contains { d in d.dropped.contains { $0 > Int(Int32.max) } || d.grown.contains { $0 > Int(Int32.max) } }
         var out: [Int32] = [Int32(diffs.count), wide ? 2 : 1]
         func index(_ v: Int) {
             if wide {

@@ -60,25 +60,10 @@ public enum CSRTensors {
             throw fail("col_indices \(col.shape) and values \(values.shape) must be 1-D of the same length")
         }
         guard nnz <= Int(Int32.max) else { throw fail("\(nnz) active entries; Sprig reads at most \(Int32.max) per layer") }
-        guard crow.integers.first == 0, crow.integers.last == Int64(nnz) else {
-            throw fail("crow_indices must run from 0 to the \(nnz) entries, got \(crow.integers.first ?? -1) to \(crow.integers.last ?? -1)")
-        }
-        for r in 0..<rows where crow.integers[r] > crow.integers[r + 1] {
-            throw fail("crow_indices decrease at row \(r) (\(crow.integers[r]) then \(crow.integers[r + 1]))")
-        }
-        for r in 0..<rows {
-            var previous: Int64 = -1
-            for k in Int(crow.integers[r])..<Int(crow.integers[r + 1]) {
-                let c = col.integers[k]
-                guard c >= 0, c < Int64(cols) else { throw fail("column \(c) in row \(r) is outside 0..<\(cols)") }
-                guard c > previous else { throw fail("the columns of row \(r) are not ascending (\(previous) then \(c))") }
-                previous = c
-            }
-        }
-        guard let pattern = SparsePattern(rows: rows, cols: cols, rowStart: crow.integers.map { Int32($0) },
-                                          columns: col.integers.map { Int32($0) }) else {
-            throw fail("not a valid CSR pattern of a \(rows) x \(cols) matrix")
-        }
+        // Indices outside Int32 become -1, which the pattern check rejects with the row.
+        let rowStart = crow.integers.map { Int32(exactly: $0) ?? -1 }, columns = col.integers.map { Int32(exactly: $0) ?? -1 }
+        if let problem = SparsePattern.problem(rows: rows, cols: cols, rowStart: rowStart, columns: columns) { throw fail(problem) }
+        let pattern = SparsePattern(rows: rows, cols: cols, rowStart: rowStart, columns: columns)!
         return (pattern, values.values)
     }
 }

@@ -7,8 +7,8 @@ import SprigLayers
 ///
 /// over the global batch's M micro-batches, computed from its factors (`GrowthFactors`)
 /// one tile of rows at a time: for rows `a ..< b`, `G[a..<b] = sum_k dY_k[a..<b] X_k^T`,
-/// one sgemm per micro-batch, added in the same pairwise tree (a binary counter, as
-/// `GradientTree` adds micro-batches), so a tile holds the bits the whole matrix would.
+/// one sgemm per micro-batch, added in the same pairwise tree as `GradientTree` adds
+/// micro-batches (`PairwiseTree`), so a tile holds the bits the whole matrix would.
 /// The extra memory of an update step is the tile pool, `(log2(M) + 1)` tiles of
 /// `rows x in` floats, bounded by the tile budget; the dense matrix is never whole.
 ///
@@ -67,30 +67,21 @@ public struct TiledDenseGradient {
             for tile in stride(from: rank, to: tileCount, by: ranks) {
                 let rows = (tile * tileRows)..<min((tile + 1) * tileRows, outputs)
                 let n = rows.count * inputs
-                // The binary counter of GradientTree: (level, buffer), levels decreasing.
-                var stack: [(level: Int, buffer: UnsafeMutablePointer<Float>)] = []
+                // The same tree as GradientTree's micro-batches.
+                var tree = PairwiseTree<UnsafeMutablePointer<Float>>()
+                let add = { (left: UnsafeMutablePointer<Float>, right: UnsafeMutablePointer<Float>) in
+                    for i in 0..<n { left[i] += right[i] }
+                    free.append(right)
+                }
                 for k in 0..<microbatches {
                     let x = f.baseAddress! + k * step
                     let dy = x + inputs * columns + rows.lowerBound * columns
-                    var right = free.removeLast()
+                    let product = free.removeLast()
                     BLAS.sgemm(transA: false, transB: true, m: rows.count, n: inputs, k: columns,
-                               alpha: 1, a: dy, lda: columns, b: x, ldb: columns, beta: 0, c: right, ldc: inputs)
-                    var level = 0
-                    while let top = stack.last, top.level == level {
-                        stack.removeLast()
-                        for i in 0..<n { top.buffer[i] += right[i] }
-                        free.append(right)
-                        right = top.buffer
-                        level += 1
-                    }
-                    stack.append((level, right))
+                               alpha: 1, a: dy, lda: columns, b: x, ldb: columns, beta: 0, c: product, ldc: inputs)
+                    tree.push(product, combine: add)
                 }
-                var right = stack.removeLast().buffer
-                while let top = stack.popLast() {
-                    for i in 0..<n { top.buffer[i] += right[i] }
-                    free.append(right)
-                    right = top.buffer
-                }
+                let right = tree.finish(combine: add)
                 body(rows, right)
                 free.append(right)
             }

@@ -32,24 +32,38 @@ public struct SparsePattern: Equatable {
     }
 
     /// The pattern with the given CSR arrays, or nil when they are not a valid CSR
-    /// pattern of a `rows x cols` matrix (row starts from 0 to `columns.count`,
-    /// non-decreasing; each row's columns ascending and below `cols`).
+    /// pattern of a `rows x cols` matrix (`problem` says why).
     public init?(rows: Int, cols: Int, rowStart: [Int32], columns: [Int32]) {
-        guard rows >= 0, cols >= 0, cols <= Int(Int32.max), rowStart.count == rows + 1, rowStart.first == 0,
-              Int(rowStart[rows]) == columns.count else { return nil }
-        for r in 0..<rows {
-            let (a, b) = (Int(rowStart[r]), Int(rowStart[r + 1]))
-            guard a <= b else { return nil }
-            var previous: Int32 = -1
-            for k in a..<b {
-                guard columns[k] > previous, Int(columns[k]) < cols else { return nil }
-                previous = columns[k]
-            }
-        }
+        guard SparsePattern.problem(rows: rows, cols: cols, rowStart: rowStart, columns: columns) == nil else { return nil }
         self.rows = rows
         self.cols = cols
         self.rowStart = rowStart
         self.columns = columns
+    }
+
+    /// Why the CSR arrays are not a valid pattern of a `rows x cols` matrix (row starts
+    /// from 0 to `columns.count`, non-decreasing; each row's columns ascending and below
+    /// `cols`), or nil when they are. Messages name the arrays as PyTorch's CSR tensors do
+    /// (`crow_indices`, the row starts).
+    public static func problem(rows: Int, cols: Int, rowStart: [Int32], columns: [Int32]) -> String? {
+        guard rows >= 0, cols >= 0, cols <= Int(Int32.max) else { return "a \(rows) x \(cols) matrix cannot be a CSR pattern" }
+        guard rowStart.count == rows + 1 else { return "crow_indices has \(rowStart.count) entries, expected \(rows + 1) (rows + 1)" }
+        guard rowStart.first == 0, Int(rowStart[rows]) == columns.count else {
+            return "crow_indices must run from 0 to the \(columns.count) entries, got \(rowStart.first ?? -1) to \(rowStart[rows])"
+        }
+        // Non-decreasing from 0 to the count, so every row's range lies within the columns.
+        for r in 0..<rows where rowStart[r] > rowStart[r + 1] {
+            return "crow_indices decrease at row \(r) (\(rowStart[r]) then \(rowStart[r + 1]))"
+        }
+        for r in 0..<rows {
+            var previous: Int32 = -1
+            for k in Int(rowStart[r])..<Int(rowStart[r + 1]) {
+                guard columns[k] >= 0, Int(columns[k]) < cols else { return "column \(columns[k]) in row \(r) is outside 0..<\(cols)" }
+                guard columns[k] > previous else { return "the columns of row \(r) are not ascending (\(previous) then \(columns[k]))" }
+                previous = columns[k]
+            }
+        }
+        return nil
     }
 
     /// Every entry active.

@@ -23,9 +23,10 @@ extension Trainer {
         let hi = n * (replicas.rank + 1) / replicas.count
         var labels: [Int32] = []
         var totals = [0.0, 0.0] // correct, loss sum
+        let batch = evaluationBatch
         var start = lo
         while start < hi {
-            let end = min(start + evaluationBatch, hi)
+            let end = min(start + batch, hi)
             let x = Matrix(rows: dataset.featureCount, cols: end - start)
             dataset.gather((Int32(start)..<Int32(end)), normalization: normalization, into: x, labels: &labels)
             let (outcome, _) = loss(model.forward(x), labels: labels, gradientScale: nil)
