@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
         abstract: "Measure training samples/s (one rank) across sparsities, beside sgemm GFLOP/s. Build with -c release.",
         discussion: """
             Synthetic batches; data loading and evaluation are left out. Every weight layer gets the row's sparsity;
-            with --method rigl each block of 100 steps includes one mask update and its dense gradients. model_bytes
+            with --method rigl each block of 100 steps includes one mask update, its dense gradients by the path training takes (factors on MLPs). model_bytes
             is what the model holds between mask updates. Compare ratios within one run: the machine is shared.
             """
     )

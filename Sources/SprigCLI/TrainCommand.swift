@@ -156,7 +156,7 @@ struct TrainCommand: ParsableCommand {
                 if c.sparsity.method != .dense { printSparsitySummary(trainer) }
                 if trainer.maskUpdates.count > 0 {
                     print(communication.updateLine(updates: trainer.maskUpdates.count, sparseDenseBytes: trainer.sparseDenseGradientBytes,
-                                                   path: trainer.denseGradientPath.rawValue))
+                                                   path: c.sparsity.method.usesDenseGradients ? trainer.denseGradientPath.rawValue : nil))
                 }
             }
         } catch let divergence as ReplicaCheck.Divergence {
@@ -231,7 +231,7 @@ struct TrainCommand: ParsableCommand {
               + "\(trainer.plan.stepsPerEpoch) steps/epoch, \(trainer.totalSteps) steps")
         if c.sparsity.method != .dense {
             var line = "sprig: method \(c.sparsity.method.rawValue), \(c.sparsity.distribution.rawValue) distribution, fan_in \(c.sparsity.fanIn.rawValue)"
-            if c.sparsity.method == .rigl || c.sparsity.method == .snfs {
+            if c.sparsity.method.usesDenseGradients {
                 let path = trainer.denseGradientPath
                 line += ", dense gradients: \(path.rawValue)"
                 if path == .gatherFactors { line += " (tiles within \(c.sparsity.tileBudgetMB) MB)" }

@@ -48,11 +48,13 @@ public struct CommunicationReport {
 
     /// Bytes per mask update of the update kinds, against `4 x sum(in x out)`: the bytes of
     /// the sparse layers' dense gradients, what reducing them whole would move per update.
-    public func updateLine(updates: Int, sparseDenseBytes: Int, path: String) -> String {
+    /// `path` names how dense gradients travelled, for methods that use them.
+    public func updateLine(updates: Int, sparseDenseBytes: Int, path: String?) -> String {
         let perUpdate = CommunicationReport.updateKinds.map { (kind: $0, bytes: Double(bytes[$0] ?? 0) / Double(max(updates, 1))) }
         let total = perUpdate.reduce(0) { $0 + $1.bytes }
-        return String(format: "update steps: %ld, %.0f bytes each = %.2f%% of the sparse layers' dense gradients (%ld bytes); path %@: ",
-                      updates, total, 100 * total / Double(max(sparseDenseBytes, 1)), sparseDenseBytes, path)
+        return String(format: "update steps: %ld, %.0f bytes each = %.2f%% of the sparse layers' dense gradients (%ld bytes)",
+                      updates, total, 100 * total / Double(max(sparseDenseBytes, 1)), sparseDenseBytes)
+            + (path.map { "; path \($0)" } ?? "") + ": "
             + perUpdate.filter { $0.bytes > 0 }.map { String(format: "%@ %.0f", $0.kind.rawValue, $0.bytes) }.joined(separator: ", ")
     }
 }

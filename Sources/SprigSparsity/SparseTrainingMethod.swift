@@ -27,4 +27,8 @@ public enum SparseTrainingMethod: String, CaseIterable, Sendable {
 
     /// True for the methods that change masks during training.
     public var isDynamic: Bool { self == .rigl || self == .set || self == .snfs }
+
+    /// True for the methods that grow from dense gradients (RigL on update steps, SNFS on
+    /// every step), whose path `dense_gradient_reduction` chooses.
+    public var usesDenseGradients: Bool { self == .rigl || self == .snfs }
 }

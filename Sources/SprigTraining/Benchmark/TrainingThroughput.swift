@@ -57,6 +57,8 @@ public struct TrainingThroughput {
             : nil
         let step = TrainingStep(model: net, optimizer: optimizer, replicas: .single(),
                                 globalBatch: batch, microbatches: microbatches, policy: policy)
+        // The dense-gradient path training takes (`auto`: factors for RigL on MLPs).
+        step.tree.denseReduction = (try? sparsitySettings.resolvedReduction(for: net, batchSize: batch, fail: SprigError.init)) ?? .reduceToRoot
         // A few distinct synthetic batches, standardised like real inputs.
         var random = StatelessRandom(seed: 3, purpose: .shuffle)
         let chunk = batch / microbatches

@@ -25,6 +25,14 @@ extension SparsitySettings {
         return factorFloats < denseFloats ? .gatherFactors : .reduceToRoot
     }
 
+    /// `resolvedReduction` for `model`'s sparse layers (convolutional when a `Conv2D` holds one).
+    public func resolvedReduction(for model: Sequential, batchSize: Int,
+                                  fail: (String, String) -> SprigError) throws -> DenseGradientReduction {
+        let sparse = model.sparseLayers
+        return try resolvedReduction(layers: sparse.map(\.layer), convolutional: sparse.contains { model.layers[$0.index] is Conv2D },
+                                     batchSize: batchSize, fail: fail)
+    }
+
     /// Checks that the tile budget holds at least one row of every layer's dense gradient
     /// (with the pool of `TiledDenseGradient` for `microbatches` micro-batches).
     public func checkTileBudget(layers: [(name: String, layer: SparseLinear)], microbatches: Int,

@@ -65,12 +65,9 @@ public final class Trainer {
         trainingStep = TrainingStep(model: model, optimizer: optimizer, replicas: replicas,
                                     globalBatch: config.batchSize, microbatches: config.microbatches,
                                     policy: policy)
-        let sparse = model.sparseLayers
-        let convolutional = sparse.contains { model.layers[$0.index] is Conv2D }
-        let reduction = try s.resolvedReduction(layers: sparse.map(\.layer), convolutional: convolutional,
-                                                batchSize: config.batchSize, fail: config.fieldError)
+        let reduction = try s.resolvedReduction(for: model, batchSize: config.batchSize, fail: config.fieldError)
         if reduction == .gatherFactors && s.method == .rigl {
-            try s.checkTileBudget(layers: sparse.map { (model.store.specs[$0.layer.weightIndex].name, $0.layer) },
+            try s.checkTileBudget(layers: model.sparseLayers.map { (model.store.specs[$0.layer.weightIndex].name, $0.layer) },
                                   microbatches: config.microbatches, fail: config.fieldError)
         }
         trainingStep.tree.denseReduction = reduction
