@@ -8,9 +8,10 @@ import SprigLayers
 ///
 /// The growth runs in two phases, so that no rank needs the dense gradient whole:
 /// every rank proposes, for each layer, the k best free positions among the rows it
-/// examines (`proposeGrowth`: a held dense gradient, all rows; or its share of the tiles
-/// computed from the gathered factors, `TiledDenseGradient`), and rank 0 picks the best k
-/// of all proposals (`grow`). The best k of a union are among the union of each part's best
+/// examines (`proposeGrowth`: its share of the tiles computed from the gathered factors,
+/// `TiledDenseGradient`; or, where the dense gradient is held whole, all rows on rank 0),
+/// and rank 0 picks the best k of all proposals (`grow`). The rows the ranks examine are
+/// disjoint, so no position is proposed twice. The best k of a union are among the union of each part's best
 /// k, so the decision is exactly the one a single process makes over the whole matrix.
 public final class RigL: DropAndGrow {
     public override func needsDenseGradients(atStep t: Int) -> Bool { schedule.isUpdateStep(t) }
@@ -24,6 +25,9 @@ public final class RigL: DropAndGrow {
             guard selection.k > 0 else { return [] }
             let cols = layer.inputFeatures
             if let g = context.denseGradient(l) {
+                // A dense gradient held whole (reduce: rank 0 only; allreduce: every rank) is
+                // examined by rank 0 alone, so that no position is proposed twice.
+                guard context.rank == 0 else { return [] }
                 for r in 0..<layer.outputFeatures {
                     kept.forEachFree(inRow: r) { c in selection.offer(r * cols + c, score: abs(g[r * cols + c])) }
                 }

@@ -172,6 +172,26 @@ import Testing
         #expect(policy.decide(two) == policy.decide(one))
     }
 
+    /// With the dense gradient held by every rank (allreduce), the ranks' proposals do not
+    /// repeat a position, and they merge to the single process's decision.
+    @Test func proposalsFromHeldDenseGradientsDoNotRepeat() {
+        let rig = SparseRig(method: .rigl)
+        rig.train(1...4)
+        let reduced = rig.step.accumulateGradients(inputs: rig.x, labels: rig.labels, dense: true)
+        defer { rig.step.tree.endStep() }
+        let policy = rig.step.policy!
+        func context(_ rank: Int, _ ranks: Int) -> MaskContext {
+            MaskContext(layers: rig.layers, store: rig.model.store, step: 5, denseGradients: reduced.denseGradients, rank: rank, ranks: ranks)
+        }
+        var one = context(0, 1)
+        one.candidates = policy.proposeGrowth(one)
+        var two = context(0, 2)
+        let shares = [policy.proposeGrowth(context(0, 2))!, policy.proposeGrowth(context(1, 2))!]
+        two.candidates = rig.layers.indices.map { shares[0][$0] + shares[1][$0] }
+        for union in two.candidates! { #expect(Set(union.map(\.position)).count == union.count, "a position proposed twice") }
+        #expect(policy.decide(two) == policy.decide(one))
+    }
+
     /// SET's sampled growth: k distinct free positions, also when few are free (the
     /// listed fallback: sparsity 0.1 and alpha 0.1 leave 60 of 320 free).
     @Test(arguments: [(0.8, 0.5), (0.1, 0.1)])
