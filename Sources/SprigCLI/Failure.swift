@@ -20,12 +20,13 @@ struct StandardError: TextOutputStream {
 let inputErrorCode: Int32 = 2
 
 /// The communicator of this process (the MPI world under a launcher, else rank 0 of 1);
-/// a launch that cannot work ends with one error line and exit code 2.
+/// a launch that cannot work ends with one error line and exit code 2 (from the first of
+/// srun's tasks when all of them fail alike).
 func startCommunicator() throws -> Communicator {
     do {
         return try Launch.communicator()
     } catch {
-        printError(String(describing: error))
+        if (error as? LaunchError)?.reportedHere ?? true { printError(String(describing: error)) }
         throw ExitCode(inputErrorCode)
     }
 }
