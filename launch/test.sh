@@ -3,6 +3,7 @@
 # MNIST), builds, and runs every suite under a time limit: the unit tests (swift test, no
 # MPI), the architecture's layering, bad input through the command line, rank-count
 # invariance under mpirun, a killed rank, multi-node runs over network namespaces (root),
+# a one-node Slurm cluster (slurm-wlm and munge from apt, root) running launch/slurm.sbatch,
 # checkpoints and resume, export read by Python (safetensors from PyPI) and pictures,
 # NNrelief on 2 ranks, the same bits as a baseline commit, the build without Open MPI, the
 # mutation checks (each suite fails against a wrong binary), and the accuracy floors on
@@ -48,6 +49,7 @@ suite "bad input" 300 bash Tests/scripts/bad-input.sh
 suite "rank-count invariance (mpirun)" 1200 bash Tests/scripts/rank-invariance.sh
 suite "faults: a killed rank (mpirun)" 300 bash Tests/scripts/faults.sh
 suite "multi-node over namespaces: same model, cut link" 600 bash Tests/scripts/multinode.sh
+suite "Slurm: one-node cluster, sbatch = mpirun, srun without PMI, scancel and resume" 1200 bash Tests/scripts/slurm.sh
 suite "checkpoints: resume, NaN, SIGKILL mid-write" 900 bash Tests/scripts/checkpoints.sh
 suite "export: Python safetensors, eval, pictures" 600 bash Tests/scripts/export.sh
 suite "NNrelief on 2 ranks (mpirun)" 600 bash Tests/scripts/nnrelief.sh
