@@ -110,6 +110,9 @@ check "resuming a complete run says so and exits 0 (exit $code: $(grep -o 'the r
   test "$code" -eq 0 -a -n "$(grep 'the run is complete' "$WORK/again.log")"
 same_weights "resuming a complete run writes --weights-out, the run's weights" "$full" "$WORK/sig/again.safetensors"
 
+# SIGNALS_ONLY (Tests/scripts/mutations.sh) ends here.
+if [ -n "${SIGNALS_ONLY:-}" ]; then finish; exit; fi
+
 # NaN: a learning rate that blows up
 "$SPRIG" train --config "$ROOT/configs/lenet300-dense.yaml" --data "$DATA" --lr 1000 --epochs 2 \
   --checkpoint "$WORK/nan.ckpt" --checkpoint-every 1 >"$WORK/nan.log" 2>&1
