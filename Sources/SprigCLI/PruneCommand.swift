@@ -19,17 +19,17 @@ struct PruneCommand: ParsableCommand {
 
     @Option(name: .long, help: "YAML config (model, data, optimizer; its epochs are the initial training).") var config: String
     @Option(name: .long, help: "MNIST-format data directory.") var data: String?
-    @Option(name: .long, help: "Epochs of initial training (overrides the config's).") var epochs: Int?
-    @Option(name: .long, help: "Prune-retrain rounds.") var iterations: Int = 5
-    @Option(name: .customLong("retrain-epochs"), help: "Epochs of retraining after each round.") var retrainEpochs: Int = 10
+    @Option(name: .long, parsing: .unconditional, help: "Epochs of initial training (overrides the config's).") var epochs: Int?
+    @Option(name: .long, parsing: .unconditional, help: "Prune-retrain rounds.") var iterations: Int = 5
+    @Option(name: .customLong("retrain-epochs"), parsing: .unconditional, help: "Epochs of retraining after each round.") var retrainEpochs: Int = 10
     @Option(name: .customLong("alpha-fc"), help: "Share of a neuron's activity kept, fully connected layers.") var alphaFC: Double = 0.95
     @Option(name: .customLong("alpha-conv"), help: "Share of a channel's activity kept, convolutions.") var alphaConv: Double = 0.9
-    @Option(name: .customLong("pruning-set"), help: "Training images per round for the statistics.") var pruningSet: Int = 1000
+    @Option(name: .customLong("pruning-set"), parsing: .unconditional, help: "Training images per round for the statistics.") var pruningSet: Int = 1000
     @Flag(name: .customLong("fine-tune"), help: "Retrain from the current weights instead of the initial ones.") var fineTune = false
     @Option(name: .customLong("metrics-out"), help: "One JSON line per epoch and per round, and a final line.") var metricsOut: String?
     @Option(name: .customLong("weights-out"), help: "The pruned model as safetensors.") var weightsOut: String?
     @Option(name: .customLong("weights-format"), help: "Sparse layers in --weights-out: dense, sparse (CSR) or auto.") var weightsFormat: String = "auto"
-    @Option(name: .long, help: "BLAS threads per rank.") var threads: Int = 1
+    @Option(name: .long, parsing: .unconditional, help: "BLAS threads per rank.") var threads: Int = 1
 
     func validate() throws {
         guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1") }
@@ -43,6 +43,7 @@ struct PruneCommand: ParsableCommand {
         BLAS.setThreads(threads)
         let (format, trainer) = try agreeing(communicator) { () throws -> (WeightsFormat, Trainer) in
             let format = try WeightsFormat(parsing: weightsFormat, option: "--weights-format")
+            if communicator.isRoot { try checkOutputs(files: [("--weights-out", weightsOut), ("--metrics-out", metricsOut)]) }
             var c = try TrainingConfig.load(path: config)
             if let data { c.data = data }
             if let epochs { c.epochs = epochs; c.overriddenBy["epochs"] = "--epochs" }

@@ -16,22 +16,23 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "MNIST-format data directory.")
     var data: String?
 
-    @Option(name: .long, help: "Epochs to train.")
+    @Option(name: .long, parsing: .unconditional, help: "Epochs to train.")
     var epochs: Int?
 
-    @Option(name: .long, help: "Random seed (initialisation, shuffling, masks).")
+    @Option(name: .long, parsing: .unconditional, help: "Random seed (initialisation, shuffling, masks).")
     var seed: Int?
 
-    @Option(name: .customLong("batch-size"), help: "Global batch size, split evenly over the ranks.")
+    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Global batch size, split evenly over the ranks.")
     var batchSize: Int?
 
-    @Option(name: .long, help: "Micro-batches per global batch (a multiple of the number of ranks).")
+    @Option(name: .long, parsing: .unconditional, help: "Micro-batches per global batch (a multiple of the number of ranks).")
     var microbatches: Int?
 
-    @Option(name: .long, help: "Base learning rate.")
+    @Option(name: .long, parsing: .unconditional, help: "Base learning rate.")
     var lr: Double?
 
-    @Option(name: .customLong("max-steps"), help: "Stop after this many steps.")
+    @Option(name: .customLong("max-steps"), parsing: .unconditional,
+            help: "A budget of steps: the run ends after this many, and its learning-rate and mask schedules are laid out over them (config max_steps).")
     var maxSteps: Int?
 
     @Option(name: .customLong("metrics-out"), help: "Write one JSON line per epoch, and a final line, to this file.")
@@ -46,7 +47,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Write checkpoints to this file (atomically, by rank 0).")
     var checkpoint: String?
 
-    @Option(name: .customLong("checkpoint-every"), help: "Steps between checkpoints (0: only at the end).")
+    @Option(name: .customLong("checkpoint-every"), parsing: .unconditional, help: "Steps between checkpoints (0: only at the end).")
     var checkpointEvery: Int?
 
     @Option(name: .long, help: "Continue the run saved in this checkpoint (its config, flags override).")
@@ -55,26 +56,37 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Write pictures here: the first layer's connectivity per input pixel, and its evolution.")
     var pictures: String?
 
-    @Option(name: .long, help: "Global sparsity of the sparse method (overrides sparsity.sparsity).")
+    @Option(name: .long, parsing: .unconditional, help: "Global sparsity of the sparse method (overrides sparsity.sparsity).")
     var sparsity: Double?
 
-    @Option(name: .customLong("check-every"), help: "Steps between replica checks (0: off).")
+    @Option(name: .customLong("check-every"), parsing: .unconditional, help: "Steps between replica checks (0: off).")
     var checkEvery: Int?
 
     @Option(name: .customLong("inject-divergence-at"), help: .hidden)
     var injectDivergenceAt: Int?
 
-    /// Test hook: stop right after step N as an interrupted run would (after writing the
-    /// checkpoint, when one is asked for), without changing any schedule.
-    @Option(name: .customLong("stop-after"), help: .hidden)
+    /// Stops right after step N as an interrupted run would (after writing the checkpoint,
+    /// when one is asked for), without changing any schedule: unlike `--max-steps`, the run
+    /// up to N is the longer run's first N steps, and `--resume` continues it.
+    @Option(name: .customLong("stop-after"), parsing: .unconditional,
+            help: "Stop after step N, schedules unchanged (a pause: --resume continues the same run; --max-steps instead shortens the schedules).")
     var stopAfter: Int?
 
-    @Option(name: .long, help: "BLAS threads per rank. Runs are bitwise reproducible across rank counts only with equal thread counts.")
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a config key, e.g. --set sparsity.method=set --set sparsity.delta_t=50 (repeatable).",
+                                                          valueName: "key.path=value"))
+    var overrides: [String] = []
+
+    @Option(name: .long, parsing: .unconditional, help: "BLAS threads per rank. Runs are bitwise reproducible across rank counts only with equal thread counts.")
     var threads: Int = 1
 
     func validate() throws {
         if let seed, seed < 0 { throw ValidationError("--seed must be non-negative, got \(seed)") }
         if threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if let stopAfter, stopAfter < 0 { throw ValidationError("--stop-after must be non-negative, got \(stopAfter)") }
+        if resume != nil, let config {
+            throw ValidationError("--config \(config) cannot be combined with --resume: a checkpoint continues its own config "
+                                  + "(change fields with --set key=value or the flags)")
+        }
     }
 
     /// connectivity.png (the last frame) and connectivity-evolution.png (up to eight frames
@@ -95,10 +107,18 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         let communicator = try startCommunicator()
+        StopSignal.install()
         BLAS.setThreads(threads)
         let (format, trainer) = try agreeing(communicator) {
-            (try WeightsFormat(parsing: weightsFormat, option: "--weights-format"), try makeTrainer(communicator))
+            let format = try WeightsFormat(parsing: weightsFormat, option: "--weights-format")
+            // Rank 0 writes every output: a path it cannot write fails now, not after training.
+            if communicator.isRoot {
+                try checkOutputs(files: [("--weights-out", weightsOut), ("--metrics-out", metricsOut), ("--checkpoint", checkpoint)],
+                                 folders: [("--pictures", pictures)])
+            }
+            return (format, try makeTrainer(communicator))
         }
+        trainer.stopVote = { StopSignal.caught != nil }
         let isRoot = communicator.isRoot
         let c = trainer.config
         let metrics = isRoot ? metricsOut.map { resume == nil ? MetricsFile(path: $0) : MetricsFile(continuing: $0) } : nil
@@ -111,6 +131,22 @@ struct TrainCommand: ParsableCommand {
         if isRoot { printHeader(trainer, ranks: communicator.size, exactTree: communicator.treeReductionIsExact) }
         if let stopAfter, stopAfter <= trainer.step {
             if isRoot { print("sprig: stopped at step \(trainer.step) (--stop-after \(stopAfter))") }
+            communicator.finalize()
+            return
+        }
+        if trainer.step >= trainer.totalSteps {
+            // A checkpoint of a finished run: nothing to train, but the outputs asked for.
+            let (accuracy, loss) = trainer.evaluate(trainer.data.test)
+            if isRoot {
+                print("sprig: the run is complete at step \(trainer.step) of \(trainer.totalSteps): nothing to train "
+                      + "(raise --epochs or max_steps to train further)")
+                do {
+                    if let weightsOut { try trainer.writeWeights(to: weightsOut, format: format) }
+                } catch {
+                    abortJob(communicator, error)
+                }
+                print(String(format: "done: test_accuracy %.2f%% (test_loss %.4f) after %d steps", accuracy * 100, loss, trainer.step))
+            }
             communicator.finalize()
             return
         }
@@ -167,6 +203,19 @@ struct TrainCommand: ParsableCommand {
             throw ExitCode(3)
         } catch let exit as ExitCode {
             throw exit
+        } catch let stopped as Trainer.Stopped {
+            progress.clear()
+            let caught = StopSignal.caught
+            let path = checkpoint ?? FileManager.default.currentDirectoryPath + "/sprig-interrupted.ckpt"
+            if isRoot {
+                do { try trainer.checkpoint().write(to: path) } catch { abortJob(communicator, error) }
+                print("sprig: stopped by \(caught.map(StopSignal.name) ?? "a stop signal to another rank") after step "
+                      + "\(stopped.step) of \(trainer.totalSteps); checkpoint written to \(path)")
+                print("sprig: resume with: sprig train --resume \(shellQuoted(path))\(resumeFlags(checkpoint: path))"
+                      + (communicator.size > 1 ? " (under mpirun or srun, on any power-of-two number of ranks)" : ""))
+            }
+            communicator.finalize()
+            throw ExitCode(128 + (caught ?? SIGTERM))
         } catch let nonFinite as Trainer.NonFiniteLoss {
             progress.clear()
             var kept = ""
@@ -178,6 +227,16 @@ struct TrainCommand: ParsableCommand {
             abortJob(communicator, error)
         }
         communicator.finalize()
+    }
+
+    /// The output flags of this run, for the command that resumes it.
+    private func resumeFlags(checkpoint path: String) -> String {
+        var flags: [(String, String?)] = [("--data", data), ("--metrics-out", metricsOut), ("--weights-out", weightsOut),
+                                          ("--pictures", pictures)]
+        if checkpoint != nil { flags.append(("--checkpoint", path)) }
+        if weightsFormat != "auto" { flags.append(("--weights-format", weightsFormat)) }
+        if threads != 1 { flags.append(("--threads", String(threads))) }
+        return flags.compactMap { flag, value in value.map { " \(flag) \(shellQuoted($0))" } }.joined()
     }
 
     /// The trainer of this run: the config (from the checkpoint when resuming, else the
@@ -197,8 +256,15 @@ struct TrainCommand: ParsableCommand {
             communicator.broadcast(bytes: &bytes, root: 0, kind: .metrics)
             saved = try Checkpoint.decode(bytes, source: resume)
         }
-        var c = try saved.map { try TrainingConfig.parse(text: $0.configText, source: $0.configSource) }
-            ?? config.map(TrainingConfig.load(path:)) ?? TrainingConfig()
+        let sets = try overrides.map(ConfigOverride.init(parsing:))
+        var c: TrainingConfig
+        if let saved {
+            c = try TrainingConfig.parse(text: saved.configText, source: saved.configSource, overrides: sets)
+        } else if let config {
+            c = try TrainingConfig.load(path: config, overrides: sets)
+        } else {
+            c = sets.isEmpty ? TrainingConfig() : try TrainingConfig.parse(text: "{}", source: "defaults", overrides: sets)
+        }
         if let data { c.data = data }
         if let epochs { c.epochs = epochs; c.overriddenBy["epochs"] = "--epochs" }
         if let seed { c.seed = UInt64(seed) }
@@ -259,6 +325,7 @@ struct TrainCommand: ParsableCommand {
         j.add("train_loss", last.trainLoss)
         j.add("test_accuracy", last.testAccuracy)
         j.add("test_loss", last.testLoss)
+        if let accuracy = last.validationAccuracy { j.add("validation_accuracy", accuracy) }
         j.add("samples_per_second", samplesPerSecond.reduce(0, +) / Double(samplesPerSecond.count))
         j.add("total_seconds", seconds)
         j.add("bytes_allreduced", bytesAllreduced)

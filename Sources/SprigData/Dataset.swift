@@ -39,10 +39,24 @@ public struct Dataset {
     }
 }
 
-/// The training and test sets of an MNIST-format directory.
+extension Dataset {
+    /// The first `count - n` examples and the last `n`.
+    public func split(holdingOut n: Int) -> (kept: Dataset, heldOut: Dataset) {
+        precondition(n >= 0 && n < count)
+        let cut = count - n
+        let f = featureCount
+        return (Dataset(pixels: Array(pixels[..<(cut * f)]), labels: Array(labels[..<cut]), exampleShape: exampleShape),
+                Dataset(pixels: Array(pixels[(cut * f)...]), labels: Array(labels[cut...]), exampleShape: exampleShape))
+    }
+}
+
+/// The training and test sets of an MNIST-format directory, and a validation set when
+/// part of the training set is held out.
 public struct MNISTData {
     public let train: Dataset
     public let test: Dataset
+    /// Examples held out of the training files (`holdingOut`).
+    public let validation: Dataset?
 
     /// The four standard files; each may also be gzipped (`.gz`), and the dotted variant
     /// of the names (`train-images.idx3-ubyte`) is accepted too.
@@ -51,9 +65,18 @@ public struct MNISTData {
         testImages: "t10k-images-idx3-ubyte", testLabels: "t10k-labels-idx1-ubyte"
     )
 
-    public init(train: Dataset, test: Dataset) {
+    public init(train: Dataset, test: Dataset, validation: Dataset? = nil) {
         self.train = train
         self.test = test
+        self.validation = validation
+    }
+
+    /// These sets with the training set's last `n` examples held out as the validation
+    /// set (unchanged when `n` is 0). Keras's `validation_split` also takes the last ones.
+    public func holdingOut(_ n: Int) -> MNISTData {
+        guard n > 0 else { return self }
+        let (kept, heldOut) = train.split(holdingOut: n)
+        return MNISTData(train: kept, test: test, validation: heldOut)
     }
 
     /// Loads the four files of `directory`; `classes` bounds the labels.

@@ -17,8 +17,8 @@ import SprigSparsity
 /// The tree owns the step's gradient memory and the wire format: `beginMicrobatch` hands
 /// out the buffers a backward pass writes into, `endMicrobatch(lossSum:)` files them with
 /// the micro-batch's loss sum, and `finish` returns the global batch's `StepGradients`. A
-/// buffer holds every gradient in the store's layout, then the loss sum: the one fused
-/// buffer of the per-step all-reduce. When two subtrees of equal size are complete, the
+/// buffer holds every gradient in the store's layout, then the loss sum and the ranks' stop
+/// votes: the one fused buffer of the per-step all-reduce. When two subtrees of equal size are complete, the
 /// right one is added into the left (a binary counter), so the pool needs
 /// log2(local micro-batches) + 1 buffers and no copies.
 ///
@@ -39,8 +39,12 @@ public final class GradientTree {
     public var denseReduction: DenseGradientReduction = .reduceToRoot
     private let levels: Int
     private var poolVersion: Int
-    /// Floats in one buffer: the store's gradients, then the loss sum.
+    /// Floats in one buffer: the store's gradients, the loss sum, then the stop votes.
     private var length: Int
+    /// This rank's vote, read once per step just before the all-reduce: true when the run
+    /// should stop (a SIGTERM or SIGINT reached this process). The votes travel in the
+    /// step's one fused all-reduce, so every rank learns the same outcome at the same step.
+    public var stopVote: () -> Bool = { false }
     private var pool: [UnsafeMutablePointer<Float>] = []
     private var free: [UnsafeMutablePointer<Float>] = []
     private var densePool: [UnsafeMutablePointer<Float>] = []
@@ -62,7 +66,7 @@ public final class GradientTree {
         while (1 << levels) < localMicrobatches { levels += 1 }
         self.levels = levels
         poolVersion = store.layoutVersion
-        length = store.count + 1
+        length = store.count + 2
         allocatePool()
     }
 
@@ -70,7 +74,7 @@ public final class GradientTree {
     /// micro-batch being computed: levels + 1 buffers of the store's gradients and the loss.
     private func allocatePool() {
         for b in pool { b.deallocate() }
-        length = store.count + 1
+        length = store.count + 2
         pool = (0...levels).map { _ in
             let b = UnsafeMutablePointer<Float>.allocate(capacity: length)
             b.initialize(repeating: 0, count: length)
@@ -131,6 +135,7 @@ public final class GradientTree {
         guard let right = current else { preconditionFailure("endMicrobatch without beginMicrobatch") }
         current = nil
         right.buffer[store.count] = lossSum
+        right.buffer[store.count + 1] = 0
         tree.push(right, combine: add)
     }
 
@@ -157,6 +162,7 @@ public final class GradientTree {
     public func finish() -> StepGradients {
         precondition(current == nil && !tree.isEmpty, "finish without micro-batches")
         let right = tree.finish(combine: add)
+        right.buffer[store.count + 1] = stopVote() ? 1 : 0
         communicator.treeAllReduce(UnsafeMutableBufferPointer(start: right.buffer, count: length), kind: .gradients)
         free.append(right.buffer)
         if let dense = right.dense {
@@ -174,7 +180,8 @@ public final class GradientTree {
             }
         }
         return StepGradients(gradients: right.buffer, denseGradients: holdsDenseGradients ? right.dense : nil,
-                             factors: factors, lossSum: right.buffer[store.count])
+                             factors: factors, lossSum: right.buffer[store.count],
+                             stopRequested: right.buffer[store.count + 1] > 0)
     }
 }
 
@@ -188,6 +195,8 @@ public struct StepGradients {
     public let denseGradients: UnsafeMutablePointer<Float>?
     public let factors: GrowthFactors?
     public let lossSum: Float
+    /// True when some rank voted to stop after this step (the same on every rank).
+    public var stopRequested = false
 
     /// The buffers, as a backward pass would see them.
     public var buffers: GradientBuffers { GradientBuffers(gradients: gradients, denseGradients: denseGradients) }

@@ -56,6 +56,7 @@ import Testing
         for c in configs {
             var back = try TrainingConfig.parse(text: c.yaml, source: c.source)
             back.text = c.text
+            back.keysInFile = c.keysInFile
             #expect(back == c, "\(c.source)")
         }
     }

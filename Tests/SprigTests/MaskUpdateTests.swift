@@ -248,7 +248,8 @@ final class SparseRig {
     @Test func noDenseGradientMemoryBetweenUpdates() {
         let rig = SparseRig(method: .rigl)
         rig.train(1...5)
-        // two buffers of every gradient and the loss sum (log2(2 micro-batches) + 1), no dense ones
-        #expect(rig.step.tree.bytes == 2 * (rig.model.store.count + 1) * 4)
+        // two buffers of every gradient, the loss sum and the stop vote (log2(2 micro-batches) + 1),
+        // no dense ones
+        #expect(rig.step.tree.bytes == 2 * (rig.model.store.count + 2) * 4)
     }
 }

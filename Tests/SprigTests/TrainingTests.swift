@@ -159,9 +159,9 @@ import Testing
         #expect(reports.last!.step == 5 * 20)
         #expect(reports.last!.trainLoss < reports.first!.trainLoss)
         #expect(reports.last!.testAccuracy > 0.9)
-        // an epoch's bytes: every step all-reduces every gradient and the loss slot, and the
-        // evaluation sums two doubles
-        let perStep = (64 * 32 + 32 + 32 * 4 + 4 + 1) * 4
+        // an epoch's bytes: every step all-reduces every gradient, the loss slot and the stop
+        // vote, and the evaluation sums two doubles (one batch)
+        let perStep = (64 * 32 + 32 + 32 * 4 + 4 + 2) * 4
         #expect(reports[1].bytesAllReduced == 20 * perStep + 16)
         #expect(reports[1].communication.bytes[.gradients] == 20 * perStep)
         #expect(reports[1].communication.denseBytesPerStep == (64 * 32 + 32 + 32 * 4 + 4) * 4)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Bad input through the command line: each case must end with exactly one clear error
-# line naming the file or field, a non-zero exit, no crash or stack trace, and no
-# metrics file left behind.
+# line naming the file or field, exit code 2 (one contract for every user error, those the
+# argument parser finds included), no crash or stack trace, no training before the error,
+# and no metrics file left behind.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 WORK="$(mktemp -d)"
@@ -22,7 +23,8 @@ expect_error() {
   "$@" >"$WORK/out" 2>"$WORK/err"
   local code=$? errors
   errors=$(grep -c "sprig: error:" "$WORK/err")
-  if [ "$code" -eq 0 ]; then fail "$name" "exit code 0"
+  if [ "$code" -ne 2 ]; then fail "$name" "exit code $code, not 2: $(head -2 "$WORK/err")"
+  elif grep -q '^epoch ' "$WORK/out"; then fail "$name" "it trained before failing: $(grep -m1 '^epoch ' "$WORK/out")"
   elif grep -qiE "fatal error|stack dump|backtrace|segmentation|illegal instruction|#[0-9]+ 0x" "$WORK/err"; then fail "$name" "crash: $(head -3 "$WORK/err")"
   elif [ "$errors" -ne 1 ]; then fail "$name" "$errors error lines: $(cat "$WORK/err")"
   elif ! grep -qF -- "$expected" "$WORK/err"; then fail "$name" "message lacks '$expected': $(cat "$WORK/err")"
@@ -76,8 +78,42 @@ expect_error "bad nested value" "$WORK/nested.yaml: optimizer.nesterov: must be 
 printf 'model: {mlp: [64, 16, 10]}\nbatch_size: 20\noptimizer: {lr: -0.5}\n' > "$WORK/negative.yaml"
 expect_error "negative learning rate in the config" "$WORK/negative.yaml: optimizer.lr: must be positive, got -0.5" "$SPRIG" train --config "$WORK/negative.yaml" --data "$good" --metrics-out "$WORK/metrics.jsonl"
 
-expect_error "negative learning rate as a flag" "optimizer.lr (set by --lr): must be positive, got -0.1" train --data "$good" --lr=-0.1
-expect_error "zero epochs as a flag" "epochs (set by --epochs): must be at least 1, got 0" train --data "$good" --epochs 0
+expect_error "negative learning rate as a flag" "sprig: error: --lr: must be positive, got -0.1" train --data "$good" --lr=-0.1
+expect_error "negative learning rate as a separate flag value" "sprig: error: --lr: must be positive, got -0.1" train --data "$good" --lr -0.1
+expect_error "zero epochs as a flag" "sprig: error: --epochs: must be at least 1, got 0" train --data "$good" --epochs 0
+expect_error "negative epochs as a flag" "sprig: error: --epochs: must be at least 1, got -1" train --data "$good" --epochs -1
+expect_error "zero threads" "sprig: error: --threads must be at least 1, got 0" train --data "$good" --threads 0
+expect_error "an unknown flag" "sprig: error: Unknown option '--bogus'" train --data "$good" --bogus
+expect_error "a flag without its value" "sprig: error: Missing value for '--seed <seed>'" train --data "$good" --seed
+expect_error "a batch size that the default micro-batches do not divide blames the flag" \
+  "sprig: error: --batch-size: 7 is not divisible by microbatches 4 (the default)" "$SPRIG" train --data "$good" --batch-size 7
+expect_error "micro-batches that do not divide the config's batch" \
+  "sprig: error: --microbatches: 3 does not divide batch_size 20 (set in $WORK/tiny.yaml)" train --data "$good" --microbatches 3
+expect_error "--set of an unknown key" "sprig: error: --set sparsity.metod=set: unknown key 'sparsity.metod'" \
+  train --data "$good" --set sparsity.metod=set
+expect_error "--set of an impossible value" "sprig: error: --set optimizer.lr=-1: must be positive, got -1.0" \
+  train --data "$good" --set optimizer.lr=-1
+expect_error "--set without a value" "sprig: error: --set: expected key=value" train --data "$good" --set epochs
+expect_error "--resume with --config" "sprig: error: --config $WORK/tiny.yaml cannot be combined with --resume" \
+  train --data "$good" --resume "$WORK/any.ckpt"
+# Outputs are checked before training: a run must not train and then lose its result.
+expect_error "--weights-out into a missing folder" "sprig: error: $WORK/no/w.safetensors: --weights-out: the folder $WORK/no does not exist" \
+  train --data "$good" --weights-out "$WORK/no/w.safetensors"
+expect_error "--checkpoint into a missing folder" "sprig: error: $WORK/no/c.ckpt: --checkpoint: the folder $WORK/no does not exist" \
+  train --data "$good" --checkpoint "$WORK/no/c.ckpt"
+expect_error "--metrics-out into a missing folder" "sprig: error: $WORK/no/m.jsonl: --metrics-out: the folder $WORK/no does not exist" \
+  "$SPRIG" train --config "$WORK/tiny.yaml" --data "$good" --metrics-out "$WORK/no/m.jsonl"
+expect_error "--weights-out that is a folder" "sprig: error: $WORK: --weights-out: is a directory, not a file" \
+  train --data "$good" --weights-out "$WORK"
+expect_error "--pictures that is a file" "sprig: error: $WORK/tiny.yaml: --pictures: exists and is not a directory" \
+  train --data "$good" --pictures "$WORK/tiny.yaml"
+expect_error "sprig prune --weights-out into a missing folder" "sprig: error: $WORK/no/p.safetensors: --weights-out: the folder $WORK/no does not exist" \
+  "$SPRIG" prune --config "$WORK/tiny.yaml" --data "$good" --weights-out "$WORK/no/p.safetensors"
+expect_error "sprig eval of a text file" "sprig: error: $ROOT/README.md: not a safetensors file" "$SPRIG" eval "$ROOT/README.md"
+"$SPRIG" --version >"$WORK/version" 2>&1
+code=$?
+check "sprig --version prints the version and exits 0 (exit $code: $(head -1 "$WORK/version"))" \
+  test "$code" -eq 0 -a -n "$(grep -E '^[0-9]+\.[0-9]+\.[0-9]+$' "$WORK/version")"
 printf 'model: {mlp: [64, 2000000, 2000000, 10]}\nepochs: 1\nbatch_size: 20\n' > "$WORK/huge.yaml"
 expect_error "a model that cannot fit, refused with the estimate" "$WORK/huge.yaml: model: mlp-64-2000000-2000000-10 needs about" "$SPRIG" train --config "$WORK/huge.yaml" --data "$good" --metrics-out "$WORK/metrics.jsonl"
 printf 'model: {mlp: [64, 400000, 10]}\nepochs: 1\nbatch_size: 20\nmicrobatches: 4\nsparsity: {method: rigl, distribution: er, sparsity: 0.9999, tile_budget_mb: 1}\n' > "$WORK/tile.yaml"

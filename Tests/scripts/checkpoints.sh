@@ -6,7 +6,10 @@
 # - a loss that turns NaN stops the run with a message naming the step, exit 4, and the
 #   last checkpoint stays valid;
 # - SIGKILL of the writing rank while checkpoints are written back to back leaves the
-#   checkpoint file valid and resumable.
+#   checkpoint file valid and resumable;
+# - SIGTERM under mpirun and SIGINT to one process stop the run after an agreed step with a
+#   checkpoint and the command to resume, which ends bit for bit as the uninterrupted run;
+#   resuming a complete run writes its weights.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 DATA="${1:-$ROOT/data/mnist}"
@@ -59,6 +62,56 @@ PY
 done
 
 if [ -n "${RESUME_ONLY:-}" ]; then finish; exit; fi
+
+# A stop signal: SIGTERM to mpirun (what scancel, a preemption or a time limit sends) and
+# SIGINT to one process (Ctrl-C), each after the first epoch of the 3-epoch RigL run above.
+# The ranks stop after one agreed step, rank 0 writes the checkpoint (--checkpoint, or
+# sprig-interrupted.ckpt in the working directory) and says how to resume, the exit code is
+# 128 + the signal, and the resumed run ends bit for bit as the uninterrupted one.
+full="$WORK/rigl-mnist-full.safetensors"
+for how in "SIGTERM 2" "SIGINT 1"; do
+  set -- $how
+  sig=$1 np=$2
+  rm -rf "$WORK/sig" && mkdir -p "$WORK/sig"
+  if [ "$np" = 2 ]; then
+    (cd "$WORK/sig" && exec "$MPIRUN" 2 train --config "$ROOT/configs/rigl-mnist.yaml" --data "$DATA" --epochs 3 \
+      --checkpoint "$WORK/sig/run.ckpt" --metrics-out "$WORK/sig/run.jsonl") >"$WORK/sig.log" 2>&1 &
+    ckpt="$WORK/sig/run.ckpt"
+  else
+    (cd "$WORK/sig" && exec "$SPRIG" train --config "$ROOT/configs/rigl-mnist.yaml" --data "$DATA" --epochs 3 \
+      --metrics-out "$WORK/sig/run.jsonl") >"$WORK/sig.log" 2>&1 &
+    ckpt="$WORK/sig/sprig-interrupted.ckpt"
+  fi
+  job=$!
+  wait_for_line "$WORK/sig.log" '^epoch 1/3' 120 "$job"
+  started=$?
+  kill -"${sig#SIG}" "$job" 2>/dev/null
+  wait "$job"
+  code=$?
+  stopped="$(grep -o "stopped by $sig after step [0-9]*" "$WORK/sig.log")"
+  resume="$(grep -o 'resume with: sprig train --resume [^ ]*' "$WORK/sig.log")"
+  # One process exits with 128 + the signal; mpirun, signalled itself, with its own non-zero code.
+  want=$((128 + $(kill -l "${sig#SIG}")))
+  [ "$np" = 1 ] || want="$code"
+  check "$sig to $np rank(s) after epoch 1: '$stopped', exit $code, a checkpoint and the command to resume" \
+    test "$started" -eq 0 -a -n "$stopped" -a "$code" -ne 0 -a "$code" -eq "$want" -a -s "$ckpt" \
+    -a "$resume" = "resume with: sprig train --resume $ckpt"
+  "$SPRIG" train --resume "$ckpt" --data "$DATA" --weights-out "$WORK/sig/resumed.safetensors" \
+    --metrics-out "$WORK/sig/run.jsonl" --checkpoint "$WORK/sig/end.ckpt" >"$WORK/sig2.log" 2>&1
+  code=$?
+  check_code "$sig: the resumed run ends" "$code" "$(tail -2 "$WORK/sig2.log")"
+  same_weights "$sig to $np rank(s), resumed on 1: same weights and masks as the uninterrupted run" "$full" "$WORK/sig/resumed.safetensors"
+done
+
+# Resuming a run that is already complete trains nothing but still writes --weights-out.
+"$SPRIG" train --resume "$WORK/sig/end.ckpt" --data "$DATA" --weights-out "$WORK/sig/again.safetensors" >"$WORK/again.log" 2>&1
+code=$?
+check "resuming a complete run says so and exits 0 (exit $code: $(grep -o 'the run is complete[^:]*' "$WORK/again.log"))" \
+  test "$code" -eq 0 -a -n "$(grep 'the run is complete' "$WORK/again.log")"
+same_weights "resuming a complete run writes --weights-out, the run's weights" "$full" "$WORK/sig/again.safetensors"
+
+# SIGNALS_ONLY (Tests/scripts/mutations.sh) ends here.
+if [ -n "${SIGNALS_ONLY:-}" ]; then finish; exit; fi
 
 # NaN: a learning rate that blows up
 "$SPRIG" train --config "$ROOT/configs/lenet300-dense.yaml" --data "$DATA" --lr 1000 --epochs 2 \

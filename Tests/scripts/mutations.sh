@@ -13,6 +13,8 @@
 #                     NNrelief round of one epoch
 #   no-op             exits 0 at once, doing nothing           accuracy: the floors; faults: a killed rank
 #                                                              ends the job; multinode: a cut link does
+#   killed-by-signal  SIGTERM or SIGINT kill sprig train at     checkpoints: a stop signal leaves a checkpoint
+#                     once (no clean stop)                     and the command to resume
 #   eval-off          sprig eval reports 1% more accuracy      export: NumPy reproduces sprig eval
 #   csr-eval-off      the same, for sparse (CSR) files only    export: the sparse file evaluates as the dense
 #   csr-off           --weights-format sparse writes dense     export: NumPy densifies the CSR file
@@ -63,6 +65,16 @@ case "$1" in
 esac'
 mutant no-op '
 case "$1" in train|prune) exit 0 ;; esac'
+mutant killed-by-signal '
+if [ "$1" = train ]; then
+  "$0.real" "${args[@]}" &
+  child=$!
+  trap "kill -9 $child; exit 143" TERM
+  trap "kill -9 $child; exit 130" INT
+  wait "$child"
+  exit $?
+fi'
+ln -s "$REFERENCE_SPRIG" "$MUTANTS/killed-by-signal/sprig.real"
 mutant eval-off '
 if [ "$1" = eval ]; then
   "$0.real" "$@" | awk "{ \$2 = sprintf(\"%.4f\", \$2 + 0.01); print }"
@@ -111,6 +123,10 @@ caught seed-on-resume checkpoints.sh \
   "rigl-mnist: stopped at step 1000, resumed on 2 rank(s): same weights and masks as the whole run" \
   "rigl-mnist: --metrics-out after --resume on 1 rank(s) continues the file" \
   -- CHECKPOINT_CONFIGS=rigl-mnist.yaml RESUME_ONLY=1
+caught killed-by-signal checkpoints.sh \
+  "SIGTERM to 2 rank(s) after epoch 1" \
+  "SIGINT to 1 rank(s) after epoch 1" \
+  -- CHECKPOINT_CONFIGS=rigl-mnist.yaml SIGNALS_ONLY=1
 caught stop-at-50 accuracy.sh \
   "dense LeNet-300-100 >= 98.0% in 20 epochs" \
   "RigL (0.98/0.882/dense) >= 98.0% in 30 epochs" \

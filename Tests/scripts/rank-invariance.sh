@@ -31,7 +31,7 @@ run() { # run NP OUT [FLAGS...]: trains STEPS steps on NP ranks (NP=0: plain sin
 # invariance CONFIG: the single process against mpirun -np each of RANKS, STEPS steps.
 invariance() {
   CONFIG="$1"; [ -f "$CONFIG" ] || CONFIG="$ROOT/configs/$1"
-  local name np code
+  local name np code a b
   name="$(basename "$CONFIG" .yaml)"
   run 0 "$WORK/$name-1.safetensors" >"$WORK/log1" 2>&1
   code=$?
@@ -44,6 +44,11 @@ invariance() {
       "$WORK/$name-1.safetensors" "$WORK/$name-$np-mpi.safetensors"
     same_metrics "$name: mpirun -np $np losses, accuracies and mask updates equal the single process's" \
       "$WORK/$name-1.safetensors.jsonl" "$WORK/$name-$np-mpi.safetensors.jsonl"
+    # Evaluation sums its batches in a fixed order: test_loss to the last digit too.
+    a="$(grep -o '"test_loss": [^,]*' "$WORK/$name-1.safetensors.jsonl")"
+    b="$(grep -o '"test_loss": [^,]*' "$WORK/$name-$np-mpi.safetensors.jsonl")"
+    check "$name: mpirun -np $np test_loss equals the single process's to the last digit ($(echo "$a" | tail -1))" \
+      test -n "$a" -a "$a" = "$b"
   done
 }
 for config in $CONFIGS; do invariance "$config"; done

@@ -51,6 +51,9 @@ public final class ConfigReader {
         SprigError(source, "\(qualified(key)): \(message)")
     }
 
+    /// The mapping's keys, in file order.
+    public var keys: [String] { entries.map(\.key) }
+
     public func has(_ key: String) -> Bool { entries.contains { $0.key == key } }
 
     private func node(_ key: String) -> Node? {

@@ -17,7 +17,8 @@ import Foundation
 /// eval_batch_size: 1000
 /// seed: 1
 /// init: glorot_uniform          # or he_normal
-/// max_steps: 500                # optional: stop early (tests, benchmarks)
+/// validation: 5000              # optional: hold out the training set's last N examples
+/// max_steps: 500                # optional: a budget of steps; schedules fit into it
 /// replica_check_every: 1000     # steps between checks that all ranks hold the same model
 /// checkpoint_every: 1000        # steps between checkpoints (with --checkpoint PATH)
 /// optimizer: {name: sgd, lr: 0.1, momentum: 0.9, nesterov: true, weight_decay: 0.0001}
@@ -40,7 +41,14 @@ public struct TrainingConfig: Equatable {
     public var evalBatchSize: Int = 1000
     public var seed: UInt64 = 1
     public var initializer: WeightInitializer = .glorotUniform
+    /// A budget of steps: the run ends after this many, and the learning-rate and mask
+    /// schedules are laid out over them (to stop a longer run midway with its schedules,
+    /// use `--stop-after`).
     public var maxSteps: Int?
+    /// Training examples held out for validation: the training set's last `validation`
+    /// examples, never trained on, evaluated after each epoch beside the test set (so that
+    /// model selection need not look at the test set).
+    public var validation: Int = 0
     /// Steps between replica checks (0: only the checks of debug builds after mask updates).
     public var replicaCheckEvery: Int = 1000
     /// Steps between checkpoints (when a checkpoint path is given); 0: only at the end.
@@ -59,27 +67,37 @@ public struct TrainingConfig: Equatable {
     public var text: String = ""
     /// Fields whose value came from a command-line flag, with the flag, for error messages.
     public var overriddenBy: [String: String] = [:]
+    /// The top-level keys the config file sets (the others are defaults).
+    public var keysInFile: Set<String> = []
 
     public init() {}
 
     /// Reads the config at `path`. Unknown keys and impossible values are errors naming
     /// the file and the field.
-    public static func load(path: String) throws -> TrainingConfig {
+    public static func load(path: String, overrides: [ConfigOverride] = []) throws -> TrainingConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw SprigError(path, FileManager.default.fileExists(atPath: path) ? "cannot read config file" : "no such config file")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw SprigError(path, "config file is not UTF-8 text")
         }
-        return try parse(text: text, source: path)
+        return try parse(text: text, source: path, overrides: overrides)
     }
 
     /// Parses config `text`; `source` names it in errors.
     public static func parse(text: String, source: String) throws -> TrainingConfig {
+        let c = try read(text: text, source: source)
+        try c.validate()
+        return c
+    }
+
+    /// Reads config `text` without `validate()` (which the caller runs).
+    static func read(text: String, source: String) throws -> TrainingConfig {
         let r = try ConfigReader(text: text, source: source)
         var c = TrainingConfig()
         c.source = source
         c.text = text
+        c.keysInFile = Set(r.keys)
         if r.isSection("model") {
             let m = try r.section("model")!
             guard let sizes = try m.intList("mlp") else { throw r.error("model", "a model mapping needs the key 'mlp' (a list of layer widths)") }
@@ -112,6 +130,7 @@ public struct TrainingConfig: Equatable {
             c.initializer = i
         }
         c.maxSteps = try r.int("max_steps")
+        c.validation = try r.int("validation") ?? c.validation
         c.replicaCheckEvery = try r.int("replica_check_every") ?? c.replicaCheckEvery
         c.checkpointEvery = try r.int("checkpoint_every") ?? c.checkpointEvery
         if let o = try r.section("optimizer") {
@@ -167,7 +186,6 @@ public struct TrainingConfig: Equatable {
             }
         }
         try r.rejectUnknownKeys()
-        try c.validate()
         return c
     }
 
@@ -178,9 +196,15 @@ public struct TrainingConfig: Equatable {
         guard batchSize >= 1 else { throw fail("batch_size", "must be at least 1, got \(batchSize)") }
         guard microbatches >= 1 else { throw fail("microbatches", "must be at least 1, got \(microbatches)") }
         guard batchSize % microbatches == 0 else {
-            throw fail("microbatches", "\(microbatches) does not divide batch_size \(batchSize)")
+            // Blame the value the user chose: a flag over a file, a file over a default.
+            if overriddenBy["batch_size"] != nil && overriddenBy["microbatches"] == nil {
+                throw fail("batch_size", "\(batchSize) is not divisible by microbatches \(microbatches) (\(origin(of: "microbatches"))); "
+                           + "choose a multiple of \(microbatches) or set --microbatches")
+            }
+            throw fail("microbatches", "\(microbatches) does not divide batch_size \(batchSize) (\(origin(of: "batch_size")))")
         }
         guard evalBatchSize >= 1 else { throw fail("eval_batch_size", "must be at least 1, got \(evalBatchSize)") }
+        guard validation >= 0 else { throw fail("validation", "must be non-negative, got \(validation)") }
         if let maxSteps { guard maxSteps >= 1 else { throw fail("max_steps", "must be at least 1, got \(maxSteps)") } }
         guard checkpointEvery >= 0 else { throw fail("checkpoint_every", "must be non-negative, got \(checkpointEvery)") }
         guard replicaCheckEvery >= 0 else { throw fail("replica_check_every", "must be non-negative, got \(replicaCheckEvery)") }
@@ -191,9 +215,19 @@ public struct TrainingConfig: Equatable {
         if let adam { guard adam.weightDecay >= 0 else { throw fail("optimizer.weight_decay", "must be non-negative, got \(adam.weightDecay)") } }
     }
 
-    /// An error about `field`, naming the file and, when a flag set the field, the flag.
+    /// An error about `field`: `FILE: FIELD: message`, or `FLAG: message` when a flag or a
+    /// `--set` override gave the field its value.
     public func fieldError(_ field: String, _ message: String) -> SprigError {
-        SprigError(source, "\(field)\(overriddenBy[field].map { " (set by \($0))" } ?? ""): \(message)")
+        if let flag = overriddenBy[field] { return SprigError(flag, message) }
+        return SprigError(source, "\(field): \(message)")
+    }
+
+    /// Where `field`'s value comes from: the flag that set it, the config file, or the
+    /// default.
+    public func origin(of field: String) -> String {
+        if let flag = overriddenBy[field] { return "set by \(flag)" }
+        let top = String(field.split(separator: ".").first ?? "")
+        return keysInFile.contains(top) && source != "defaults" ? "set in \(source)" : "the default"
     }
 
     /// Checks the values that depend on the run: the number of ranks and the data.

@@ -26,6 +26,7 @@ extension TrainingConfig {
         lines.append("seed: \(seed)")
         lines.append("init: \(initializer.rawValue)")
         if let maxSteps { lines.append("max_steps: \(maxSteps)") }
+        if validation > 0 { lines.append("validation: \(validation)") }
         lines.append("replica_check_every: \(replicaCheckEvery)")
         lines.append("checkpoint_every: \(checkpointEvery)")
         if let adam {

@@ -11,6 +11,9 @@ public struct EpochReport {
     public var trainLoss: Double
     public var testAccuracy: Double
     public var testLoss: Double
+    /// On the held-out part of the training set (`validation: N`), when there is one.
+    public var validationAccuracy: Double?
+    public var validationLoss: Double?
     /// Training examples per second over all ranks (evaluation excluded).
     public var samplesPerSecond: Double
     public var seconds: Double
@@ -29,6 +32,10 @@ public struct EpochReport {
         j.add("train_loss", trainLoss)
         j.add("test_accuracy", testAccuracy)
         j.add("test_loss", testLoss)
+        if let validationAccuracy, let validationLoss {
+            j.add("validation_accuracy", validationAccuracy)
+            j.add("validation_loss", validationLoss)
+        }
         j.add("samples_per_second", samplesPerSecond)
         j.add("epoch_seconds", seconds)
         j.add("bytes_allreduced", bytesAllReduced)
@@ -42,7 +49,8 @@ public struct EpochReport {
         let acc = String(format: "%.2f", testAccuracy * 100)
         let loss = String(format: "%.4f", trainLoss)
         let comm = String(format: "%.1f kB/step (%.2f%% of dense)", communication.bytesPerStep / 1000, 100 * communication.ratioToDense)
-        return "epoch \(epoch)/\(epochs)  train_loss \(loss)  test_accuracy \(acc)%  \(Int(samplesPerSecond.rounded())) samples/s  \(comm)"
+        let validation = validationAccuracy.map { String(format: "  validation_accuracy %.2f%%", $0 * 100) } ?? ""
+        return "epoch \(epoch)/\(epochs)  train_loss \(loss)\(validation)  test_accuracy \(acc)%  \(Int(samplesPerSecond.rounded())) samples/s  \(comm)"
     }
 }
 

@@ -15,26 +15,33 @@ extension Trainer {
         return max(1, min(config.evalBatchSize, (64 << 20) / (4 * widest)))
     }
 
-    /// Accuracy and mean loss on `dataset`: each rank evaluates a contiguous share and the
-    /// counts are summed.
+    /// Accuracy and mean loss on `dataset`, the same bits on any number of ranks.
+    ///
+    /// The set is cut into batches of `evaluationBatch` examples from the start, whatever
+    /// the number of ranks; rank r of n evaluates batches `r m / n ..< (r + 1) m / n` of m.
+    /// Each batch's correct count and loss sum go into its own slot of a vector that is
+    /// zero elsewhere, one all-reduce (sum) fills every slot exactly (x + 0 = x), and
+    /// every rank adds the batches' loss sums in batch order: the sum one process makes.
     public func evaluate(_ dataset: Dataset) -> (accuracy: Double, loss: Double) {
         let n = dataset.count
-        let lo = n * replicas.rank / replicas.count
-        let hi = n * (replicas.rank + 1) / replicas.count
-        var labels: [Int32] = []
-        var totals = [0.0, 0.0] // correct, loss sum
         let batch = evaluationBatch
-        var start = lo
-        while start < hi {
-            let end = min(start + batch, hi)
+        let batches = (n + batch - 1) / batch
+        var labels: [Int32] = []
+        var slots = [Double](repeating: 0, count: 2 * batches) // per batch: correct, loss sum
+        for b in (batches * replicas.rank / replicas.count)..<(batches * (replicas.rank + 1) / replicas.count) {
+            let start = b * batch, end = min(start + batch, n)
             let x = Matrix(rows: dataset.featureCount, cols: end - start)
             dataset.gather((Int32(start)..<Int32(end)), normalization: normalization, into: x, labels: &labels)
             let (outcome, _) = loss(model.forward(x), labels: labels, gradientScale: nil)
-            totals[0] += Double(outcome.correct)
-            totals[1] += outcome.lossSum
-            start = end
+            slots[2 * b] = Double(outcome.correct)
+            slots[2 * b + 1] = outcome.lossSum
         }
-        replicas.sum(&totals)
-        return (totals[0] / Double(n), totals[1] / Double(n))
+        replicas.sum(&slots)
+        var correct = 0.0, lossSum = 0.0
+        for b in 0..<batches {
+            correct += slots[2 * b]
+            lossSum += slots[2 * b + 1]
+        }
+        return (correct / Double(n), lossSum / Double(n))
     }
 }

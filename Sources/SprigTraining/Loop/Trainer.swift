@@ -30,8 +30,15 @@ public final class Trainer {
     var epochSteps = 0
 
     /// Builds the model and checks the config against the data and the number of ranks.
-    public init(config: TrainingConfig, replicas: Replicas, data: MNISTData) throws {
+    /// `config.validation` examples of the training set are held out here (`data` is the
+    /// files' sets).
+    public init(config: TrainingConfig, replicas: Replicas, data files: MNISTData) throws {
         try config.validate()
+        guard config.validation < files.train.count - 1 else {
+            throw config.fieldError("validation", "\(config.validation) would hold out the whole training set "
+                                    + "(\(files.train.count) examples)")
+        }
+        let data = files.holdingOut(config.validation)
         try config.validate(ranks: replicas.count, trainingExamples: data.train.count, features: data.train.featureCount)
         self.config = config
         self.replicas = replicas
@@ -104,12 +111,27 @@ public final class Trainer {
         public var description: String { "training diverged: the loss of step \(step) is \(loss); stopping" }
     }
 
+    /// A stop that the ranks agreed on (a SIGTERM or SIGINT on some rank, voted through the
+    /// step's all-reduce): thrown on every rank after the same step, before the run's end.
+    public struct Stopped: Error, CustomStringConvertible {
+        /// Steps done.
+        public let step: Int
+        public var description: String { "stopped after step \(step)" }
+    }
+
+    /// This rank's stop vote, read once per step (see `GradientTree.stopVote`).
+    public var stopVote: () -> Bool {
+        get { trainingStep.tree.stopVote }
+        set { trainingStep.tree.stopVote = newValue }
+    }
+
     /// Trains epoch after epoch until `config.epochs` or `config.maxSteps`, from `step`
     /// (a resumed run starts mid-epoch), calling `afterStep` on every rank after every
     /// step (with the number of steps done) and `onEpoch` after each epoch's evaluation.
     /// Every `config.replicaCheckEvery` steps, after the last step, and in debug builds
     /// after every mask update, the ranks compare model checksums (`ReplicaCheck`); a
-    /// divergence, or a loss that is NaN or infinite, is thrown on every rank alike.
+    /// divergence, or a loss that is NaN or infinite, is thrown on every rank alike, and so
+    /// is `Stopped` after a step at which a rank voted to stop (after `afterStep`).
     public func train(afterStep: (Int) throws -> Void = { _ in }, onEpoch: (EpochReport) throws -> Void) throws {
         let chunk = trainingStep.microbatchSize
         let localChunks = plan.localBatch / chunk
@@ -137,6 +159,7 @@ public final class Trainer {
             if firstBatch == 0 { (epochLossSum, epochSteps) = (0, 0) }
             var steps = 0
             var lr = 0.0
+            var stopAfterEpoch = false
             for batch in firstBatch..<plan.stepsPerEpoch where step < total {
                 gather(order, batch: batch)
                 lr = learningRate(at: step)
@@ -156,16 +179,24 @@ public final class Trainer {
                 #endif
                 if check || step == total { try replicaCheck.verify(model, step: step) }
                 try afterStep(step)
+                if trainingStep.stopRequested && step < total {
+                    // Mid-epoch at once; at an epoch's end, after its evaluation and report.
+                    if batch + 1 < plan.stepsPerEpoch { throw Stopped(step: step) }
+                    stopAfterEpoch = true
+                }
             }
             let seconds = monotonicSeconds() - start
             let (accuracy, testLoss) = evaluate(data.test)
+            let validation = data.validation.map(evaluate)
             let trafficNow = replicas.traffic()
             let communication = CommunicationReport(steps: steps, from: trafficBefore, to: trafficNow, denseBytesPerStep: denseBytesPerStep)
             trafficBefore = trafficNow
             try onEpoch(EpochReport(epoch: epoch, step: step, trainLoss: epochLossSum / Double(max(epochSteps, 1)),
                                     testAccuracy: accuracy, testLoss: testLoss,
+                                    validationAccuracy: validation?.accuracy, validationLoss: validation?.loss,
                                     samplesPerSecond: Double(steps * config.batchSize) / seconds,
                                     seconds: seconds, communication: communication, learningRate: lr))
+            if stopAfterEpoch { throw Stopped(step: step) }
         }
     }
 

@@ -32,6 +32,8 @@ public final class TrainingStep {
     /// Mask updates applied so far, and connections regrown by them.
     public internal(set) var maskUpdates = 0
     public internal(set) var connectionsChanged = 0
+    /// True after a step at which some rank voted to stop (`GradientTree.stopVote`).
+    public internal(set) var stopRequested = false
     /// Bytes a layer's dense-gradient tiles may take on a step that grows from factors.
     public var tileBudgetBytes = 64 << 20
     let replicas: Replicas
@@ -103,6 +105,7 @@ public final class TrainingStep {
             tree.endMicrobatch(lossSum: Float(outcome.lossSum))
         }
         let reduced = tree.finish()
+        stopRequested = reduced.stopRequested
         flops.addStep(examples: globalBatch, sparseForward: Double(model.forwardFLOPsPerExample), denseGradient: dense)
         return reduced
     }
