@@ -48,8 +48,7 @@ public enum Launch {
     public static func mode(in environment: Environment = processEnvironment) throws -> Mode {
         if startedByLauncher(in: environment) { return .world }
         if environment("SPRIG_MPI") == nil, let tasks = slurmStepTasks(in: environment), tasks > 1 {
-            let task = environment("SLURM_PROCID").flatMap { Int($0) } ?? 0
-            throw LaunchError.slurmStepWithoutPMI(tasks: tasks, task: task)
+            throw LaunchError.slurmStepWithoutPMI(tasks: tasks)
         }
         return .single
     }
@@ -79,21 +78,14 @@ public enum Launch {
 /// Why a communicator could not be made.
 public enum LaunchError: Error, Equatable, CustomStringConvertible {
     case mpiNotBuiltIn
-    /// srun started `tasks` tasks without PMI; this process is task `task` (SLURM_PROCID).
-    case slurmStepWithoutPMI(tasks: Int, task: Int)
-
-    /// Whether this process prints the error: of srun's tasks, which all fail alike, only
-    /// the first says why.
-    public var reportedHere: Bool {
-        if case .slurmStepWithoutPMI(_, let task) = self { return task == 0 }
-        return true
-    }
+    /// srun started `tasks` tasks without PMI.
+    case slurmStepWithoutPMI(tasks: Int)
 
     public var description: String {
         switch self {
         case .mpiNotBuiltIn:
             return "started by an MPI launcher, but this sprig was built without MPI (the 'MPI' package trait)"
-        case .slurmStepWithoutPMI(let tasks, _):
+        case .slurmStepWithoutPMI(let tasks):
             return "srun started \(tasks) tasks but gave them no PMI, so each would train alone and write the same files: "
                 + "run `srun --mpi=pmix sprig ...` (or sbatch launch/slurm.sbatch, or mpirun inside the allocation); "
                 + "SPRIG_MPI=0 runs each task alone anyway"

@@ -30,13 +30,13 @@ var launchedAsRankZero: Bool {
 let inputErrorCode: Int32 = 2
 
 /// The communicator of this process (the MPI world under a launcher, else rank 0 of 1);
-/// a launch that cannot work ends with one error line and exit code 2 (from the first of
-/// srun's tasks when all of them fail alike).
+/// a launch that cannot work ends with one error line and exit code 2 (every rank fails
+/// alike, rank 0 says why).
 func startCommunicator() throws -> Communicator {
     do {
         return try Launch.communicator()
     } catch {
-        if (error as? LaunchError)?.reportedHere ?? true { printError(String(describing: error)) }
+        if launchedAsRankZero { printError(String(describing: error)) }
         throw ExitCode(inputErrorCode)
     }
 }

@@ -8,13 +8,15 @@
 #   seed-under-mpirun another seed when started by mpirun      rank-invariance: n ranks = 1 process
 #                                                              nnrelief: NNrelief on 2 ranks = 1 process
 #                                                              multinode: two hosts = one process
+#   seed-under-srun   another seed when started by srun        slurm: srun + PMIx under sbatch = mpirun
+#                     with PMIx (not by mpirun)
 #   seed-on-resume    another seed on --resume                 checkpoints: resumed = uninterrupted
 #   stop-at-50        training stops after 50 steps, one       accuracy: the MNIST and NNrelief floors
 #                     NNrelief round of one epoch
 #   no-op             exits 0 at once, doing nothing           accuracy: the floors; faults: a killed rank
 #                                                              ends the job; multinode: a cut link does
 #   killed-by-signal  SIGTERM or SIGINT kill sprig train at     checkpoints: a stop signal leaves a checkpoint
-#                     once (no clean stop)                     and the command to resume
+#                     once (no clean stop)                     and the command to resume; slurm: so does scancel
 #   eval-off          sprig eval reports 1% more accuracy      export: NumPy reproduces sprig eval
 #   csr-eval-off      the same, for sparse (CSR) files only    export: the sparse file evaluates as the dense
 #   csr-off           --weights-format sparse writes dense     export: NumPy densifies the CSR file
@@ -56,6 +58,9 @@ if [ -n "${OMPI_COMM_WORLD_SIZE:-}" ]; then
       done ;;
   esac
 fi'
+# Another seed under srun --mpi=pmix: PMIx's variables without Open MPI's (mpirun sets both).
+mutant seed-under-srun '
+if [ "$1" = train ] && [ -n "${PMIX_RANK:-}" ] && [ -z "${OMPI_COMM_WORLD_SIZE:-}" ]; then args+=(--seed 7); fi'
 mutant seed-on-resume '
 for a in "$@"; do [ "$a" = --resume ] && args+=(--seed 7); done'
 mutant stop-at-50 '
@@ -145,7 +150,9 @@ caught csr-off export.sh "NumPy densifies the sparse file into the dense export 
 if [ "$(id -u)" -eq 0 ]; then
   caught seed-under-mpirun multinode.sh "two hosts end with the single process's weights and masks"
   caught no-op multinode.sh "training across the two hosts starts before the cut"
+  caught seed-under-srun slurm.sh "srun --mpi=pmix under sbatch: the weights of launch/mpirun.sh 2" -- SLURM_PARTS=launch
+  caught killed-by-signal slurm.sh "scancel of job" "the log says how to resume" -- SLURM_PARTS=scancel
 else
-  fail "multinode mutations" "need root (network namespaces)"
+  fail "multinode and Slurm mutations" "need root (network namespaces, Slurm's daemons)"
 fi
 finish

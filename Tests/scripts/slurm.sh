@@ -12,6 +12,7 @@
 #   says where training stopped and how to resume; the run resumed from it (sbatch
 #   --resume) ends with the weights of the uninterrupted run, bit for bit.
 # Needs root. Builds nothing: uses .build/release/sprig (SPRIG). Stops the daemons at the end.
+# SLURM_PARTS picks the parts (default "launch scancel"; Tests/scripts/mutations.sh runs one).
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 DATA="${1:-$ROOT/data/mnist}"
@@ -59,80 +60,89 @@ submit() {
   (cd "$WORK" && sbatch --parsable "${flags[@]}" -o "$WORK/$name.out" "$SBATCH_SCRIPT" "$@")
 }
 
-short=(--config "$ROOT/configs/rigl-mnist.yaml" --data "$DATA" --max-steps 300)
-"$MPIRUN" 2 train "${short[@]}" --weights-out "$WORK/mpirun.safetensors" >"$WORK/mpirun.log" 2>&1
-code=$?
-check_code "reference: RigL LeNet-300-100, 300 steps under launch/mpirun.sh 2" "$code" "$(tail -2 "$WORK/mpirun.log")"
+PARTS="${SLURM_PARTS:-launch scancel}"
+# launch: srun+PMIx and mpirun under sbatch against launch/mpirun.sh, a batch script's own
+# sprig, srun without PMI
+part_launch() {
+  short=(--config "$ROOT/configs/rigl-mnist.yaml" --data "$DATA" --max-steps 300)
+  "$MPIRUN" 2 train "${short[@]}" --weights-out "$WORK/mpirun.safetensors" >"$WORK/mpirun.log" 2>&1
+  code=$?
+  check_code "reference: RigL LeNet-300-100, 300 steps under launch/mpirun.sh 2" "$code" "$(tail -2 "$WORK/mpirun.log")"
 
-# srun --mpi=pmix (the batch script's default), geometry from sbatch -N1 -n2
-job="$(submit srun -N1 -n2 -- "${short[@]}" --weights-out "$WORK/srun.safetensors")"
-JOBS+=("$job")
-state="$(wait_job "$job" 300)"
-ranks="$(grep -o '[0-9]* ranks\? x batch' "$WORK/srun.out" | head -1)"
-check "sbatch -N1 -n2 launch/slurm.sbatch: job $job ends COMPLETED on 2 ranks (state $state, ${ranks:-no rank line})" \
-  test "$state" = COMPLETED -a "$ranks" = "2 ranks x batch"
-[ "$state" = COMPLETED ] || tail -5 "$WORK/srun.out"
-same_weights "srun --mpi=pmix under sbatch: the weights of launch/mpirun.sh 2" "$WORK/mpirun.safetensors" "$WORK/srun.safetensors"
+  # srun --mpi=pmix (the batch script's default), geometry from sbatch -N1 -n2
+  job="$(submit srun -N1 -n2 -- "${short[@]}" --weights-out "$WORK/srun.safetensors")"
+  JOBS+=("$job")
+  state="$(wait_job "$job" 300)"
+  ranks="$(grep -o '[0-9]* ranks\? x batch' "$WORK/srun.out" | head -1)"
+  check "sbatch -N1 -n2 launch/slurm.sbatch: job $job ends COMPLETED on 2 ranks (state $state, ${ranks:-no rank line})" \
+    test "$state" = COMPLETED -a "$ranks" = "2 ranks x batch"
+  [ "$state" = COMPLETED ] || tail -5 "$WORK/srun.out"
+  same_weights "srun --mpi=pmix under sbatch: the weights of launch/mpirun.sh 2" "$WORK/mpirun.safetensors" "$WORK/srun.safetensors"
 
-# SPRIG_LAUNCH=mpirun inside the allocation, as root
-job="$(SPRIG_LAUNCH=mpirun submit mpirun -N1 -n2 -- "${short[@]}" --weights-out "$WORK/sbatch-mpirun.safetensors")"
-JOBS+=("$job")
-state="$(wait_job "$job" 300)"
-ranks="$(grep -o '[0-9]* ranks\? x batch' "$WORK/mpirun.out" | head -1)"
-check "SPRIG_LAUNCH=mpirun as root: job $job ends COMPLETED on 2 ranks (state $state, ${ranks:-no rank line})" \
-  test "$state" = COMPLETED -a "$ranks" = "2 ranks x batch"
-[ "$state" = COMPLETED ] || tail -5 "$WORK/mpirun.out"
-same_weights "mpirun under sbatch: the weights of launch/mpirun.sh 2" "$WORK/mpirun.safetensors" "$WORK/sbatch-mpirun.safetensors"
+  # SPRIG_LAUNCH=mpirun inside the allocation, as root
+  job="$(SPRIG_LAUNCH=mpirun submit mpirun -N1 -n2 -- "${short[@]}" --weights-out "$WORK/sbatch-mpirun.safetensors")"
+  JOBS+=("$job")
+  state="$(wait_job "$job" 300)"
+  ranks="$(grep -o '[0-9]* ranks\? x batch' "$WORK/mpirun.out" | head -1)"
+  check "SPRIG_LAUNCH=mpirun as root: job $job ends COMPLETED on 2 ranks (state $state, ${ranks:-no rank line})" \
+    test "$state" = COMPLETED -a "$ranks" = "2 ranks x batch"
+  [ "$state" = COMPLETED ] || tail -5 "$WORK/mpirun.out"
+  same_weights "mpirun under sbatch: the weights of launch/mpirun.sh 2" "$WORK/mpirun.safetensors" "$WORK/sbatch-mpirun.safetensors"
 
-# sprig run directly by a batch script of 2 tasks: not an srun step, so it runs alone
-job="$(cd "$WORK" && sbatch --parsable -N1 -n2 -o "$WORK/direct.out" \
-  --wrap "$(printf '%q ' "$SPRIG" train "${short[@]}" --max-steps 20)")"
-JOBS+=("$job")
-state="$(wait_job "$job" 300)"
-ranks="$(grep -o '[0-9]* ranks\? x batch' "$WORK/direct.out" | head -1)"
-check "sprig run directly by a batch script of 2 tasks trains alone (state $state, ${ranks:-no rank line})" \
-  test "$state" = COMPLETED -a "$ranks" = "1 rank x batch"
+  # sprig run directly by a batch script of 2 tasks: not an srun step, so it runs alone
+  job="$(cd "$WORK" && sbatch --parsable -N1 -n2 -o "$WORK/direct.out" \
+    --wrap "$(printf '%q ' "$SPRIG" train "${short[@]}" --max-steps 20)")"
+  JOBS+=("$job")
+  state="$(wait_job "$job" 300)"
+  ranks="$(grep -o '[0-9]* ranks\? x batch' "$WORK/direct.out" | head -1)"
+  check "sprig run directly by a batch script of 2 tasks trains alone (state $state, ${ranks:-no rank line})" \
+    test "$state" = COMPLETED -a "$ranks" = "1 rank x batch"
 
-# srun without PMI: refused, on every task, with one line from the first
-(cd "$WORK" && timeout 120 srun -N1 -n2 "$SPRIG" train "${short[@]}" --weights-out "$WORK/plain.safetensors" \
-  >"$WORK/plain.out" 2>"$WORK/plain.err")
-code=$?
-errors="$(grep -c '^sprig: error:' "$WORK/plain.err")"
-message="$(grep -m1 '^sprig: error:' "$WORK/plain.err")"
-check "srun -n 2 sprig train without --mpi=pmix is refused: exit $code, $errors error line(s): ${message:0:110}..." \
-  test "$code" -eq 2 -a "$errors" -eq 1 -a -n "$(echo "$message" | grep -F 'srun --mpi=pmix')" -a ! -e "$WORK/plain.safetensors"
-[ "$code" -eq 2 ] || cat "$WORK/plain.out" "$WORK/plain.err" | tail -5
+  # srun without PMI: refused, on every task, with one line from the first
+  (cd "$WORK" && timeout 120 srun -N1 -n2 "$SPRIG" train "${short[@]}" --weights-out "$WORK/plain.safetensors" \
+    >"$WORK/plain.out" 2>"$WORK/plain.err")
+  code=$?
+  errors="$(grep -c '^sprig: error:' "$WORK/plain.err")"
+  message="$(grep -m1 '^sprig: error:' "$WORK/plain.err")"
+  check "srun -n 2 sprig train without --mpi=pmix is refused: exit $code, $errors error line(s): ${message:0:110}..." \
+    test "$code" -eq 2 -a "$errors" -eq 1 -a -n "$(echo "$message" | grep -F 'srun --mpi=pmix')" -a ! -e "$WORK/plain.safetensors"
+  [ "$code" -eq 2 ] || cat "$WORK/plain.out" "$WORK/plain.err" | tail -5
+}
 
 # scancel: a longer run with --checkpoint (and no periodic checkpoint, so that only the
 # signal can leave one), cancelled once training is under way. scancel sends each task
 # SIGCONT and one SIGTERM, and SIGKILL after KillWait (60 s in launch/slurm-cluster.sh).
-long=(--config "$ROOT/configs/rigl-mnist.yaml" --data "$DATA")
-"$MPIRUN" 2 train "${long[@]}" --weights-out "$WORK/whole.safetensors" >"$WORK/whole.log" 2>&1
-code=$?
-check_code "reference: the same run uninterrupted (30 epochs, launch/mpirun.sh 2)" "$code" "$(tail -2 "$WORK/whole.log")"
-job="$(submit long -N1 -n2 -- "${long[@]}" --checkpoint "$WORK/long.ckpt" --checkpoint-every 0)"
-JOBS+=("$job")
-if wait_for_line "$WORK/long.out" '^epoch 2/' 300; then
-  scancel "$job"
-  state="$(wait_job "$job" 180)"
-  stopped="$(grep -m1 -o '^sprig: stopped by SIGTERM after step [0-9]*' "$WORK/long.out")"
-  hint="$(grep -m1 -o 'resume with: sprig train --resume [^ ]*' "$WORK/long.out")"
-  check "scancel of job $job once training is under way: state $state, '${stopped:-no stop line}'" \
-    test "$state" = CANCELLED -a -n "$stopped"
-  check "the log says how to resume: '${hint:-no resume line}'" test "$hint" = "resume with: sprig train --resume $WORK/long.ckpt"
-  "$REFERENCE_SPRIG" train --resume "$WORK/long.ckpt" --data "$DATA" --stop-after 0 >"$WORK/probe.log" 2>&1
-  at="$(grep -o 'resuming at step [0-9]*' "$WORK/probe.log" | grep -o '[0-9]*$')"
-  check "the signal left a valid checkpoint of the step it names (step ${at:-none}, ${stopped:-no stop line})" \
-    test -n "$at" -a "$at" = "${stopped##* }"
-  job="$(submit resumed -N1 -n2 -- --resume "$WORK/long.ckpt" --data "$DATA" --weights-out "$WORK/resumed.safetensors")"
+part_scancel() {
+  long=(--config "$ROOT/configs/rigl-mnist.yaml" --data "$DATA")
+  "$MPIRUN" 2 train "${long[@]}" --weights-out "$WORK/whole.safetensors" >"$WORK/whole.log" 2>&1
+  code=$?
+  check_code "reference: the same run uninterrupted (30 epochs, launch/mpirun.sh 2)" "$code" "$(tail -2 "$WORK/whole.log")"
+  job="$(submit long -N1 -n2 -- "${long[@]}" --checkpoint "$WORK/long.ckpt" --checkpoint-every 0)"
   JOBS+=("$job")
-  state="$(wait_job "$job" 300)"
-  resumed="$(grep -o 'resuming at step [0-9]*' "$WORK/resumed.out")"
-  check "sbatch launch/slurm.sbatch --resume: job $job ends COMPLETED (state $state, ${resumed:-no resume line})" \
-    test "$state" = COMPLETED -a -n "$resumed"
-  same_weights "cancelled, resumed under sbatch: the weights of the uninterrupted run" \
-    "$WORK/whole.safetensors" "$WORK/resumed.safetensors"
-else
-  fail "the job with --checkpoint reached epoch 2" "state $(job_state "$job"); $(tail -3 "$WORK/long.out" 2>/dev/null)"
-fi
+  if wait_for_line "$WORK/long.out" '^epoch 2/' 300; then
+    scancel "$job"
+    state="$(wait_job "$job" 180)"
+    stopped="$(grep -m1 -o '^sprig: stopped by SIGTERM after step [0-9]*' "$WORK/long.out")"
+    hint="$(grep -m1 -o 'resume with: sprig train --resume [^ ]*' "$WORK/long.out")"
+    exits="$(grep -m1 -o 'tasks 0-1: .*' "$WORK/long.out")"
+    check "scancel of job $job once training is under way: state $state, '${stopped:-no stop line}', ${exits:-no srun exit line}" \
+      test "$state" = CANCELLED -a -n "$stopped" -a "$exits" = "tasks 0-1: Exited with exit code 143"
+    check "the log says how to resume: '${hint:-no resume line}'" test "$hint" = "resume with: sprig train --resume $WORK/long.ckpt"
+    "$REFERENCE_SPRIG" train --resume "$WORK/long.ckpt" --data "$DATA" --stop-after 0 >"$WORK/probe.log" 2>&1
+    at="$(grep -o 'resuming at step [0-9]*' "$WORK/probe.log" | grep -o '[0-9]*$')"
+    check "the signal left a valid checkpoint of the step it names (step ${at:-none}, ${stopped:-no stop line})" \
+      test -n "$at" -a "$at" = "${stopped##* }"
+    job="$(submit resumed -N1 -n2 -- --resume "$WORK/long.ckpt" --data "$DATA" --weights-out "$WORK/resumed.safetensors")"
+    JOBS+=("$job")
+    state="$(wait_job "$job" 300)"
+    resumed="$(grep -o 'resuming at step [0-9]*' "$WORK/resumed.out")"
+    check "sbatch launch/slurm.sbatch --resume: job $job ends COMPLETED (state $state, ${resumed:-no resume line})" \
+      test "$state" = COMPLETED -a -n "$resumed"
+    same_weights "cancelled, resumed under sbatch: the weights of the uninterrupted run" \
+      "$WORK/whole.safetensors" "$WORK/resumed.safetensors"
+  else
+    fail "the job with --checkpoint reached epoch 2" "state $(job_state "$job"); $(tail -3 "$WORK/long.out" 2>/dev/null)"
+  fi
+}
+for part in $PARTS; do "part_$part"; done
 finish
