@@ -121,7 +121,7 @@ struct TrainCommand: ParsableCommand {
         do {
             try trainer.train(afterStep: { step in
                 guard isRoot else { return }
-                progress.update(step: step, examplesPerStep: c.batchSize)
+                progress.update(step: step, examplesPerStep: c.batchSize, loss: trainer.epochLossSoFar)
                 if let checkpoint, c.checkpointEvery > 0, step % c.checkpointEvery == 0, step < trainer.totalSteps {
                     try trainer.checkpoint().write(to: checkpoint)
                     lastCheckpoint = step
