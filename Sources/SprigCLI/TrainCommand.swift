@@ -91,7 +91,7 @@ struct TrainCommand: ParsableCommand {
 
     /// connectivity.png (the last frame) and connectivity-evolution.png (up to eight frames
     /// evenly spaced over the run, first and last included, on one colour scale).
-    private func writePictures(_ frames: [(epoch: Int, counts: [Int])], shape: [Int], to directory: String) throws {
+    private func writePictures(_ frames: [(epoch: Int, counts: [Int])], shape: [Int], title: String, to directory: String) throws {
         guard !frames.isEmpty, shape.count == 2 else {
             print("sprig: no pictures: the first layer is dense or the inputs are not images")
             return
@@ -99,8 +99,8 @@ struct TrainCommand: ParsableCommand {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let picks = frames.count <= 8 ? Array(frames.indices)
             : (0..<8).map { $0 * (frames.count - 1) / 7 }
-        try ConnectivityMap.image([frames.last!.counts], rows: shape[0], cols: shape[1]).write(to: directory + "/connectivity.png")
-        try ConnectivityMap.image(picks.map { frames[$0].counts }, rows: shape[0], cols: shape[1])
+        try ConnectivityMap.image([frames.last!.counts], rows: shape[0], cols: shape[1], title: title, labels: ["epoch \(frames.last!.epoch)"]).write(to: directory + "/connectivity.png")
+        try ConnectivityMap.image(picks.map { frames[$0].counts }, rows: shape[0], cols: shape[1], title: title, labels: picks.map { "epoch \(frames[$0].epoch)" })
             .write(to: directory + "/connectivity-evolution.png")
         print("sprig: wrote \(directory)/connectivity.png and connectivity-evolution.png (epochs \(picks.map { String(frames[$0].epoch) }.joined(separator: ", ")))")
     }
@@ -157,7 +157,7 @@ struct TrainCommand: ParsableCommand {
         do {
             try trainer.train(afterStep: { step in
                 guard isRoot else { return }
-                progress.update(step: step, examplesPerStep: c.batchSize)
+                progress.update(step: step, examplesPerStep: c.batchSize, loss: trainer.epochLossSoFar)
                 if let checkpoint, c.checkpointEvery > 0, step % c.checkpointEvery == 0, step < trainer.totalSteps {
                     try trainer.checkpoint().write(to: checkpoint)
                     lastCheckpoint = step
@@ -180,7 +180,7 @@ struct TrainCommand: ParsableCommand {
                 try metrics?.append(report.json)
             }
             if isRoot, let checkpoint { try trainer.checkpoint().write(to: checkpoint) }
-            if isRoot, let pictures { try writePictures(frames, shape: trainer.data.train.exampleShape, to: pictures) }
+            if isRoot, let pictures { try writePictures(frames, shape: trainer.data.train.exampleShape, title: trainer.connectivityTitle, to: pictures) }
             if isRoot, let last {
                 let j = finalLine(trainer, last: last, samplesPerSecond: samplesPerSecond, seconds: monotonicSeconds() - start,
                                   communication: communication, bytesAllreduced: communicator.traffic.total, ranks: communicator.size)
