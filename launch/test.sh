@@ -54,6 +54,7 @@ suite "multi-node over namespaces: same model, cut link" 600 bash Tests/scripts/
 suite "Slurm: one-node cluster, sbatch = mpirun, srun without PMI, scancel and resume" 1200 bash Tests/scripts/slurm.sh
 suite "checkpoints: resume, NaN, SIGKILL mid-write" 900 bash Tests/scripts/checkpoints.sh
 suite "export: Python safetensors, eval, pictures" 600 bash Tests/scripts/export.sh
+suite "pictures: titles and scales, progress bar, plot-metrics" 600 bash Tests/scripts/pictures.sh
 suite "NNrelief on 2 ranks (mpirun)" 600 bash Tests/scripts/nnrelief.sh
 suite "sparse at scale: 8192 and 32768 wide" 900 bash Tests/scripts/scale.sh
 suite "same bits as the baseline commit" 1500 bash Tests/scripts/same-bits.sh

@@ -89,22 +89,6 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    /// connectivity.png (the last frame) and connectivity-evolution.png (up to eight frames
-    /// evenly spaced over the run, first and last included, on one colour scale).
-    private func writePictures(_ frames: [(epoch: Int, counts: [Int])], shape: [Int], to directory: String) throws {
-        guard !frames.isEmpty, shape.count == 2 else {
-            print("sprig: no pictures: the first layer is dense or the inputs are not images")
-            return
-        }
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let picks = frames.count <= 8 ? Array(frames.indices)
-            : (0..<8).map { $0 * (frames.count - 1) / 7 }
-        try ConnectivityMap.image([frames.last!.counts], rows: shape[0], cols: shape[1]).write(to: directory + "/connectivity.png")
-        try ConnectivityMap.image(picks.map { frames[$0].counts }, rows: shape[0], cols: shape[1])
-            .write(to: directory + "/connectivity-evolution.png")
-        print("sprig: wrote \(directory)/connectivity.png and connectivity-evolution.png (epochs \(picks.map { String(frames[$0].epoch) }.joined(separator: ", ")))")
-    }
-
     func run() throws {
         let communicator = try startCommunicator()
         StopSignal.install()
@@ -157,7 +141,7 @@ struct TrainCommand: ParsableCommand {
         do {
             try trainer.train(afterStep: { step in
                 guard isRoot else { return }
-                progress.update(step: step, examplesPerStep: c.batchSize)
+                progress.update(step: step, examplesPerStep: c.batchSize, loss: trainer.epochLossSoFar)
                 if let checkpoint, c.checkpointEvery > 0, step % c.checkpointEvery == 0, step < trainer.totalSteps {
                     try trainer.checkpoint().write(to: checkpoint)
                     lastCheckpoint = step
@@ -180,7 +164,7 @@ struct TrainCommand: ParsableCommand {
                 try metrics?.append(report.json)
             }
             if isRoot, let checkpoint { try trainer.checkpoint().write(to: checkpoint) }
-            if isRoot, let pictures { try writePictures(frames, shape: trainer.data.train.exampleShape, to: pictures) }
+            if isRoot, let pictures { try writePictures(frames, shape: trainer.data.train.exampleShape, title: trainer.connectivityTitle, to: pictures) }
             if isRoot, let last {
                 let j = finalLine(trainer, last: last, samplesPerSecond: samplesPerSecond, seconds: monotonicSeconds() - start,
                                   communication: communication, bytesAllreduced: communicator.traffic.total, ranks: communicator.size)
@@ -287,74 +271,4 @@ struct TrainCommand: ParsableCommand {
         return trainer
     }
 
-    /// What this run trains, on rank 0's terminal.
-    private func printHeader(_ trainer: Trainer, ranks: Int, exactTree: Bool) {
-        let c = trainer.config
-        if resume != nil { print("sprig: resuming at step \(trainer.step) from \(resume!)") }
-        print("sprig: \(c.modelName) (\(c.model), \(trainer.model.store.count) parameters) on \(c.data): "
-              + "\(ranks) rank\(ranks == 1 ? "" : "s") x batch \(trainer.plan.localBatch) "
-              + "(\(c.microbatches) micro-batches of \(c.batchSize / c.microbatches)), "
-              + "\(trainer.plan.stepsPerEpoch) steps/epoch, \(trainer.totalSteps) steps")
-        if c.sparsity.method != .dense {
-            var line = "sprig: method \(c.sparsity.method.rawValue), \(c.sparsity.distribution.rawValue) distribution, fan_in \(c.sparsity.fanIn.rawValue)"
-            if c.sparsity.method.usesDenseGradients {
-                let path = trainer.denseGradientPath
-                line += ", dense gradients: \(path.rawValue)"
-                if path == .gatherFactors { line += " (tiles within \(c.sparsity.tileBudgetMB) MB)" }
-            }
-            print(line)
-        }
-        for layer in trainer.layerSummary {
-            print(String(format: "  %@  %@  active %ld  density %.4f  %@", layer.name, layer.shape.map(String.init).joined(separator: "x"),
-                         layer.active, layer.density, layer.sparseMath ? "sparse kernels" : "dense sgemm"))
-        }
-        if !(exactTree && c.microbatches & (c.microbatches - 1) == 0) {
-            print("sprig: note: with \(ranks) ranks and \(c.microbatches) micro-batches the gradient sum is not "
-                  + "the fixed pairwise tree; results match other rank counts only up to rounding")
-        }
-    }
-
-    /// The metrics file's last line: the run's outcome, traffic, sizes and FLOPs.
-    private func finalLine(_ trainer: Trainer, last: EpochReport, samplesPerSecond: [Double], seconds: Double,
-                           communication: CommunicationReport, bytesAllreduced: Int, ranks: Int) -> JSONLine {
-        let c = trainer.config
-        var j = JSONLine()
-        j.add("final", true)
-        j.add("epochs", last.epoch)
-        j.add("steps", last.step)
-        j.add("train_loss", last.trainLoss)
-        j.add("test_accuracy", last.testAccuracy)
-        j.add("test_loss", last.testLoss)
-        if let accuracy = last.validationAccuracy { j.add("validation_accuracy", accuracy) }
-        j.add("samples_per_second", samplesPerSecond.reduce(0, +) / Double(samplesPerSecond.count))
-        j.add("total_seconds", seconds)
-        j.add("bytes_allreduced", bytesAllreduced)
-        communication.add(to: &j)
-        j.add("ranks", ranks)
-        j.add("parameters", trainer.model.store.count)
-        j.add("method", c.sparsity.method.rawValue)
-        let layers = trainer.layerSummary
-        j.add("active_weights", layers.reduce(0) { $0 + $1.active })
-        j.add("dense_weights", layers.reduce(0) { $0 + $1.shape.reduce(1, *) })
-        j.add("active_per_layer", counts: layers.map { ($0.name, $0.active) })
-        j.add("dense_per_layer", counts: layers.map { ($0.name, $0.shape.reduce(1, *)) })
-        j.add("training_flops", trainer.flops.total)
-        j.add("training_flops_vs_dense", trainer.flops.relativeToDense)
-        j.add("inference_flops", Double(trainer.model.forwardFLOPsPerExample))
-        j.add("inference_flops_vs_dense", Double(trainer.model.forwardFLOPsPerExample) / Double(trainer.model.denseForwardFLOPsPerExample))
-        j.add("mask_updates", trainer.maskUpdates.count)
-        j.add("model", c.modelName)
-        j.add("config", c.source)
-        return j
-    }
-
-    /// Active weights, FLOPs and mask updates at the end of a sparse run.
-    private func printSparsitySummary(_ trainer: Trainer) {
-        let layers = trainer.layerSummary
-        print(String(format: "active weights %ld of %ld; training FLOPs %.3f x dense (%.3g); inference FLOPs %.3f x dense; %d mask updates",
-                     layers.reduce(0) { $0 + $1.active }, layers.reduce(0) { $0 + $1.shape.reduce(1, *) },
-                     trainer.flops.relativeToDense, trainer.flops.total,
-                     Double(trainer.model.forwardFLOPsPerExample) / Double(trainer.model.denseForwardFLOPsPerExample),
-                     trainer.maskUpdates.count))
-    }
 }

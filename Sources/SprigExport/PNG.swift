@@ -23,9 +23,12 @@ public struct RGBImage {
         set { let i = 3 * (y * width + x); pixels[i] = newValue.0; pixels[i + 1] = newValue.1; pixels[i + 2] = newValue.2 }
     }
 
-    /// Fills the rectangle at (x, y) of size w x h.
+    /// Fills the rectangle at (x, y) of size w x h, clipped to the image (nothing when it
+    /// lies outside).
     public mutating func fill(x: Int, y: Int, w: Int, h: Int, color: (UInt8, UInt8, UInt8)) {
-        for yy in max(y, 0)..<min(y + h, height) { for xx in max(x, 0)..<min(x + w, width) { self[xx, yy] = color } }
+        let left = max(x, 0), right = min(x + w, width), top = max(y, 0), bottom = min(y + h, height)
+        guard left < right, top < bottom else { return }
+        for yy in top..<bottom { for xx in left..<right { self[xx, yy] = color } }
     }
 
     /// The image in PNG format (W3C PNG specification): signature, IHDR (8-bit RGB), one

@@ -14,7 +14,9 @@
 #   stop-at-50        training stops after 50 steps, one       accuracy: the MNIST and NNrelief floors
 #                     NNrelief round of one epoch
 #   no-op             exits 0 at once, doing nothing           accuracy: the floors; faults: a killed rank
-#                                                              ends the job; multinode: a cut link does
+#                                                              ends the job; multinode: a cut link does;
+#                                                              pictures: maps with text, the progress bar
+#   no-bar            sprig train's output through a pipe      pictures: the progress bar on a terminal
 #   killed-by-signal  SIGTERM or SIGINT kill sprig train at     checkpoints: a stop signal leaves a checkpoint
 #                     once (no clean stop)                     and the command to resume; slurm: so does scancel
 #   eval-off          sprig eval reports 1% more accuracy      export: NumPy reproduces sprig eval
@@ -92,6 +94,12 @@ if [ "$1" = eval ] && head -c 65536 "$2" | grep -qa sparse_csr; then
   exit "${PIPESTATUS[0]}"
 fi'
 ln -s "$REFERENCE_SPRIG" "$MUTANTS/csr-eval-off/sprig.real"
+mutant no-bar '
+if [ "$1" = train ]; then
+  "$0.real" "$@" | cat
+  exit "${PIPESTATUS[0]}"
+fi'
+ln -s "$REFERENCE_SPRIG" "$MUTANTS/no-bar/sprig.real"
 mutant csr-off '
 for i in "${!args[@]}"; do [ "${args[$i]}" = sparse ] && [ "${args[$((i - 1))]}" = --weights-format ] && args[$i]=dense; done'
 
@@ -143,6 +151,10 @@ caught no-op accuracy.sh \
 caught no-op faults.sh \
   "2 ranks train before one is killed" \
   "4 ranks train before one is killed"
+caught no-op pictures.sh \
+  "the pictures have a title and frame labels, the frames, and a colour scale with values" \
+  "on a terminal the progress bar shows step, loss, rate, elapsed time and ETA"
+caught no-bar pictures.sh "on a terminal the progress bar shows step, loss, rate, elapsed time and ETA"
 caught eval-off export.sh \
   "Python safetensors + NumPy read shapes, masks and config, and reproduce sprig eval's accuracy"
 caught csr-eval-off export.sh "sprig eval of the sparse file gives the dense file's line"
