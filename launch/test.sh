@@ -2,11 +2,12 @@
 # Sprig's whole test suite, from a fresh clone: installs what is missing (system packages,
 # MNIST), builds, and runs every suite under a time limit: the unit tests (swift test, no
 # MPI), the architecture's layering, bad input through the command line, the launch
-# scripts, rank-count
-# invariance under mpirun, a killed rank, multi-node runs over network namespaces (root),
-# a one-node Slurm cluster (slurm-wlm and munge from apt, root) running launch/slurm.sbatch,
-# checkpoints and resume, export read by Python (safetensors from PyPI) and pictures,
-# NNrelief on 2 ranks, the same bits as a baseline commit, the build without Open MPI, the
+# scripts, rank-count invariance under mpirun, a killed rank, multi-node runs over network
+# namespaces (root), a one-node Slurm cluster (slurm-wlm and munge from apt, root) running
+# launch/slurm.sbatch, checkpoints, resume and stop signals, export read by Python
+# (safetensors from PyPI), pictures and plots, the export loaded strictly into a PyTorch
+# module (the torch CPU wheel, installed when missing) with sprig eval's accuracy, NNrelief
+# on 2 ranks, the same bits as a baseline commit, the build without Open MPI, the
 # mutation checks (each suite fails against a wrong binary), and the accuracy floors on
 # real MNIST. Ends with "N passed, M failed" over all of them (README.md, "Tests").
 #
@@ -52,9 +53,10 @@ suite "rank-count invariance (mpirun)" 1200 bash Tests/scripts/rank-invariance.s
 suite "faults: a killed rank (mpirun)" 300 bash Tests/scripts/faults.sh
 suite "multi-node over namespaces: same model, cut link" 600 bash Tests/scripts/multinode.sh
 suite "Slurm: one-node cluster, sbatch = mpirun, srun without PMI, scancel and resume" 1200 bash Tests/scripts/slurm.sh
-suite "checkpoints: resume, NaN, SIGKILL mid-write" 900 bash Tests/scripts/checkpoints.sh
+suite "checkpoints: resume, stop signals, NaN, SIGKILL mid-write" 900 bash Tests/scripts/checkpoints.sh
 suite "export: Python safetensors, eval, pictures" 600 bash Tests/scripts/export.sh
 suite "pictures: titles and scales, progress bar, plot-metrics" 600 bash Tests/scripts/pictures.sh
+suite "PyTorch: strict load, sprig eval's accuracy (LeNet-300-100, LeNet-5)" 900 bash Tests/scripts/torch.sh
 suite "NNrelief on 2 ranks (mpirun)" 600 bash Tests/scripts/nnrelief.sh
 suite "sparse at scale: 8192 and 32768 wide" 900 bash Tests/scripts/scale.sh
 suite "same bits as the baseline commit" 1500 bash Tests/scripts/same-bits.sh

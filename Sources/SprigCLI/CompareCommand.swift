@@ -6,7 +6,8 @@ struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
         abstract: "Compare two safetensors weight files; exit 1 when they differ beyond the tolerance.",
-        discussion: "The relative difference of a tensor is max|a - b| / max|a|; names and shapes must match."
+        discussion: "The relative difference of a tensor is max|a - b| / max|a|; names and shapes must match. A file's masks "
+            + "(NAME.masks.safetensors beside it, or fcN.mask in older exports, as fcN.weight_mask) are compared too."
     )
 
     @Argument(help: "The reference file.") var reference: String
@@ -16,8 +17,8 @@ struct CompareCommand: ParsableCommand {
     func run() throws {
         let a: [NamedTensor], b: [NamedTensor]
         do {
-            a = try Safetensors.read(path: reference).tensors
-            b = try Safetensors.read(path: other).tensors
+            let (ta, ma, _) = try MaskSidecar.read(path: reference), (tb, mb, _) = try MaskSidecar.read(path: other)
+            (a, b) = (ta + ma, tb + mb)
         } catch {
             printError(String(describing: error))
             throw ExitCode(inputErrorCode)

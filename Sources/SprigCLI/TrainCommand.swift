@@ -41,7 +41,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("weights-out"), help: "Write the trained weights to this safetensors file.")
     var weightsOut: String?
 
-    @Option(name: .customLong("weights-format"), help: "Sparse layers in --weights-out: dense (weights and masks), sparse (CSR), or auto (sparse past 64M dense values).")
+    @Option(name: .customLong("weights-format"), help: "Sparse layers in --weights-out: dense (a PyTorch state_dict; masks in NAME.masks.safetensors), sparse (CSR), or auto (sparse past 64M dense values).")
     var weightsFormat: String = "auto"
 
     @Option(name: .long, help: "Write checkpoints to this file (atomically, by rank 0).")

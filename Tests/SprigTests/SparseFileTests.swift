@@ -105,7 +105,7 @@ import Testing
 
         // Through Trainer.load: a sparse file without the dense shape in its metadata.
         let trainer = try SparseFileTests.trainer("{mlp: [64, 16, 4]}", side: 8, classes: 4, method: "static", steps: 1)
-        var (tensors, metadata) = trainer.weightsFile(format: .sparse)
+        var (tensors, metadata, _) = trainer.weightsFile(format: .sparse)
         metadata["fc1.weight.shape"] = nil
         #expect(sprigError { try trainer.load(tensors, metadata: metadata, source: "m.safetensors") }?.description
                 == "m.safetensors: sparse weight fc1.weight: metadata fc1.weight.shape is missing, expected '[16, 64]'")

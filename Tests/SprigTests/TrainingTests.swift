@@ -187,9 +187,9 @@ import Testing
         try trainer.train { last = $0 }
         #expect(last!.testAccuracy > 0.8)
         #expect(trainer.maskUpdates.count == 9) // steps 10...90 of 120; updates end at 3/4
-        let tensors = Dictionary(uniqueKeysWithValues: trainer.tensors().map { ($0.name, $0) })
-        #expect(Set(tensors.keys) == ["fc1.weight", "fc1.mask", "fc1.bias", "fc2.weight", "fc2.bias"])
-        let mask = tensors["fc1.mask"]!.values, weight = tensors["fc1.weight"]!.values
+        let tensors = Dictionary(uniqueKeysWithValues: (trainer.tensors() + trainer.maskTensors()).map { ($0.name, $0) })
+        #expect(Set(tensors.keys) == ["fc1.weight", "fc1.weight_mask", "fc1.bias", "fc2.weight", "fc2.bias"])
+        let mask = tensors["fc1.weight_mask"]!.values, weight = tensors["fc1.weight"]!.values
         #expect(mask.filter { $0 == 1 }.count == SparsityDistribution.activeCount(count: 64 * 32, sparsity: 0.8))
         #expect(zip(mask, weight).allSatisfy { $0 == 1 || $1 == 0 })
         #expect(trainer.flops.relativeToDense < 0.5)

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Export and pictures:
 # - a RigL run's weights written as safetensors are read back by Python's `safetensors` and
-#   NumPy (installed from PyPI into a venv): names, shapes, masks that agree with the
-#   weights, the config in the metadata, and a NumPy forward pass over the MNIST test set
-#   whose accuracy equals `sprig eval`'s;
+#   NumPy (installed from PyPI into a venv): names and shapes (the parameters only, a
+#   PyTorch module's state_dict), the masks in the sidecar m.masks.safetensors
+#   (fcN.weight_mask) that agree with the weights, the config and the whole input
+#   normalisation in the metadata, and a NumPy forward pass over the MNIST test set whose
+#   accuracy equals `sprig eval`'s;
 # - the connectivity pictures are valid PNG files (chunks, CRCs, pixel data), and the
 #   first layer's connections have moved off the empty border of the digits: per pixel, the
 #   outer 3-pixel ring keeps under a third of the connections of the central 14 x 14;
 # - the same run exported with --weights-format sparse (CSR parts, dense shapes in the
 #   metadata) gives the same `sprig eval` line as the dense export, and NumPy densifies the
-#   CSR parts into exactly the dense export's weights and masks, bit for bit.
+#   CSR parts into exactly the dense export's weights and its sidecar's masks, bit for bit.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 DATA="${1:-$ROOT/data/mnist}"
@@ -42,12 +44,17 @@ path, data, eval_line = sys.argv[1:]
 t = load_file(path)
 with safe_open(path, framework="numpy") as f:
     meta = f.metadata()
-expect = {"fc1.weight": (300, 784), "fc1.mask": (300, 784), "fc1.bias": (300,), "fc2.weight": (100, 300),
-          "fc2.mask": (100, 300), "fc2.bias": (100,), "fc3.weight": (10, 100), "fc3.bias": (10,)}
+expect = {"fc1.weight": (300, 784), "fc1.bias": (300,), "fc2.weight": (100, 300), "fc2.bias": (100,),
+          "fc3.weight": (10, 100), "fc3.bias": (10,)}
 assert {k: v.shape for k, v in t.items()} == expect, {k: v.shape for k, v in t.items()}
 assert all(v.dtype == np.float32 for v in t.values())
+masks = load_file(path.replace(".safetensors", ".masks.safetensors"))
+assert {k: v.shape for k, v in masks.items()} == {"fc1.weight_mask": (300, 784), "fc2.weight_mask": (100, 300)}, sorted(masks)
+assert meta["masks"] == "m.masks.safetensors", meta.get("masks")
+assert meta["input_scale"] == "1/255" and meta["input_shape"] == "[784]", meta
+assert json.loads(meta["architecture"])[0] == {"op": "linear", "name": "fc1", "in_features": 784, "out_features": 300}, meta["architecture"]
 for layer, active in (("fc1", 4704), ("fc2", 3540)):
-    m, w = t[f"{layer}.mask"], t[f"{layer}.weight"]
+    m, w = masks[f"{layer}.weight_mask"], t[f"{layer}.weight"]
     assert set(np.unique(m)) <= {0.0, 1.0} and int(m.sum()) == active, (layer, m.sum())
     assert np.all(w[m == 0] == 0), f"{layer}: weights where the mask is 0"
 assert "method: rigl" in meta["config"] and meta["model"] == "lenet-300-100", meta
@@ -88,11 +95,11 @@ for name in ("connectivity.png", "connectivity-evolution.png"):
         pos += 12 + length
     assert chunks[0] == b"IHDR" and chunks[-1] == b"IEND" and depth == 8 and color == 2, chunks
     assert len(zlib.decompress(idat)) == height * (1 + 3 * width), name
-# connectivity per input pixel, from the exported mask
-header = struct.unpack("<Q", open(path, "rb").read(8))[0]
-blob = open(path, "rb").read()
+# connectivity per input pixel, from the exported mask (in the sidecar file)
+blob = open(path.replace(".safetensors", ".masks.safetensors"), "rb").read()
+header = struct.unpack("<Q", blob[:8])[0]
 meta = json.loads(blob[8:8 + header])
-begin, end = meta["fc1.mask"]["data_offsets"]
+begin, end = meta["fc1.weight_mask"]["data_offsets"]
 mask = struct.unpack(f"<{(end - begin) // 4}f", blob[8 + header + begin:8 + header + end])
 counts = [sum(mask[o * 784 + p] for o in range(300)) for p in range(784)]
 ring = [counts[r * 28 + c] for r in range(28) for c in range(28) if min(r, c, 27 - r, 27 - c) < 3]
@@ -121,10 +128,11 @@ from safetensors.numpy import load_file
 
 dense_path, sparse_path = sys.argv[1:]
 dense, sparse = load_file(dense_path), load_file(sparse_path)
+masks = load_file(dense_path.replace(".safetensors", ".masks.safetensors"))
 with safe_open(sparse_path, framework="numpy") as f:
     meta = f.metadata()
 assert meta["weights_format"] == "sparse_csr", meta.get("weights_format")
-assert not any(k.endswith(".mask") for k in sparse), sorted(sparse)
+assert not any("mask" in k for k in sparse), sorted(sparse)
 rebuilt = {}
 for name in sorted(k[:-len(".crow_indices")] for k in sparse if k.endswith(".crow_indices")):
     crow, col, values = sparse[name + ".crow_indices"], sparse[name + ".col_indices"], sparse[name + ".values"]
@@ -136,15 +144,16 @@ for name in sorted(k[:-len(".crow_indices")] for k in sparse if k.endswith(".cro
     mask = np.zeros(shape, np.float32)
     mask[rows, col] = 1
     rebuilt[name] = weight
-    rebuilt[name.replace(".weight", ".mask")] = mask
+    rebuilt[name + "_mask"] = mask
 for name, t in sparse.items():
     if not name.rsplit(".", 1)[-1] in ("crow_indices", "col_indices", "values"):
         rebuilt[name] = t
+dense.update(masks)
 assert sorted(rebuilt) == sorted(dense), (sorted(rebuilt), sorted(dense))
 for name, t in dense.items():
     assert rebuilt[name].shape == t.shape and np.array_equal(rebuilt[name].view(np.uint32), t.view(np.uint32)), name
 nnz = sum(int(sparse[k].size) for k in sparse if k.endswith(".values"))
-print(f"{len(dense)} tensors rebuilt bit for bit from CSR ({nnz} active weights)")
+print(f"{len(dense)} tensors and masks rebuilt bit for bit from CSR ({nnz} active weights)")
 PY
 code=$?
 check_code "NumPy densifies the sparse file into the dense export bit for bit ($(tail -1 "$WORK/csr.log"))" "$code"

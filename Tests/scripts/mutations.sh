@@ -20,10 +20,12 @@
 #   killed-by-signal  SIGTERM or SIGINT kill sprig train at     checkpoints: a stop signal leaves a checkpoint
 #                     once (no clean stop)                     and the command to resume; slurm: so does scancel
 #   eval-off          sprig eval reports 1% more accuracy      export: NumPy reproduces sprig eval
+#                                                              torch: PyTorch reproduces sprig eval
 #   csr-eval-off      the same, for sparse (CSR) files only    export: the sparse file evaluates as the dense
 #   csr-off           --weights-format sparse writes dense     export: NumPy densifies the CSR file
 #
 # The suites run shortened where they have knobs for it (fewer steps, configs, ranks).
+# ONLY="export.sh torch.sh" runs the mutations of those suites alone.
 # Weight files are always compared with the built binary (harness.sh: REFERENCE_SPRIG).
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
@@ -107,6 +109,7 @@ for i in "${!args[@]}"; do [ "${args[$i]}" = sparse ] && [ "${args[$((i - 1))]}"
 # passes when the suite exits non-zero and prints every expected FAIL line (a prefix).
 caught() {
   local name="$1" suite="$2" code missing="" expected env=(); shift 2
+  [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $suite "* ]] || return 0
   local expectations=()
   while [ $# -gt 0 ]; do
     if [ "$1" = -- ]; then shift; env=("$@"); break; fi
@@ -157,6 +160,8 @@ caught no-op pictures.sh \
 caught no-bar pictures.sh "on a terminal the progress bar shows step, loss, rate, elapsed time and ETA"
 caught eval-off export.sh \
   "Python safetensors + NumPy read shapes, masks and config, and reproduce sprig eval's accuracy"
+caught eval-off torch.sh \
+  "lenet-300-100: torch " "lenet-5: torch "
 caught csr-eval-off export.sh "sprig eval of the sparse file gives the dense file's line"
 caught csr-off export.sh "NumPy densifies the sparse file into the dense export bit for bit"
 if [ "$(id -u)" -eq 0 ]; then
@@ -164,7 +169,7 @@ if [ "$(id -u)" -eq 0 ]; then
   caught no-op multinode.sh "training across the two hosts starts before the cut"
   caught seed-under-srun slurm.sh "srun --mpi=pmix under sbatch: the weights of launch/mpirun.sh 2" -- SLURM_PARTS=launch
   caught killed-by-signal slurm.sh "scancel of job" "the log says how to resume" -- SLURM_PARTS=scancel
-else
+elif [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" multinode.sh "* ]] || [[ " $ONLY " == *" slurm.sh "* ]]; then
   fail "multinode and Slurm mutations" "need root (network namespaces, Slurm's daemons)"
 fi
 finish

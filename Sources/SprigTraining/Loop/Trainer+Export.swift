@@ -1,3 +1,4 @@
+import Foundation
 import SprigTensor
 import SprigData
 import SprigExport
@@ -7,16 +8,25 @@ import SprigModels
 import SprigDistributed
 
 /// The trained model as named tensors and metadata (`--weights-out`, `sprig eval`), in the
-/// dense form (dense-shaped weights and `fcN.mask`) or the sparse one (CSR, `CSRTensors`);
-/// see `WeightsFormat`.
+/// dense form (dense-shaped weights, a PyTorch module's `state_dict`, with the masks in a
+/// sidecar file, `MaskSidecar`) or the sparse one (CSR, `CSRTensors`); see `WeightsFormat`.
 extension Trainer {
-    /// The metadata of an export: the effective config, and what a reader needs to use
-    /// the weights (input normalisation `x = (p / 255 - mean) / std`, feature-major
-    /// layout note).
+    /// The metadata of an export: the effective config, and what a reader needs to use the
+    /// weights without Sprig: the input normalisation `x = (p / 255 - mean) / std` in float32
+    /// (p the uint8 pixel; `input_scale`, `input_mean`, `input_std`), the input shape, the
+    /// forward pass in PyTorch's terms (`architecture`, see `ModelArchitecture.pytorchLayers`)
+    /// and a layout note.
     public var exportMetadata: [String: String] {
         ["format": "sprig", "config": config.yaml, "model": config.modelName, "step": String(step),
-         "input_mean": String(normalization.mean), "input_std": String(normalization.std),
-         "layout": "weights are out x in; fcN.mask is 1 where a connection is active; y = W x + b, ReLU between layers"]
+         "input_mean": String(normalization.mean), "input_std": String(normalization.std), "input_scale": "1/255",
+         "input_normalization": "x = (pixel / 255 - input_mean) / input_std, in float32, pixel the uint8 IDX value",
+         "input_shape": CSRTensors.shapeText(config.model.inputShape), "architecture": config.model.pytorchLayers,
+         "output": "logits (no softmax); the prediction is their argmax",
+         "layout": "the state_dict of a torch.nn.Module with the layers of 'architecture' as attributes (conv1, fc1, ...): "
+             + "Linear weights [out, in] (y = x W^T + b), Conv2d weights [O, C, k, k]; input NCHW (an MLP's: the image's "
+             + "pixels row by row); a ReLU after every conv and linear layer but the last; max pooling after the ReLU; "
+             + "flatten in (C, H, W) order before the first linear layer; inactive weights are 0, masks in the file "
+             + "'masks' names (1 where active)"]
     }
 
     /// Dense values of the sparse layers' weights (what `WeightsFormat.auto` weighs).
@@ -24,31 +34,46 @@ extension Trainer {
         model.sparseLayers.reduce(0) { $0 + model.store.specs[$1.layer.weightIndex].denseCount }
     }
 
-    /// The export in `format`: tensors and metadata, ready for `Safetensors.write`.
-    public func weightsFile(format: WeightsFormat) -> (tensors: [NamedTensor], metadata: [String: String]) {
-        guard format.isSparse(sparseDenseValues: sparseDenseValues) else { return (tensors(), exportMetadata) }
+    /// The export in `format`: tensors, metadata and, in the dense form, the sparse layers'
+    /// masks for the sidecar file (`MaskSidecar`), ready for `Safetensors.write`.
+    public func weightsFile(format: WeightsFormat) -> (tensors: [NamedTensor], metadata: [String: String], masks: [NamedTensor]) {
+        guard format.isSparse(sparseDenseValues: sparseDenseValues) else { return (tensors(), exportMetadata, maskTensors()) }
         var metadata = exportMetadata
         metadata[CSRTensors.formatKey] = CSRTensors.formatValue
         metadata["layout"] = "sparse weights in CSR form (fcN.weight.crow_indices, .col_indices, .values; dense shape in "
-            + "metadata fcN.weight.shape); rows are out, columns in; y = W x + b, ReLU between layers"
+            + "metadata fcN.weight.shape; a convolution's matrix is O x (C k k), columns (c, ky, kx)); rows are out, "
+            + "columns in; densified, the tensors are the state_dict of the module of 'architecture' (see the dense layout)"
         for (_, layer) in model.sparseLayers {
             let spec = model.store.specs[layer.weightIndex]
             metadata[CSRTensors.shapeKey(spec.name)] = CSRTensors.shapeText(spec.shape)
         }
-        return (sparseTensors(), metadata)
+        return (sparseTensors(), metadata, [])
     }
 
-    /// Writes the export in `format` to `path` (atomically).
+    /// Writes the export in `format` to `path` (atomically); in the dense form the masks go
+    /// to `MaskSidecar.path(for: path)`, written first, and its file name is the metadata's
+    /// `masks`. The sparse form needs none, and removes a sidecar left by an earlier export.
     public func writeWeights(to path: String, format: WeightsFormat) throws {
-        let (tensors, metadata) = weightsFile(format: format)
+        var (tensors, metadata, masks) = weightsFile(format: format)
+        let sidecar = MaskSidecar.path(for: path)
+        if masks.isEmpty {
+            if metadata[CSRTensors.formatKey] == nil { metadata["masks"] = "none (no sparse layer)" }
+            try? FileManager.default.removeItem(atPath: sidecar)
+        } else {
+            try Safetensors.write(masks, metadata: ["format": "sprig-masks", "weights": (path as NSString).lastPathComponent],
+                                  to: sidecar)
+            metadata["masks"] = (sidecar as NSString).lastPathComponent
+        }
         try Safetensors.write(tensors, metadata: metadata, to: path)
     }
 
     /// Loads exported tensors (of a run of the same config) into the model. Each sparse
     /// layer comes from its CSR parts when the file has them (never densified), else from
-    /// `fcN.mask` and the dense-shaped weight; `metadata` holds the CSR dense shapes.
-    public func load(_ tensors: [NamedTensor], metadata: [String: String] = [:], source: String) throws {
+    /// its mask `fcN.weight_mask` (in `masks`, from `MaskSidecar.read`) and the dense-shaped
+    /// weight; `metadata` holds the CSR dense shapes.
+    public func load(_ tensors: [NamedTensor], masks: [NamedTensor] = [], metadata: [String: String] = [:], source: String) throws {
         let byName = Dictionary(tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let masksByName = Dictionary(masks.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let sparseFile = metadata[CSRTensors.formatKey] == CSRTensors.formatValue
         var sparseValues: [Int: [Float]] = [:]
         for (_, layer) in model.sparseLayers {
@@ -65,8 +90,9 @@ extension Trainer {
                 sparseValues[layer.weightIndex] = values
                 continue
             }
-            guard let mask = byName[name.replacingOccurrences(of: ".weight", with: ".mask")], mask.shape == shape, mask.dtype == .f32 else {
-                throw SprigError(source, "no mask of shape \(shape) for \(name)")
+            guard let mask = masksByName[MaskSidecar.maskName(name)], mask.shape == shape, mask.dtype == .f32 else {
+                throw SprigError(source, "no mask \(MaskSidecar.maskName(name)) of shape \(shape) for \(name) (the masks are "
+                                 + "in \(MaskSidecar.path(for: source)), written with the weights)")
             }
             let active = mask.values.indices.filter { mask.values[$0] != 0 }
             layer.setPattern(SparsePattern(rows: layer.outputFeatures, cols: layer.inputFeatures, activeIndices: active))
@@ -85,28 +111,29 @@ extension Trainer {
         }
     }
 
-    /// The model's tensors in the dense form: dense-shaped weights (zero at inactive
-    /// connections), biases, and for each sparse layer its mask (`fcN.mask`, 1 where
-    /// active).
+    /// The model's tensors in the dense form, exactly the `state_dict` of the PyTorch module
+    /// of `ModelArchitecture.pytorchLayers`: dense-shaped weights (zero at inactive
+    /// connections) and biases.
     public func tensors() -> [NamedTensor] {
         let sparseByIndex = Dictionary(uniqueKeysWithValues: model.sparseLayers.map { ($0.layer.weightIndex, $0.layer) })
-        var out: [NamedTensor] = []
-        for (i, spec) in model.store.specs.enumerated() {
+        return model.store.specs.enumerated().map { i, spec in
             let values = model.store.valuesArray(i)
-            guard let layer = sparseByIndex[i] else {
-                out.append(NamedTensor(name: spec.name, shape: spec.shape, values: values))
-                continue
-            }
+            guard let layer = sparseByIndex[i] else { return NamedTensor(name: spec.name, shape: spec.shape, values: values) }
             var dense = [Float](repeating: 0, count: spec.denseCount)
-            var mask = [Float](repeating: 0, count: spec.denseCount)
-            for (k, index) in layer.pattern.activeIndices.enumerated() {
-                dense[index] = values[k]
-                mask[index] = 1
-            }
-            out.append(NamedTensor(name: spec.name, shape: spec.shape, values: dense))
-            out.append(NamedTensor(name: spec.name.replacingOccurrences(of: ".weight", with: ".mask"), shape: spec.shape, values: mask))
+            for (k, index) in layer.pattern.activeIndices.enumerated() { dense[index] = values[k] }
+            return NamedTensor(name: spec.name, shape: spec.shape, values: dense)
         }
-        return out
+    }
+
+    /// The sparse layers' masks for the sidecar file: `fcN.weight_mask`, dense-shaped, 1
+    /// where a connection is active (`MaskSidecar`).
+    public func maskTensors() -> [NamedTensor] {
+        model.sparseLayers.map { _, layer in
+            let spec = model.store.specs[layer.weightIndex]
+            var mask = [Float](repeating: 0, count: spec.denseCount)
+            for index in layer.pattern.activeIndices { mask[index] = 1 }
+            return NamedTensor(name: MaskSidecar.maskName(spec.name), shape: spec.shape, values: mask)
+        }
     }
 
     /// The model's tensors in the sparse form: each sparse weight as its CSR parts (active

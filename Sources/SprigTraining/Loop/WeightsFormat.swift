@@ -2,8 +2,9 @@ import SprigTensor
 
 /// How `--weights-out` stores sparse layers:
 ///
-/// - `dense`: each sparse weight dense-shaped (zero at inactive connections) with its mask
-///   `fcN.mask` (1 where active), as float32: what NumPy uses directly;
+/// - `dense`: each sparse weight dense-shaped (zero at inactive connections), float32, what
+///   NumPy uses directly and a PyTorch module's `load_state_dict(strict=True)` takes; the
+///   masks (`fcN.weight_mask`, 1 where active) go to a sidecar file (`MaskSidecar`);
 /// - `sparse`: each sparse weight in CSR form (`CSRTensors`: `fcN.weight.crow_indices`,
 ///   `.col_indices`, `.values`, dense shape in the metadata), so the file and the memory
 ///   used to write and read it follow the active weights;

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# PyTorch loads Sprig's export (README, "PyTorch"; python/sprig_torch.py), for LeNet-300-100
+# (RigL, configs/rigl-mnist.yaml, 1200 steps) and LeNet-5 (RigL on ERK at 90%, 600 steps):
+# - torch (the CPU wheel), safetensors and NumPy are installed when missing
+#   (launch/install-torch.sh, into export.sh's venv);
+# - the dense export holds exactly the module's state_dict: `load_state_dict(strict=True)`
+#   of the module built from the metadata's `architecture` succeeds, the file has no mask,
+#   the masks are in NAME.masks.safetensors (fcN.weight_mask; the weight is 0 wherever its mask is),
+#   and strict loading is in force (the same dict plus one key is refused);
+# - the metadata states the normalisation (`input_scale` 1/255, `input_normalization`) and
+#   the README's one-line torch normalisation gives sprig_torch's float32 table bit for bit,
+#   and leaving out the / 255 or the standardisation each costs accuracy (one a point or more);
+# - the module over the MNIST test set gets `sprig eval`'s number of correct predictions
+#   within 5 of 10,000 (0.05 points), and the same class as `sprig eval --predictions` on
+#   at least 99.9% of the images. Not "identical": Sprig sums in OpenBLAS's and its sparse
+#   kernels' order, PyTorch in its own, so float32 logits differ in the last bits and an
+#   image whose two best logits are that close can flip (measured here: none did);
+# - the sparse (CSR) export of the same run densifies (sprig_torch.state_dict) into the
+#   dense export's state_dict bit for bit, 4-D kernels included.
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+DATA="${1:-$ROOT/data/mnist}"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+VENV="${SPRIG_PY_VENV:-$ROOT/runs/.py-venv}"
+
+start=$SECONDS
+bash "$ROOT/launch/install-torch.sh" "$VENV" >"$WORK/install.log" 2>&1
+code=$?
+check_code "torch, safetensors and NumPy import ($(tail -2 "$WORK/install.log" | tr '\n' ' ')in $((SECONDS - start)) s)" "$code"
+if [ "$code" -ne 0 ]; then finish; exit 1; fi
+PY="$VENV/bin/python"
+
+cat > "$WORK/lenet5.yaml" <<YAML
+model: lenet-5
+epochs: 1
+batch_size: 100
+seed: 1
+optimizer: {name: adam, lr: 0.001, weight_decay: 0.0005}
+sparsity: {method: rigl, distribution: erk, sparsity: 0.9, delta_t: 50}
+YAML
+
+# model NAME CONFIG STEPS: trains, exports both forms, evaluates with Sprig and PyTorch
+model() {
+  local name="$1" config="$2" steps="$3" code eval_line
+  local t0=$SECONDS
+  for form in dense sparse; do
+    "$SPRIG" train --config "$config" --data "$DATA" --max-steps "$steps" --weights-format "$form" \
+      --weights-out "$WORK/$name-$form.safetensors" >"$WORK/$name-$form-train.log" 2>&1
+    code=$?
+    check "$name: $steps steps train and export the $form form (exit $code)" test "$code" -eq 0 -a -s "$WORK/$name-$form.safetensors"
+  done
+  eval_line=$("$SPRIG" eval "$WORK/$name-dense.safetensors" --data "$DATA" --predictions "$WORK/$name-sprig.txt")
+  code=$?
+  check "$name: sprig eval reads the export with its masks file (exit $code: $eval_line)" \
+    test "$code" -eq 0 -a -n "$(echo "$eval_line" | grep -E '^test_accuracy [0-9.]+')" -a -s "$WORK/$name-sprig.txt"
+  PYTHONPATH="$ROOT/python" "$PY" - "$WORK/$name-dense.safetensors" "$WORK/$name-sparse.safetensors" "$DATA" \
+    "$eval_line" "$WORK/$name-sprig.txt" <<'PY' >"$WORK/$name-py.log" 2>&1
+import json, sys, time
+import numpy as np, torch
+from safetensors.torch import load_file
+import sprig_torch
+
+dense, sparse, data, eval_line, sprig_predictions = sys.argv[1:]
+meta = sprig_torch.metadata(dense)
+fails = []
+def check(ok, what):
+    print(("PASS " if ok else "FAIL ") + what)
+    if not ok: fails.append(what)
+
+# the file is the module's state_dict, strictly
+model = sprig_torch.build(meta)
+state = load_file(dense)
+check(sorted(state) == sorted(model.state_dict()), f"keys are the module's state_dict keys ({', '.join(sorted(state))})")
+check(not any("mask" in k for k in state), "no mask in the weights file")
+try:
+    model.load_state_dict(state, strict=True)
+    check(True, "load_state_dict(strict=True) succeeds")
+except RuntimeError as e:
+    check(False, f"load_state_dict(strict=True) succeeds: {str(e)[:300]}")
+try:
+    model.load_state_dict({**state, "fc1.mask": state["fc1.weight"]}, strict=True)
+    check(False, "strict loading refuses an extra key")
+except RuntimeError:
+    check(True, "strict loading refuses an extra key")
+masks = sprig_torch.masks(dense)
+check(len(masks) > 0 and all(torch.equal(state[k[:-5]][m == 0], torch.zeros_like(state[k[:-5]][m == 0]))
+                            and set(m.unique().tolist()) <= {0.0, 1.0} for k, m in masks.items()),
+      f"masks file: {', '.join(f'{k} {int(m.sum())}/{m.numel()}' for k, m in masks.items())}, weights 0 where inactive")
+check(meta.get("input_scale") == "1/255" and meta.get("input_normalization", "").startswith("x = (pixel / 255 - input_mean) / input_std"),
+      f"metadata states the normalisation: {meta.get('input_normalization')}")
+
+# the README's one line of torch normalisation is Sprig's table
+pixels = torch.arange(256, dtype=torch.uint8)
+line = (pixels.float() / 255 - float(meta["input_mean"])) / float(meta["input_std"])
+table = sprig_torch.normalise(np.arange(256, dtype=np.uint8).reshape(256, 1), {**meta, "input_shape": "[1]"}).flatten()
+check(torch.equal(line.view(torch.int32), table.view(torch.int32)), "the README's torch normalisation is the float32 table bit for bit")
+
+# accuracy and predictions against sprig eval
+start = time.time()
+model, meta = sprig_torch.load(dense)
+x, y = sprig_torch.mnist(data, meta)
+predicted = sprig_torch.predict(model, x)
+correct = int((predicted == y).sum())
+sprig_accuracy = float(eval_line.split()[1])
+sprig_correct = round(sprig_accuracy * len(y))
+ours = np.loadtxt(sprig_predictions, dtype=np.int64)
+agree = float(np.mean(ours == predicted.numpy())) if ours.shape == (len(y),) else 0.0
+check(int((torch.from_numpy(ours) == y).sum()) == sprig_correct if ours.shape == (len(y),) else False,
+      "sprig eval --predictions counts sprig eval's correct predictions")
+check(abs(correct - sprig_correct) <= 5,
+      f"torch {correct / len(y):.4f} ({correct} correct) vs sprig eval {sprig_accuracy:.4f} ({sprig_correct}): within 5 of {len(y)}")
+check(agree >= 0.999, f"the same class on {agree * 100:.2f}% of the test images ({int(round((1 - agree) * len(y)))} differ), >= 99.9%")
+print(f"torch forward pass {time.time() - start:.1f} s")
+# what a wrong normalisation costs: no / 255, or no standardisation
+raw = torch.from_numpy(sprig_torch.read_idx(f"{data}/t10k-images-idx3-ubyte").astype(np.float32)).reshape(x.shape)
+mean, std = float(meta["input_mean"]), float(meta["input_std"])
+wrong = {"(pixel - mean) / std": (raw - mean) / std, "pixel / 255": raw / 255}
+costs = {k: correct / len(y) - float((sprig_torch.predict(model, v) == y).float().mean()) for k, v in wrong.items()}
+check(min(costs.values()) > 0 and max(costs.values()) >= 0.01, "each wrong normalisation costs accuracy, one >= 1 point: "
+      + ", ".join(f"{k} {100 * c:.1f} points" for k, c in costs.items()))
+
+# the sparse (CSR) export densifies into the same state_dict
+rebuilt = sprig_torch.state_dict(sparse)
+check(sorted(rebuilt) == sorted(state) and all(torch.equal(rebuilt[k].view(torch.int32), state[k].view(torch.int32)) for k in state),
+      f"the CSR export densifies into the dense export bit for bit ({', '.join(f'{k} {list(v.shape)}' for k, v in rebuilt.items() if k.endswith('weight'))})")
+sys.exit(0)  # the verdicts are the PASS and FAIL lines; an exception exits 1
+PY
+  code=$?
+  while read -r verdict what; do
+    if [ "$verdict" = PASS ]; then pass "$name: $what"; else fail "$name: $what"; fi
+  done < <(grep -E '^(PASS|FAIL) ' "$WORK/$name-py.log")
+  check_code "$name: the PyTorch checks run to the end ($(grep -E 'torch [0-9.]+ \(' "$WORK/$name-py.log" | sed 's/^[A-Z]* //'); $((SECONDS - t0)) s)" \
+    "$code" "$(grep -v '^PASS' "$WORK/$name-py.log" | tail -3 | tr '\n' ' ')"
+}
+
+model lenet-300-100 "$ROOT/configs/rigl-mnist.yaml" 1200
+model lenet-5 "$WORK/lenet5.yaml" 600
+finish
