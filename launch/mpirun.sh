@@ -2,7 +2,8 @@
 # Runs sprig under Open MPI's mpirun on this machine with the flags it needs here:
 # --allow-run-as-root when root, --oversubscribe when there are more ranks than cores,
 # one BLAS thread per rank, ranks that yield when idle (busy polling on few cores slows
-# collectives), and TCP keepalives so that a lost peer ends the job instead of hanging it.
+# collectives), TCP keepalives so that a lost peer ends the job instead of hanging it, and
+# a clean stop on SIGTERM or SIGINT (below).
 #
 #   launch/mpirun.sh NP [sprig arguments...]       e.g. launch/mpirun.sh 2 train --config configs/lenet300-dense.yaml
 #
@@ -18,5 +19,27 @@ args=(-np "$NP" -x OPENBLAS_NUM_THREADS=1 --bind-to none
       --mca oob_tcp_keepalive_time 5 --mca oob_tcp_keepalive_intvl 2 --mca oob_tcp_keepalive_probes 3)
 [ "$(id -u)" -eq 0 ] && args+=(--allow-run-as-root)
 [ "$NP" -gt "$(nproc)" ] && args+=(--oversubscribe)
+# A stop signal: mpirun itself answers SIGTERM and SIGINT by aborting the job (the ranks get
+# SIGTERM, then SIGKILL a second later, and mpirun stops relaying their output), so the
+# ranks would stop and write their checkpoint but their last lines could be lost. Instead
+# this script catches SIGTERM and SIGINT and sends mpirun SIGUSR1 or SIGUSR2, which mpirun
+# relays to every rank as they are; sprig takes them for SIGTERM and SIGINT (the same clean
+# stop), mpirun relays every line to the end, and this script exits with 128 + the signal.
+# mpirun runs as a job of its own (job control: its own process group), so that Ctrl-C on a
+# terminal reaches this script only.
+caught=0
+forward() { caught=$1; kill "-$2" "$pid" 2>/dev/null; }
+trap 'forward 15 USR1' TERM
+trap 'forward 2 USR2' INT
+set -m
 # shellcheck disable=SC2086
-exec mpirun "${args[@]}" ${MPIRUN_ARGS:-} "$SPRIG" "$@"
+mpirun "${args[@]}" ${MPIRUN_ARGS:-} "$SPRIG" "$@" &
+pid=$!
+while :; do
+  code=0
+  wait "$pid" || code=$?
+  # wait returns early (above 128) when a trapped signal arrives; mpirun is then still running.
+  kill -0 "$pid" 2>/dev/null || break
+done
+[ "$caught" -ne 0 ] && exit $((128 + caught))
+exit "$code"

@@ -193,11 +193,15 @@ struct TrainCommand: ParsableCommand {
             let path = checkpoint ?? FileManager.default.currentDirectoryPath + "/sprig-interrupted.ckpt"
             if isRoot {
                 do { try trainer.checkpoint().write(to: path) } catch { abortJob(communicator, error) }
+                let relayed = StopSignal.relayed ? " (relayed through mpirun by launch/mpirun.sh)" : ""
                 print("sprig: stopped by \(caught.map(StopSignal.name) ?? "a stop signal to another rank") after step "
-                      + "\(stopped.step) of \(trainer.totalSteps); checkpoint written to \(path)")
+                      + "\(stopped.step) of \(trainer.totalSteps)\(relayed); checkpoint written to \(path)")
                 print("sprig: resume with: sprig train --resume \(shellQuoted(path))\(resumeFlags(checkpoint: path))"
                       + (communicator.size > 1 ? " (under mpirun or srun, on any power-of-two number of ranks)" : ""))
             }
+            // No rank exits before rank 0 has written and said where: mpirun aborts the job
+            // (and may drop output) as soon as one rank ends with a non-zero code.
+            communicator.barrier()
             communicator.finalize()
             throw ExitCode(128 + (caught ?? SIGTERM))
         } catch let nonFinite as Trainer.NonFiniteLoss {

@@ -78,8 +78,8 @@ mutant killed-by-signal '
 if [ "$1" = train ]; then
   "$0.real" "${args[@]}" &
   child=$!
-  trap "kill -9 $child; exit 143" TERM
-  trap "kill -9 $child; exit 130" INT
+  trap "kill -9 $child; exit 143" TERM USR1
+  trap "kill -9 $child; exit 130" INT USR2
   wait "$child"
   exit $?
 fi'
