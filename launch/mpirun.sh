@@ -26,14 +26,15 @@ args=(-np "$NP" -x OPENBLAS_NUM_THREADS=1 --bind-to none
 # relays to every rank as they are; sprig takes them for SIGTERM and SIGINT (the same clean
 # stop), mpirun relays every line to the end, and this script exits with 128 + the signal.
 # mpirun runs as a job of its own (job control: its own process group), so that Ctrl-C on a
-# terminal reaches this script only.
+# terminal reaches this script only, with no standard input (sprig reads none; a background
+# job that read the terminal would be stopped).
 caught=0
 forward() { caught=$1; kill "-$2" "$pid" 2>/dev/null; }
 trap 'forward 15 USR1' TERM
 trap 'forward 2 USR2' INT
 set -m
 # shellcheck disable=SC2086
-mpirun "${args[@]}" ${MPIRUN_ARGS:-} "$SPRIG" "$@" &
+mpirun "${args[@]}" ${MPIRUN_ARGS:-} "$SPRIG" "$@" </dev/null &
 pid=$!
 while :; do
   code=0
