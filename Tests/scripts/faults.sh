@@ -9,17 +9,23 @@ source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 DATA="${1:-$ROOT/data/mnist}"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
+# ranks_of JOB: the sprig processes of the job launch/mpirun.sh started as JOB (children of
+# its mpirun), not other sprig processes on the machine.
+ranks_of() {
+  local runner
+  runner="$(pgrep -P "$1" -x mpirun | head -1)"
+  pgrep -P "${runner:-$1}" -x sprig | tr '\n' ' '
+}
 for np in 2 4; do
   "$MPIRUN" "$np" train --config "$ROOT/configs/rigl-mnist.yaml" --data "$DATA" --epochs 500 >"$WORK/log" 2>&1 &
   job=$!
   # the victim is killed only once every rank trains (a first epoch ended)
   if ! wait_for_line "$WORK/log" "^epoch 1/" 60 "$job"; then
     fail "$np ranks train before one is killed" "$(grep -v '^-' "$WORK/log" | tail -3)"
-    kill -9 "$job" $(pgrep -P "$job" -x sprig) 2>/dev/null; wait "$job" 2>/dev/null
+    kill -9 $(ranks_of "$job") $(pgrep -P "$job" -x mpirun) "$job" 2>/dev/null; wait "$job" 2>/dev/null
     continue
   fi
-  # this job's ranks only (children of its mpirun), not other sprig processes on the machine
-  pids=$(pgrep -P "$job" -x sprig | tr '\n' ' ')
+  pids=$(ranks_of "$job")
   ranks=$(echo $pids | wc -w)
   victim=$(echo $pids | tr ' ' '\n' | tail -1)
   check "$np ranks train before one is killed ($ranks sprig processes)" test "$ranks" -eq "$np"
@@ -28,7 +34,7 @@ for np in 2 4; do
   for _ in $(seq 1 60); do kill -0 "$job" 2>/dev/null || break; sleep 0.25; done
   if kill -0 "$job" 2>/dev/null; then
     fail "SIGKILL of one of $np ranks ends the job within 10 s" "still running after 15 s"
-    kill -9 "$job" $pids 2>/dev/null
+    kill -9 $pids $(pgrep -P "$job" -x mpirun) "$job" 2>/dev/null
     continue
   fi
   wait "$job"; code=$?
