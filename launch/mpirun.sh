@@ -32,6 +32,7 @@ caught=0
 forward() { caught=$1; kill "-$2" "$pid" 2>/dev/null; }
 trap 'forward 15 USR1' TERM
 trap 'forward 2 USR2' INT
+trap 'forward 15 USR1' HUP   # the terminal went away: stop cleanly too
 set -m
 # shellcheck disable=SC2086
 mpirun "${args[@]}" ${MPIRUN_ARGS:-} "$SPRIG" "$@" </dev/null &
