@@ -80,13 +80,11 @@ public enum Safetensors {
     /// Decodes a safetensors file's bytes; `source` names it in errors. Tensors come back in
     /// the order of their data offsets.
     public static func decode(_ bytes: [UInt8], source: String) throws -> (tensors: [NamedTensor], metadata: [String: String]) {
-        guard bytes.count >= 9 else {
-            throw SprigError(source, "not a safetensors file: \(bytes.count) bytes, too short for a header")
-        }
+        guard bytes.count >= 8 else { throw SprigError(source, "truncated safetensors file: no header length") }
         var length: UInt64 = 0
         for i in 0..<8 { length |= UInt64(bytes[i]) << (8 * UInt64(i)) }
         // The header is JSON: it opens with '{'. A text file or another format does not.
-        guard bytes[8] == UInt8(ascii: "{") else {
+        guard bytes.count == 8 || bytes[8] == UInt8(ascii: "{") else {
             throw SprigError(source, "not a safetensors file (no JSON header after the 8-byte header length)")
         }
         guard length <= UInt64(bytes.count - 8), length <= 100_000_000 else {
