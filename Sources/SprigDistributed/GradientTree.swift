@@ -141,11 +141,10 @@ public final class GradientTree {
 
     /// `left += right` for both buffers; `right`'s buffers go back to the pools.
     private func add(into left: Leaf, _ right: Leaf) {
-        let n = length
-        for i in 0..<n { left.buffer[i] += right.buffer[i] }
+        elementwiseAdd(left.buffer, right.buffer, count: length)
         free.append(right.buffer)
         if let l = left.dense, let r = right.dense {
-            for i in 0..<store.denseCount { l[i] += r[i] }
+            elementwiseAdd(l, r, count: store.denseCount)
             denseFree.append(r)
         }
     }
