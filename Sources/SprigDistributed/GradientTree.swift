@@ -141,10 +141,11 @@ public final class GradientTree {
 
     /// `left += right` for both buffers; `right`'s buffers go back to the pools.
     private func add(into left: Leaf, _ right: Leaf) {
-        elementwiseAdd(left.buffer, right.buffer, count: length)
+        let n = length
+        for i in 0..<n { left.buffer[i] += right.buffer[i] }
         free.append(right.buffer)
         if let l = left.dense, let r = right.dense {
-            elementwiseAdd(l, r, count: store.denseCount)
+            for i in 0..<store.denseCount { l[i] += r[i] }
             denseFree.append(r)
         }
     }

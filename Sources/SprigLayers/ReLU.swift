@@ -14,17 +14,8 @@ public final class ReLU: Layer {
     }
 
     public func forward(_ x: Matrix) -> Matrix {
-        let p = x.data, raw = UnsafeMutableRawPointer(x.data)
-        var i = 0
-        while i + 8 <= x.count {
-            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            raw.storeBytes(of: v.replacing(with: 0, where: v .< 0), toByteOffset: i * 4, as: SIMD8<Float>.self)
-            i += 8
-        }
-        while i < x.count {
-            if p[i] < 0 { p[i] = 0 }
-            i += 1
-        }
+        let p = x.data
+        for i in 0..<x.count where p[i] < 0 { p[i] = 0 }
         output = x
         return x
     }
@@ -34,18 +25,7 @@ public final class ReLU: Layer {
         guard let y = output else { preconditionFailure("ReLU.backward before forward") }
         precondition(dy.count == y.count, "ReLU.backward gradient shape mismatch")
         let g = dy.data, v = y.data
-        let rg = UnsafeMutableRawPointer(g), rv = UnsafeRawPointer(v)
-        var i = 0
-        while i + 8 <= dy.count {
-            let active = rv.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) .> 0
-            let gi = rg.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            rg.storeBytes(of: gi.replacing(with: 0, where: .!active), toByteOffset: i * 4, as: SIMD8<Float>.self)
-            i += 8
-        }
-        while i < dy.count {
-            if !(v[i] > 0) { g[i] = 0 }
-            i += 1
-        }
+        for i in 0..<dy.count where !(v[i] > 0) { g[i] = 0 }
         return dy
     }
 }

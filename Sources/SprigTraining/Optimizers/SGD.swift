@@ -50,7 +50,12 @@ public final class SGD: Optimizer {
             let w = store.values + offset, g = gradients + offset, v = velocity + offset
             let wd: Float = spec.decays ? Float(settings.weightDecay) : 0
             if settings.nesterov {
-                Self.nesterov(w: w, g: g, v: v, count: spec.count, lr: lr, mu: mu, wd: wd)
+                for i in 0..<spec.count {
+                    let gi = g[i] + wd * w[i]
+                    let vi = mu * v[i] + gi
+                    v[i] = vi
+                    w[i] -= lr * (gi + mu * vi)
+                }
             } else {
                 for i in 0..<spec.count {
                     let vi = mu * v[i] + g[i] + wd * w[i]
@@ -58,33 +63,6 @@ public final class SGD: Optimizer {
                     w[i] -= lr * vi
                 }
             }
-        }
-    }
-
-    /// The Nesterov update of `count` values, eight at a time in SIMD8 registers: per
-    /// element the same operations in the same order as the scalar formula (no fused
-    /// multiply-adds), so the same bits.
-    @inline(__always)
-    static func nesterov(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, v: UnsafeMutablePointer<Float>,
-                         count: Int, lr: Float, mu: Float, wd: Float) {
-        let rw = UnsafeMutableRawPointer(w), rg = UnsafeRawPointer(g), rv = UnsafeMutableRawPointer(v)
-        let lr8 = SIMD8<Float>(repeating: lr), mu8 = SIMD8<Float>(repeating: mu), wd8 = SIMD8<Float>(repeating: wd)
-        var i = 0
-        while i + 8 <= count {
-            let o = i * 4
-            let wi = rw.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-            let gi = rg.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self) + wd8 * wi
-            let vi = mu8 * rv.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self) + gi
-            rv.storeBytes(of: vi, toByteOffset: o, as: SIMD8<Float>.self)
-            rw.storeBytes(of: wi - lr8 * (gi + mu8 * vi), toByteOffset: o, as: SIMD8<Float>.self)
-            i += 8
-        }
-        while i < count {
-            let gi = g[i] + wd * w[i]
-            let vi = mu * v[i] + gi
-            v[i] = vi
-            w[i] -= lr * (gi + mu * vi)
-            i += 1
         }
     }
 }
