@@ -30,28 +30,33 @@ public final class SoftmaxCrossEntropy {
         }
         var lossSum = 0.0
         var correct = 0
-        let z = logits.data
-        var probabilities = [Float](repeating: 0, count: classes)
-        for j in 0..<batch {
-            var maxValue = -Float.infinity
-            var argmax = 0
-            for i in 0..<classes where z[i * batch + j] > maxValue {
-                maxValue = z[i * batch + j]
-                argmax = i
-            }
-            var sum: Float = 0
-            for i in 0..<classes {
-                let e = expf(z[i * batch + j] - maxValue)
-                probabilities[i] = e
-                sum += e
-            }
-            let label = Int(labels[j])
-            lossSum += Double(logf(sum) - (z[label * batch + j] - maxValue))
-            if argmax == label { correct += 1 }
-            if let dz, let scale = gradientScale {
-                let inv = scale / sum
-                for i in 0..<classes {
-                    dz.data[i * batch + j] = probabilities[i] * inv - (i == label ? scale : 0)
+        let z = UnsafePointer(logits.data)
+        let gradient = dz?.data
+        let scale = gradientScale ?? 0
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: classes) { probabilities in
+            labels.withUnsafeBufferPointer { labels in
+                for j in 0..<batch {
+                    var maxValue = -Float.infinity
+                    var argmax = 0
+                    for i in 0..<classes where z[i * batch + j] > maxValue {
+                        maxValue = z[i * batch + j]
+                        argmax = i
+                    }
+                    var sum: Float = 0
+                    for i in 0..<classes {
+                        let e = expf(z[i * batch + j] - maxValue)
+                        probabilities[i] = e
+                        sum += e
+                    }
+                    let label = Int(labels[j])
+                    lossSum += Double(logf(sum) - (z[label * batch + j] - maxValue))
+                    if argmax == label { correct += 1 }
+                    if let gradient {
+                        let inv = scale / sum
+                        for i in 0..<classes {
+                            gradient[i * batch + j] = probabilities[i] * inv - (i == label ? scale : 0)
+                        }
+                    }
                 }
             }
         }

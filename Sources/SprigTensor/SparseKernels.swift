@@ -113,7 +113,8 @@ public enum SparseKernels {
     /// `grad[k] = dY[i, :] . X[c_k, :]` for every active entry k (row i); `grad` (nnz
     /// values, storage order) is overwritten. Eight entries of a row at a time keep eight
     /// SIMD8 accumulators over the batch and finish with one transposed sum
-    /// (`sums8`), instead of a horizontal sum per entry.
+    /// (`sums8`), instead of a horizontal sum per entry; the rest of the row's entries go
+    /// four at a time, then one at a time, each summing its lanes in order.
     public static func weightGradient(_ pattern: SparsePattern, dy: Matrix, x: Matrix, grad: UnsafeMutablePointer<Float>) {
         precondition(x.rows == pattern.cols && dy.rows == pattern.rows && x.cols == dy.cols, "sparse weight-gradient shapes")
         let batch = x.cols
@@ -154,6 +155,30 @@ public enum SparseKernels {
                         }
                         store8(r, grad + k)
                         k += 8
+                    }
+                    while k + 4 <= hi {
+                        // Four entries share the loads of dY; each entry's sum is the
+                        // one-entry path's (its lanes in order from -0, then the tail).
+                        let x0 = X + Int(cols[k]) * batch, x1 = X + Int(cols[k + 1]) * batch
+                        let x2 = X + Int(cols[k + 2]) * batch, x3 = X + Int(cols[k + 3]) * batch
+                        var a0 = SIMD8<Float>(), a1 = a0, a2 = a0, a3 = a0
+                        var j = 0
+                        while j < vectorEnd {
+                            let gj = load8(g + j)
+                            a0 = a0.addingProduct(gj, load8(x0 + j))
+                            a1 = a1.addingProduct(gj, load8(x1 + j))
+                            a2 = a2.addingProduct(gj, load8(x2 + j))
+                            a3 = a3.addingProduct(gj, load8(x3 + j))
+                            j += 8
+                        }
+                        var r = SIMD4<Float>(repeating: -0.0)
+                        for lane in 0..<8 { r += SIMD4(a0[lane], a1[lane], a2[lane], a3[lane]) }
+                        while j < batch {
+                            r += g[j] * SIMD4(x0[j], x1[j], x2[j], x3[j])
+                            j += 1
+                        }
+                        UnsafeMutableRawPointer(grad + k).storeBytes(of: r, as: SIMD4<Float>.self)
+                        k += 4
                     }
                     while k < hi {
                         let xp = X + Int(cols[k]) * batch
