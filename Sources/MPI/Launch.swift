@@ -34,6 +34,16 @@ public enum Launch {
         return launcherVariables.contains { environment($0) != nil }
     }
 
+    /// Variables in which the launchers give a process its rank (Slurm's for srun without
+    /// PMI, which `mode(in:)` refuses).
+    public static let rankVariables = ["OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"]
+
+    /// True unless a launcher started this process as a rank other than 0; read before MPI
+    /// starts, for errors that every rank finds alike (the command line, the launch).
+    public static func isRankZero(in environment: Environment = processEnvironment) -> Bool {
+        rankVariables.allSatisfy { environment($0).map { $0 == "0" } ?? true }
+    }
+
     /// The number of tasks of the Slurm job step this process is one of: srun sets
     /// SLURM_STEP_NUM_TASKS in every task it starts, with or without PMI. A batch script
     /// (and a program it runs directly) is in no step and has none; nil then.

@@ -16,16 +16,6 @@ struct StandardError: TextOutputStream {
     mutating func write(_ string: String) { fputs(string, Glibc.stderr) }
 }
 
-/// True unless a launcher started this process as a rank other than 0 (read from the
-/// launchers' variables, before MPI starts: for errors found while parsing the command line,
-/// which every rank finds alike).
-var launchedAsRankZero: Bool {
-    for name in ["OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"] {
-        if let value = getenv(name).map({ String(cString: $0) }), value != "0" { return false }
-    }
-    return true
-}
-
 /// The exit code of a run that failed on bad input or settings.
 let inputErrorCode: Int32 = 2
 
@@ -36,7 +26,7 @@ func startCommunicator() throws -> Communicator {
     do {
         return try Launch.communicator()
     } catch {
-        if launchedAsRankZero { printError(String(describing: error)) }
+        if Launch.isRankZero() { printError(String(describing: error)) }
         throw ExitCode(inputErrorCode)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MPI
 import Sprig
 
 #if canImport(Glibc)
@@ -29,7 +30,7 @@ struct SprigCommand: ParsableCommand {
                 Glibc.exit(0)
             }
             // Under a launcher every rank parses the same arguments: rank 0 speaks.
-            if launchedAsRankZero {
+            if Launch.isRankZero() {
                 let lines = message(for: error).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
                 let hint = error is ValidationError ? "" : " (see 'sprig --help')"
                 printError(lines.filter { !$0.isEmpty }.joined(separator: "; ") + hint)

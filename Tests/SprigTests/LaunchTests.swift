@@ -36,4 +36,11 @@ import Testing
         #expect(mode(["SLURM_STEP_NUM_TASKS": "2", "SPRIG_MPI": "1"]) == .success(.world))
         #expect(mode(["OMPI_COMM_WORLD_SIZE": "2", "SPRIG_MPI": "0"]) == .success(.single))
     }
+
+    @Test func onlyRankZeroSpeaksBeforeMPIStarts() {
+        #expect(Launch.isRankZero(in: { _ in nil }))
+        #expect(Launch.isRankZero(in: { ["OMPI_COMM_WORLD_RANK": "0"][$0] }))
+        #expect(!Launch.isRankZero(in: { ["OMPI_COMM_WORLD_RANK": "1"][$0] }))
+        #expect(!Launch.isRankZero(in: { ["SLURM_PROCID": "3"][$0] }))
+    }
 }
