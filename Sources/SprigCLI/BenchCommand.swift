@@ -8,7 +8,8 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure training samples/s (one rank) across sparsities, beside sgemm GFLOP/s. Build with -c release.",
         discussion: """
-            Synthetic batches; data loading and evaluation are left out. Every weight layer gets the row's sparsity;
+            Synthetic batches; data loading and evaluation are left out. The weight layers get the row's sparsity as
+            --distribution spreads it (uniform: every layer the same; erk: Erdos-Renyi-Kernel, dense-ish small layers);
             with --method rigl each block of 100 steps includes one mask update, its dense gradients by the path training takes (factors on MLPs). model_bytes
             is what the model holds between mask updates. Compare ratios within one run: the machine is shared.
             """
@@ -19,6 +20,9 @@ struct BenchCommand: ParsableCommand {
 
     @Option(name: .long, help: "Comma-separated sparsities.")
     var sparsities: String = "0,0.5,0.8,0.9,0.95,0.98,0.99"
+
+    @Option(name: .long, help: "How a row's sparsity is spread over the layers: uniform, er or erk.")
+    var distribution: String = "uniform"
 
     @Option(name: .long, help: "Sparse method: static (fixed masks) or rigl (updates every 100 steps).")
     var method: String = "rigl"
@@ -43,6 +47,9 @@ struct BenchCommand: ParsableCommand {
         guard microbatches >= 1, batch % microbatches == 0 else { throw ValidationError("--microbatches must divide --batch") }
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard SparsityDistribution(rawValue: distribution) != nil else {
+            throw ValidationError("--distribution must be uniform, er or erk")
+        }
         guard ["static", "rigl"].contains(method) else { throw ValidationError("--method must be static or rigl") }
         for name in models.split(separator: ",") where ModelArchitecture.zoo[String(name)] == nil {
             throw ValidationError("--models: unknown model '\(name)' (known: \(ModelArchitecture.zoo.keys.sorted().joined(separator: ", ")))")
@@ -65,7 +72,7 @@ struct BenchCommand: ParsableCommand {
             let arch = ModelArchitecture.zoo[name]!
             var dense: TrainingThroughput.Result?
             for s in levels {
-                let r = TrainingThroughput(model: arch, sparsity: s, method: SparseTrainingMethod(rawValue: method)!,
+                let r = TrainingThroughput(model: arch, sparsity: s, distribution: SparsityDistribution(rawValue: distribution)!, method: SparseTrainingMethod(rawValue: method)!,
                                            batch: batch, microbatches: microbatches, seconds: seconds).run()
                 if s == 0 { dense = r }
                 let gflops = r.samplesPerSecond * Double(r.flopsPerExample) / 1e9
@@ -73,6 +80,7 @@ struct BenchCommand: ParsableCommand {
                 let memory = dense.map { Double(r.modelBytes) / Double($0.modelBytes) }
                 let rss = ResourceUsage.residentBytes ?? 0
                 emit(["model": .string(name), "sparsity": .number(s), "method": .string(s == 0 ? "dense" : method),
+                      "distribution": .string(distribution),
                       "batch": .int(batch), "microbatches": .int(microbatches), "samples_per_second": .number(r.samplesPerSecond),
                       "speedup_vs_dense": speedup.map(JSONValue.number) ?? .null, "gflops": .number(gflops),
                       "model_bytes": .int(r.modelBytes), "model_bytes_vs_dense": memory.map(JSONValue.number) ?? .null,

@@ -8,10 +8,12 @@ import SprigDistributed
 /// Measures training throughput of one rank: the full training step (`TrainingStep`:
 /// forward, loss, backward, the all-reduce call, the optimizer, and for RigL the mask
 /// update every `deltaT` steps with its dense gradients) on synthetic batches, so that data
-/// loading and evaluation are left out. Every weight layer gets the same sparsity.
+/// loading and evaluation are left out. The weight layers' sparsities follow
+/// `distribution` (uniform: every layer gets `sparsity`).
 public struct TrainingThroughput {
     public var model: ModelArchitecture
     public var sparsity: Double
+    public var distribution: SparsityDistribution
     public var method: SparseTrainingMethod
     public var batch: Int
     public var microbatches: Int
@@ -20,10 +22,12 @@ public struct TrainingThroughput {
     public var seconds: Double
     public var deltaT: Int
 
-    public init(model: ModelArchitecture, sparsity: Double = 0, method: SparseTrainingMethod = .rigl, batch: Int = 128,
-                microbatches: Int = 4, seconds: Double = 2, deltaT: Int = 100) {
+    public init(model: ModelArchitecture, sparsity: Double = 0, distribution: SparsityDistribution = .uniform,
+                method: SparseTrainingMethod = .rigl, batch: Int = 128, microbatches: Int = 4, seconds: Double = 2,
+                deltaT: Int = 100) {
         self.model = model
         self.sparsity = sparsity
+        self.distribution = distribution
         self.method = method
         self.batch = batch
         self.microbatches = microbatches
@@ -44,7 +48,7 @@ public struct TrainingThroughput {
     }
 
     public func run() -> Result {
-        let sparsities = model.weightShapes.map { _ in sparsity }
+        let sparsities = distribution.sparsities(of: model.weightShapes, sparsity: sparsity)
         let layers = model.makeLayers(sparsities: sparsity > 0 ? sparsities : nil, seed: 1)
         let net = Sequential(layers: layers)
         net.initialize(.glorotUniform, seed: 1)
