@@ -37,14 +37,31 @@ public final class MaxPool2D: Layer {
                         let out = y.data + o * b
                         let first = (c * inputHeight + oy * size) * inputWidth + ox * size
                         out.update(from: x.data + first * b, count: b)
-                        for n in 0..<b { arg[o * b + n] = Int32(first) }
+                        (arg.baseAddress! + o * b).update(repeating: Int32(first), count: b)
                         for wy in 0..<size {
                             for wx in 0..<size where wy > 0 || wx > 0 {
                                 let r = (c * inputHeight + oy * size + wy) * inputWidth + ox * size + wx
                                 let src = x.data + r * b
-                                for n in 0..<b where src[n] > out[n] {
-                                    out[n] = src[n]
-                                    arg[o * b + n] = Int32(r)
+                                let argRow = arg.baseAddress! + o * b
+                                // Eight examples at a time, with selects: the comparison
+                                // goes either way about as often, so a branch mispredicts.
+                                var n = 0
+                                while n + 8 <= b {
+                                    let v = UnsafeRawPointer(src + n).loadUnaligned(as: SIMD8<Float>.self)
+                                    let m = UnsafeRawPointer(out + n).loadUnaligned(as: SIMD8<Float>.self)
+                                    let a = UnsafeRawPointer(argRow + n).loadUnaligned(as: SIMD8<Int32>.self)
+                                    let larger = v .> m
+                                    UnsafeMutableRawPointer(out + n).storeBytes(of: m.replacing(with: v, where: larger), as: SIMD8<Float>.self)
+                                    UnsafeMutableRawPointer(argRow + n).storeBytes(
+                                        of: a.replacing(with: Int32(r), where: larger), as: SIMD8<Int32>.self)
+                                    n += 8
+                                }
+                                while n < b {
+                                    if src[n] > out[n] {
+                                        out[n] = src[n]
+                                        argRow[n] = Int32(r)
+                                    }
+                                    n += 1
                                 }
                             }
                         }

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Speed benchmark: the figures README.md's "Speed" table shows, measured in one run on this
+# machine, each pair alternated ROUNDS times so that drift of a shared machine hits both
+# sides; the table gives the median of the pairs' ratios, and every figure behind it.
+#
+#   1. RigL 98% LeNet-300-100: `sprig bench` against rigl-torch 0.5.2 (PyTorch CPU), one
+#      thread each, batch 128, every layer 98% sparse, mask updates every 100 steps
+#      (python/bench_rigl_torch.py);
+#   2. dense LeNet-300-100 and LeNet-5: `sprig bench` against plain PyTorch;
+#   3. dense LeNet-300-100 with 4 micro-batches (exact rank-count invariance) against 1;
+#   4. LeNet-5 RigL 95% ERK against Sprig's dense LeNet-5 (one `sprig bench` call);
+#   5. configs/fast-mnist.yaml on 2 ranks (launch/mpirun.sh 2), seeds 1-5: wall time of the
+#      whole command (start-up included) and test accuracy.
+#
+#   launch/speed-bench.sh            env: ROUNDS (3), SECONDS_PER_ROW (2), OUT (runs/speed)
+#
+# Installs PyTorch (launch/install-torch.sh) and rigl-torch from PyPI on first use. Writes
+# OUT/speed.jsonl (every measurement) and OUT/speed.md (the table). Takes about 6 minutes.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+ROUNDS="${ROUNDS:-3}"
+ROW_SECONDS="${SECONDS_PER_ROW:-2}"
+OUT="${OUT:-runs/speed}"
+VENV="${SPRIG_PY_VENV:-$ROOT/runs/.py-venv}"
+mkdir -p "$OUT"
+[ -x .build/release/sprig ] || swift build -c release --product sprig
+bash launch/fetch-mnist.sh >/dev/null
+bash launch/install-torch.sh "$VENV" >/dev/null
+PY="$VENV/bin/python"
+"$PY" -c "import rigl_torch" 2>/dev/null || "$PY" -m pip install --quiet --no-deps rigl-torch==0.5.2
+SPRIG="$ROOT/.build/release/sprig"
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+LOG="$OUT/speed.jsonl.tmp"
+: > "$LOG"
+
+# record KIND ROUND JSON-LINES...: tags each JSON object with what it measured.
+record() {
+  local kind=$1 round=$2; shift 2
+  printf '%s\n' "$@" | grep '^{' | "$PY" -c '
+import json, sys
+for line in sys.stdin:
+    o = json.loads(line); o["measure"] = sys.argv[1]; o["round"] = int(sys.argv[2]); print(json.dumps(o))' "$kind" "$round" >> "$LOG"
+}
+bench() { "$SPRIG" bench --json --seconds "$ROW_SECONDS" "$@" | grep -v '"kernel"'; }
+
+for r in $(seq 1 "$ROUNDS"); do
+  echo "speed-bench: round $r of $ROUNDS"
+  record rigl98-sprig "$r" "$(bench --models lenet-300-100 --sparsities 0.98)"
+  record rigl98-torch "$r" "$("$PY" python/bench_rigl_torch.py --sparsity 0.98 --steps 2000)"
+  record dense300-sprig "$r" "$(bench --models lenet-300-100 --sparsities 0 --microbatches 4)"
+  record dense300-mb1 "$r" "$(bench --models lenet-300-100 --sparsities 0 --microbatches 1)"
+  record dense300-torch "$r" "$("$PY" python/bench_rigl_torch.py --sparsity 0 --steps 1000)"
+  record lenet5-sprig "$r" "$(bench --models lenet-5 --sparsities 0,0.95 --distribution erk)"
+  record lenet5-torch "$r" "$("$PY" python/bench_rigl_torch.py --model lenet-5 --sparsity 0 --steps 200)"
+done
+for seed in 1 2 3 4 5; do
+  echo "speed-bench: fast-mnist seed $seed"
+  start=$(date +%s.%N)
+  out=$(bash launch/mpirun.sh 2 train --config configs/fast-mnist.yaml --seed "$seed" 2>&1)
+  end=$(date +%s.%N)
+  accuracy=$(printf '%s\n' "$out" | sed -n 's/^done: test_accuracy \([0-9.]*\)%.*/\1/p')
+  [ -n "$accuracy" ] || { printf '%s\n' "$out" >&2; echo "speed-bench: fast-mnist seed $seed failed" >&2; exit 1; }
+  record fast-mnist "$seed" "{\"seed\": $seed, \"wall_seconds\": $(echo "$end - $start" | bc), \"test_accuracy\": $accuracy}"
+done
+mv "$LOG" "$OUT/speed.jsonl"
+
+"$PY" - "$OUT/speed.jsonl" "$OUT/speed.md" <<'PY'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+def per_round(measure, **match):
+    found = {}
+    for o in rows:
+        if o["measure"] == measure and all(o.get(k) == v for k, v in match.items()):
+            found[o["round"]] = o["samples_per_second"]
+    return found
+def ratio(a, b):
+    pairs = [a[r] / b[r] for r in sorted(a) if r in b]
+    return statistics.median(pairs), pairs
+def fmt(d): return ", ".join(f"{v:,.0f}" for _, v in sorted(d.items()))
+lines = ["| what | Sprig (samples/s, per round) | against (per round) | ratio, median of the rounds (each round) | floor |",
+         "|---|---|---|---|---|"]
+def row(what, a, b, against, floor):
+    m, pairs = ratio(a, b)
+    lines.append(f"| {what} | {fmt(a)} | {against}: {fmt(b)} | **{m:.2f}x** ({', '.join(f'{p:.2f}' for p in pairs)}) | {floor} |")
+row("LeNet-300-100 RigL 98%", per_round("rigl98-sprig"), per_round("rigl98-torch"), "rigl-torch 98%", ">= 20x")
+row("LeNet-300-100 dense", per_round("dense300-sprig"), per_round("dense300-torch"), "PyTorch", "-")
+row("LeNet-5 dense", per_round("lenet5-sprig", sparsity=0), per_round("lenet5-torch"), "PyTorch", "> 1x")
+row("LeNet-5 RigL 95% ERK", per_round("lenet5-sprig", sparsity=0.95), per_round("lenet5-sprig", sparsity=0), "Sprig dense LeNet-5", ">= 3x")
+row("dense LeNet-300-100, 4 micro-batches", per_round("dense300-sprig"), per_round("dense300-mb1"), "1 micro-batch", ">= 0.95x")
+fast = [o for o in rows if o["measure"] == "fast-mnist"]
+acc = [o["test_accuracy"] for o in fast]
+wall = [o["wall_seconds"] for o in fast]
+lines.append("")
+lines.append(f"configs/fast-mnist.yaml on 2 ranks, seeds 1-5: test accuracy {', '.join(f'{a:.2f}%' for a in acc)} "
+             f"(mean {statistics.mean(acc):.2f}%, {sum(a >= 98.0 for a in acc)} of 5 at >= 98.0%); wall time "
+             f"{', '.join(f'{w:.2f}' for w in wall)} s (median {statistics.median(wall):.2f} s; floor: >= 98.0% in <= 3.0 s).")
+text = "\n".join(lines) + "\n"
+open(sys.argv[2], "w").write(text)
+print(text)
+PY
