@@ -12,10 +12,11 @@
 #   5. configs/fast-mnist.yaml on 2 ranks (launch/mpirun.sh 2), seeds 1-5: wall time of the
 #      whole command (start-up included) and test accuracy.
 #
-#   launch/speed-bench.sh            env: ROUNDS (3), SECONDS_PER_ROW (2), OUT (runs/speed)
+#   launch/speed-bench.sh     env: ROUNDS (3), SECONDS_PER_ROW (2), OUT (runs/speed), UPDATE_README (0)
 #
 # Installs PyTorch (launch/install-torch.sh) and rigl-torch from PyPI on first use. Writes
-# OUT/speed.jsonl (every measurement) and OUT/speed.md (the table). Takes about 6 minutes.
+# OUT/speed.jsonl (every measurement) and OUT/speed.md (the table), and with UPDATE_README=1
+# the table into README.md between its speed-table markers. Takes about 6 minutes.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -99,3 +100,4 @@ text = "\n".join(lines) + "\n"
 open(sys.argv[2], "w").write(text)
 print(text)
 PY
+if [ "${UPDATE_README:-0}" = 1 ]; then python3 launch/readme_block.py speed-table README.md < "$OUT/speed.md"; fi

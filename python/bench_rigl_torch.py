@@ -72,7 +72,7 @@ def main():
     torch.manual_seed(0)
     build, input_shape = MODELS[args.model]
     model = build()
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)  # as sprig bench
     total = args.warmup + args.steps
     scheduler = None
     if args.sparsity > 0:

@@ -11,6 +11,11 @@ import SprigTensor
 /// the kernels; NNrelief removes whole kernels by masking all their k x k entries), so
 /// every sparse method, the dense-gradient machinery and export serve convolutions too.
 /// Backward: the product's backward gives dW, db and dP; col2im adds dP back into dX.
+///
+/// A sparse product on its sparse kernels skips im2col (`SparseConvolutionKernels`, the
+/// same bits): the forward pass and the weight gradient read the patches from the input,
+/// and only steps that need the patch matrix itself (dense gradients, growth factors,
+/// NNrelief's statistics) build it.
 public final class Conv2D: Layer {
     public let inputChannels: Int, inputHeight: Int, inputWidth: Int
     public let outputChannels: Int, kernel: Int, stride: Int, padding: Int
@@ -21,6 +26,18 @@ public final class Conv2D: Layer {
     private var patchGradientInput: Matrix?
     private var inputGradient: Matrix?
     private var batch = 0
+    /// The last forward pass's input, and whether `patches` holds its im2col.
+    private var input: Matrix?
+    private var patchesCurrent = false
+    /// For the im2col-free path: the product's output, the patch-gradient scratch, a row of
+    /// zeros for the padding, and the input row of every (active entry, position), for the
+    /// pattern version `rowsVersion`.
+    private var directOutput: Matrix?
+    private var patchGradient: Matrix?
+    private var zeros: [Float] = []
+    private var inputRows: [Int32] = []
+    private var rowsVersion = -1
+    private var usedDirectPath = false
 
     public init(inputChannels: Int, inputHeight: Int, inputWidth: Int, outputChannels: Int, kernel: Int,
                 stride: Int = 1, padding: Int = 0, pattern: SparsePattern? = nil, denseMathDensity: Double = 0.3) {
@@ -50,8 +67,40 @@ public final class Conv2D: Layer {
     /// The dense kernel shape (O, C, k, k).
     public var kernelShape: [Int] { [outputChannels, inputChannels, kernel, kernel] }
 
-    /// The patch matrix of the last forward pass ((C k k) x (positions x batch)).
-    public var lastPatches: Matrix? { patches }
+    /// The patch matrix of the last forward pass ((C k k) x (positions x batch)), built
+    /// now if that pass did not need it.
+    public var lastPatches: Matrix? {
+        guard let x = input else { return nil }
+        return currentPatches(of: x)
+    }
+
+    private var geometry: ConvolutionGeometry {
+        ConvolutionGeometry(channels: inputChannels, height: inputHeight, width: inputWidth, kernel: kernel, stride: stride,
+                            padding: padding)
+    }
+
+    private func currentPatches(of x: Matrix) -> Matrix {
+        let p = Matrix.reuse(patches, rows: inputChannels * kernel * kernel, cols: positions * x.cols)
+        patches = p
+        if !patchesCurrent {
+            im2col(x, into: p)
+            patchesCurrent = true
+        }
+        return p
+    }
+
+    /// The sparse product, when it runs on sparse kernels and the im2col-free kernels give
+    /// their bits for this batch (and the position table stays under 64 MB).
+    private func directProduct(batch: Int) -> SparseLinear? {
+        guard let sparse = product as? SparseLinear, !sparse.usesDenseMath, SparseConvolutionKernels.applies(batch: batch),
+              sparse.pattern.activeCount * positions <= 16 << 20 else { return nil }
+        if rowsVersion != sparse.patternVersion || inputRows.count != sparse.pattern.activeCount * positions {
+            inputRows = SparseConvolutionKernels.inputRows(sparse.pattern, geometry)
+            rowsVersion = sparse.patternVersion
+        }
+        if zeros.count < batch { zeros = [Float](repeating: 0, count: batch) }
+        return sparse
+    }
 
     public var parameterSpecs: [ParameterSpec] {
         product.parameterSpecs.map { spec in
@@ -72,20 +121,62 @@ public final class Conv2D: Layer {
     public func forward(_ x: Matrix) -> Matrix {
         precondition(x.rows == inputFeatures, "Conv2D expects \(inputFeatures) input features, got \(x.rows)")
         batch = x.cols
-        let p = Matrix.reuse(patches, rows: inputChannels * kernel * kernel, cols: positions * batch)
-        patches = p
-        im2col(x, into: p)
-        let y = product.forward(p)
+        input = x
+        patchesCurrent = false
+        if let sparse = directProduct(batch: batch) {
+            usedDirectPath = true
+            let y = Matrix.reuse(directOutput, rows: outputChannels, cols: positions * batch)
+            directOutput = y
+            zeros.withUnsafeBufferPointer { zeros in
+                SparseConvolutionKernels.forward(sparse.pattern, rows: inputRows, positions: positions,
+                                                 values: sparse.activeWeights.baseAddress!, bias: sparse.biasValues.baseAddress!,
+                                                 x: x, y: y, zeros: zeros.baseAddress!)
+            }
+            return Matrix(viewing: y, rows: outputFeatures, cols: batch)
+        }
+        usedDirectPath = false
+        let y = product.forward(currentPatches(of: x))
         return Matrix(viewing: y, rows: outputFeatures, cols: batch)
     }
 
     public func backward(_ dy: Matrix, into gradients: GradientBuffers, needInputGradient: Bool) -> Matrix? {
         let view = Matrix(viewing: dy, rows: outputChannels, cols: positions * batch)
-        guard let dp = product.backward(view, into: gradients, needInputGradient: needInputGradient) else { return nil }
+        let dp: Matrix
+        if usedDirectPath, let sparse = product as? SparseLinear, let x = input {
+            if sparse.needsInputMatrix(in: gradients) {
+                guard let d = sparse.backward(view, input: currentPatches(of: x), into: gradients,
+                                              needInputGradient: needInputGradient) else { return nil }
+                dp = d
+            } else {
+                guard let d = directBackward(sparse, view, x, gradients, needInputGradient: needInputGradient) else { return nil }
+                dp = d
+            }
+        } else {
+            guard let d = product.backward(view, into: gradients, needInputGradient: needInputGradient) else { return nil }
+            dp = d
+        }
         let dx = Matrix.reuse(inputGradient, rows: inputFeatures, cols: batch)
         inputGradient = dx
         col2im(dp, into: dx)
         return dx
+    }
+
+    /// `SparseLinear.backward` on the patches, without them: the weight gradient from the
+    /// input (`SparseConvolutionKernels`), `db = dY 1`, and `dP = (M*W)^T dY` for col2im.
+    private func directBackward(_ sparse: SparseLinear, _ dy: Matrix, _ x: Matrix, _ gradients: GradientBuffers,
+                                needInputGradient: Bool) -> Matrix? {
+        let (weightGradient, biasGradient) = sparse.gradientBuffers(in: gradients)
+        zeros.withUnsafeBufferPointer { zeros in
+            SparseConvolutionKernels.weightGradient(sparse.pattern, rows: inputRows, positions: positions, dy: dy, x: x,
+                                                    grad: weightGradient, zeros: zeros.baseAddress!)
+        }
+        let n = dy.cols
+        for i in 0..<outputChannels { biasGradient[i] = rowSum(dy.data + i * n, n) }
+        guard needInputGradient else { return nil }
+        let dp = Matrix.reuse(patchGradient, rows: inputChannels * kernel * kernel, cols: n)
+        patchGradient = dp
+        SparseKernels.inputGradient(sparse.pattern, values: sparse.activeWeights.baseAddress!, dy: dy, dx: dp)
+        return dp
     }
 
     /// Copies each patch row (c, ky, kx) position by position: a batch vector of the input

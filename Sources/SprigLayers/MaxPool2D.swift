@@ -77,10 +77,41 @@ public final class MaxPool2D: Layer {
         let b = dy.cols
         let dx = Matrix.reuse(inputGradient, rows: inputFeatures, cols: b)
         inputGradient = dx
-        dx.data.update(repeating: 0, count: dx.count)
+        if outputHeight * size != inputHeight || outputWidth * size != inputWidth {
+            dx.data.update(repeating: 0, count: dx.count) // rows outside every window stay zero
+        }
+        // The windows do not overlap, so each input row r lies in one window o and
+        // dx[r, n] = 0 + dy[o, n] where the arg-max is r, else 0 (the sum the scatter into a
+        // zeroed dx makes, -0 included), written eight examples at a time.
+        let zero = SIMD8<Float>()
         argmax.withUnsafeBufferPointer { arg in
-            for o in 0..<outputFeatures {
-                for n in 0..<b { dx.data[Int(arg[o * b + n]) * b + n] += dy.data[o * b + n] }
+            for c in 0..<channels {
+                for oy in 0..<outputHeight {
+                    for ox in 0..<outputWidth {
+                        let o = (c * outputHeight + oy) * outputWidth + ox
+                        let g = dy.data + o * b
+                        let argRow = arg.baseAddress! + o * b
+                        for wy in 0..<size {
+                            for wx in 0..<size {
+                                let r = (c * inputHeight + oy * size + wy) * inputWidth + ox * size + wx
+                                let out = dx.data + r * b
+                                let r32 = SIMD8<Int32>(repeating: Int32(r))
+                                var n = 0
+                                while n + 8 <= b {
+                                    let a = UnsafeRawPointer(argRow + n).loadUnaligned(as: SIMD8<Int32>.self)
+                                    let v = zero + UnsafeRawPointer(g + n).loadUnaligned(as: SIMD8<Float>.self)
+                                    UnsafeMutableRawPointer(out + n).storeBytes(of: zero.replacing(with: v, where: a .== r32),
+                                                                                as: SIMD8<Float>.self)
+                                    n += 8
+                                }
+                                while n < b {
+                                    out[n] = argRow[n] == Int32(r) ? 0 + g[n] : 0
+                                    n += 1
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
         return dx

@@ -48,6 +48,20 @@ public final class SparseLinear: Layer {
         bias = slots[1]
     }
 
+    /// Counts the pattern's changes (`setPattern`), for tables derived from it.
+    public private(set) var patternVersion = 0
+
+    /// True when a backward pass into `gradients` needs the layer's input matrix itself,
+    /// beyond the sparse products: for the dense gradient or the growth factors.
+    public func needsInputMatrix(in gradients: GradientBuffers) -> Bool {
+        gradients.factors != nil || weight.denseGradients(in: gradients) != nil
+    }
+
+    /// This layer's weight-gradient (active entries) and bias-gradient buffers in `gradients`.
+    public func gradientBuffers(in gradients: GradientBuffers) -> (weight: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>) {
+        (weight.gradients(in: gradients), bias.gradients(in: gradients))
+    }
+
     /// The index of the weight tensor in the store.
     public var weightIndex: Int { weight.index }
 
@@ -109,6 +123,12 @@ public final class SparseLinear: Layer {
 
     public func backward(_ dy: Matrix, into gradients: GradientBuffers, needInputGradient: Bool) -> Matrix? {
         guard let x = input else { preconditionFailure("SparseLinear.backward before forward") }
+        return backward(dy, input: x, into: gradients, needInputGradient: needInputGradient)
+    }
+
+    /// The backward pass for the forward pass whose input was `x` (a convolution that
+    /// skipped this layer's forward pass gives its patch matrix here).
+    public func backward(_ dy: Matrix, input x: Matrix, into gradients: GradientBuffers, needInputGradient: Bool) -> Matrix? {
         precondition(dy.rows == outputFeatures && dy.cols == x.cols, "SparseLinear.backward gradient shape mismatch")
         let batch = x.cols
         let weightGradient = weight.gradients(in: gradients)
@@ -139,6 +159,7 @@ public final class SparseLinear: Layer {
     /// the store is resized.
     public func setPattern(_ newPattern: SparsePattern, fresh: Set<Int> = []) {
         precondition(newPattern.rows == outputFeatures && newPattern.cols == inputFeatures, "a mask keeps the layer's shape")
+        patternVersion += 1
         var oldPosition: [Int: Int] = [:]
         oldPosition.reserveCapacity(pattern.activeCount)
         for (k, index) in pattern.activeIndices.enumerated() { oldPosition[index] = k }

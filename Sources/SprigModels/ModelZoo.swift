@@ -137,15 +137,19 @@ public enum ModelArchitecture: Equatable, CustomStringConvertible {
     /// (seed, maskInit, weight-layer index); layers in `denseStart` get every connection
     /// active but stay sparse layers (gradual pruning starts dense). Sparse layers scale
     /// their initial weights by `fanIn` (`SparseFanIn`).
+    /// Sparse layers denser than `denseMathDensity` (fully connected) or
+    /// `convDenseMathDensity` (convolutions) multiply an expanded dense copy with sgemm.
     public func makeLayers(sparsities: [Double]? = nil, seed: UInt64 = 0, denseMathDensity: Double = 0.3,
-                           denseStart: Set<Int> = [], fanIn: SparseFanIn = .dense) -> [Layer] {
+                           convDenseMathDensity: Double = 0.5, denseStart: Set<Int> = [],
+                           fanIn: SparseFanIn = .dense) -> [Layer] {
         let shapes = weightShapes
         precondition(sparsities == nil || sparsities!.count == shapes.count, "one sparsity per weight layer")
         var layers: [Layer] = []
         var k = 0
         for stage in stages {
             if stage.name != nil {
-                layers.append(stage.make(sparsities?[k] ?? 0, seed, k, denseMathDensity, denseStart.contains(k), fanIn))
+                let threshold = stage.shape.count == 4 ? convDenseMathDensity : denseMathDensity
+                layers.append(stage.make(sparsities?[k] ?? 0, seed, k, threshold, denseStart.contains(k), fanIn))
                 k += 1
             } else {
                 layers.append(stage.make(0, seed, 0, denseMathDensity, false, fanIn))

@@ -15,6 +15,48 @@ import Testing
         return m
     }
 
+    /// The im2col-free kernels give bitwise `SparseKernels`' results on the patch matrix,
+    /// forward and weight gradient, with padding and stride, for batches of 8, 16 and 40 and
+    /// rows long enough for the kernels' eight-, four- and one-entry groups.
+    @Test func im2colFreeKernelsGiveTheSameBits() {
+        for (stride, padding) in [(1, 1), (2, 0), (1, 2)] {
+            let g = ConvolutionGeometry(channels: 3, height: 7, width: 6, kernel: 3, stride: stride, padding: padding)
+            let columns = g.channels * g.kernel * g.kernel
+            var random = StatelessRandom(seed: UInt64(stride * 10 + padding), purpose: .shuffle)
+            let active = (0..<(4 * columns)).filter { _ in random.nextInt(below: 10) < 6 }
+            let pattern = SparsePattern(rows: 4, cols: columns, activeIndices: active)
+            let values = (0..<pattern.activeCount).map { _ in random.nextNormal() }
+            let bias: [Float] = [0.5, -0.25, 0, 1]
+            let rows = SparseConvolutionKernels.inputRows(pattern, g)
+            for batch in [8, 16, 40] {
+                let x = randomMatrix(g.channels * g.height * g.width, batch, seed: UInt64(batch))
+                // The patch matrix, written out: rows (c, ky, kx), columns (y', x', n).
+                let p = Matrix(rows: columns, cols: g.positions * batch)
+                for column in 0..<columns { for oy in 0..<g.outputHeight { for ox in 0..<g.outputWidth {
+                    let r = g.inputRow(column: column, oy: oy, ox: ox)
+                    for n in 0..<batch {
+                        p[column, (oy * g.outputWidth + ox) * batch + n] = r < 0 ? 0 : x[r, n]
+                    }
+                } } }
+                let zeros = [Float](repeating: 0, count: batch)
+                let expected = Matrix(rows: 4, cols: g.positions * batch), direct = Matrix(rows: 4, cols: g.positions * batch)
+                SparseKernels.forward(pattern, values: values, bias: bias, x: p, y: expected)
+                SparseConvolutionKernels.forward(pattern, rows: rows, positions: g.positions, values: values, bias: bias,
+                                                 x: x, y: direct, zeros: zeros)
+                #expect(expected.values.map(\.bitPattern) == direct.values.map(\.bitPattern),
+                        "forward differs (stride \(stride), padding \(padding), batch \(batch))")
+                let dy = randomMatrix(4, g.positions * batch, seed: 99)
+                var gradExpected = [Float](repeating: 0, count: pattern.activeCount), gradDirect = gradExpected
+                SparseKernels.weightGradient(pattern, dy: dy, x: p, grad: &gradExpected)
+                SparseConvolutionKernels.weightGradient(pattern, rows: rows, positions: g.positions, dy: dy, x: x,
+                                                        grad: &gradDirect, zeros: zeros)
+                #expect(gradExpected.map(\.bitPattern) == gradDirect.map(\.bitPattern),
+                        "weight gradient differs (stride \(stride), padding \(padding), batch \(batch))")
+            }
+            #expect(!SparseConvolutionKernels.applies(batch: 12), "a batch that is not a multiple of 8 takes im2col")
+        }
+    }
+
     /// Conv2D's forward pass equals the convolution written out directly.
     @Test func convolutionMatchesTheDefinition() {
         let conv = Conv2D(inputChannels: 2, inputHeight: 5, inputWidth: 4, outputChannels: 3, kernel: 3, stride: 2, padding: 1)
@@ -49,7 +91,8 @@ import Testing
         let labels: [Int32] = [0, 2, 1, 2]
         let loss = SoftmaxCrossEntropy()
         func build(_ sparsities: [Double]?, denseMath: Double) -> Sequential {
-            let m = Sequential(layers: arch.makeLayers(sparsities: sparsities, seed: 5, denseMathDensity: denseMath))
+            let m = Sequential(layers: arch.makeLayers(sparsities: sparsities, seed: 5, denseMathDensity: denseMath,
+                                                       convDenseMathDensity: denseMath))
             m.initialize(.heNormal, seed: 5)
             return m
         }

@@ -9,18 +9,24 @@
 # - NNrelief on LeNet-300-100 (16 rounds of 4 epochs, fine-tuning) ends with at most 3% of
 #   the weights and at least 98.0% test accuracy; on LeNet-5 (20 rounds of 4 epochs,
 #   alpha_conv 0.8) with at most 5% and at least 98.8% (measured: 98.81% with 4.25%; with
-#   3 epochs per round 98.79% with 4.38%, under the floor).
+#   3 epochs per round 98.79% with 4.38%, under the floor);
+# - configs/fast-mnist.yaml (issue 14's quick route: 5 epochs, fc1 95% / fc2 50% sparse)
+#   reaches at least 98.0% with at most 11% of the weights and 12% of dense bytes in epoch 1
+#   (its wall time is launch/speed-bench.sh's to measure; the bits, and so the accuracy,
+#   are those of 2 ranks).
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 DATA="${1:-$ROOT/data/mnist}"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
-# verdict METRICS EPOCHS MAX_ACTIVE_FRACTION: checks the metrics file, prints a summary
+# verdict METRICS EPOCHS MAX_ACTIVE_FRACTION [MAX_BYTES_FRACTION]: checks the metrics file,
+# prints a summary
 verdict() {
   python3 - "$@" <<'PY'
 import json, sys
 path, epochs, max_active = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+max_comm = float(sys.argv[4]) if len(sys.argv) > 4 else 0.05
 lines = [json.loads(l) for l in open(path)]
 rows, final = lines[:-1], lines[-1]
 assert len(rows) == epochs, f"{len(rows)} epoch lines, expected {epochs}"
@@ -31,25 +37,26 @@ assert final.get("final") is True, "last line is not final"
 active = final["active_weights"] / final["dense_weights"]
 comm = rows[0]["bytes_vs_dense"]
 print(f"final test accuracy {final['test_accuracy']:.4f}, active {active:.4f}, epoch 1 bytes/step {100 * comm:.2f}% of dense")
-sys.exit(0 if final["test_accuracy"] >= 0.98 and active <= max_active and (max_active == 1.0 or comm <= 0.05) else 1)
+sys.exit(0 if final["test_accuracy"] >= 0.98 and active <= max_active and (max_active == 1.0 or comm <= max_comm) else 1)
 PY
 }
 
-# floor NAME CONFIG EPOCHS MAX_ACTIVE_FRACTION: trains CONFIG, which must exit 0, and
-# checks its metrics file with `verdict`.
+# floor NAME CONFIG EPOCHS MAX_ACTIVE_FRACTION [MAX_BYTES_FRACTION]: trains CONFIG, which
+# must exit 0, and checks its metrics file with `verdict`.
 floor() {
-  local name="$1" config="$2" epochs="$3" max="$4" code verdict_code
+  local name="$1" config="$2" epochs="$3" max="$4" comm="${5:-0.05}" code verdict_code
   rm -f "$WORK/m.jsonl"
   "$SPRIG" train --config "$ROOT/configs/$config" --data "$DATA" --metrics-out "$WORK/m.jsonl" >"$WORK/train.log" 2>&1
   code=$?
   tail -3 "$WORK/train.log"
   if [ "$code" -ne 0 ]; then fail "$name" "sprig train exited with $code: $(tail -2 "$WORK/train.log")"; return; fi
-  verdict "$WORK/m.jsonl" "$epochs" "$max" >"$WORK/v" 2>&1
+  verdict "$WORK/m.jsonl" "$epochs" "$max" "$comm" >"$WORK/v" 2>&1
   verdict_code=$?
   check_code "$name ($(tail -1 "$WORK/v"))" "$verdict_code"
 }
 floor "dense LeNet-300-100 >= 98.0% in 20 epochs" lenet300-dense.yaml 20 1.0
 floor "RigL (0.98/0.882/dense) >= 98.0% in 30 epochs with <= 3.5% of the weights and <= 5% of dense bytes in epoch 1" rigl-mnist.yaml 30 0.035
+floor "fast-mnist (RigL 0.95/0.5/dense) >= 98.0% in 5 epochs with <= 11% of the weights and <= 12% of dense bytes in epoch 1" fast-mnist.yaml 5 0.11 0.12
 
 # nnrelief CONFIG ROUNDS EPOCHS MAX_FRACTION MIN_ACCURACY [sprig prune flags]
 nnrelief() {

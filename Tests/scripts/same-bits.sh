@@ -15,7 +15,8 @@
 #   steps (RigL, SET, SNFS: mask updates at steps 100 and 200; gmp from begin_step 0, as
 #   its config's 1000 is past the end, pruning at 100, 200 and 225 to 98%), on one process
 #   and on 2 ranks;
-# - RigL on LeNet-5 (ERK, delta_t 50), 150 steps, one process and 2 ranks;
+# - RigL on LeNet-5 (ERK, delta_t 50), 150 steps, one process and 2 ranks; and 120 steps
+#   of batch 128, whose micro-batches of 32 take the im2col-free convolution kernels;
 # - one NNrelief round (sprig prune, 1 epoch, 1 retraining epoch), one process and 2 ranks;
 # - rigl-98 stopped after step 200 with a checkpoint and resumed to 300, each binary from
 #   its own checkpoint, and the binary under test from the baseline's checkpoint.
@@ -152,6 +153,12 @@ for np in 1 2; do
   same_bits "lenet-5 rigl erk-90" "$np" "lenet5-$np" train --config "$WORK/lenet5-rigl.yaml" --data "$DATA" --max-steps 150
 done
 updates_at_least "lenet-5 rigl erk-90: the baseline's 150 steps update masks" 2 "$WORK/baseline/lenet5-1.jsonl"
+# The same with micro-batches of 32: conv2 (sparse kernels) takes the im2col-free path,
+# whose bits must be those of the baseline's im2col (mask-update steps build the patches).
+for np in 1 2; do
+  same_bits "lenet-5 rigl erk-90, batch 128 (im2col-free conv2)" "$np" "lenet5-b128-$np" train --config "$WORK/lenet5-rigl.yaml" \
+    --data "$DATA" --batch-size 128 --max-steps 120
+done
 
 # One NNrelief round.
 for np in 1 2; do

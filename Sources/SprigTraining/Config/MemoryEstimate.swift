@@ -25,7 +25,8 @@ public struct MemoryEstimate {
         for (shape, sparsity) in zip(config.model.weightShapes, sparsities) {
             let positions = shape.count
             let active = sparsity > 0 ? SparsityDistribution.activeCount(count: positions, sparsity: sparsity) : positions
-            let denseMath = sparsity == 0 || Double(active) / Double(positions) > s.denseMathDensity
+            let threshold = shape.shape.count == 4 ? s.convDenseMathDensity : s.denseMathDensity
+            let denseMath = sparsity == 0 || Double(active) / Double(positions) > threshold
             total += 4 * active * (2 + treeBuffers + states) + (denseMath ? 8 * positions : 40 * active)
             widest = max(widest, shape.shape[0])
         }

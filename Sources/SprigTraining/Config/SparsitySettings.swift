@@ -47,6 +47,10 @@ public struct SparsitySettings: Equatable {
     public var snfsMomentum: Double = 0.9
     public var redistribution = false
     public var denseMathDensity: Double = 0.3
+    /// The same switch for convolutions, whose im2col products have few rows (output
+    /// channels) and short ones (C k k): sgemm runs far below its peak there and packs the
+    /// whole patch matrix, so sparse kernels pay up to about half density.
+    public var convDenseMathDensity: Double = 0.5
     /// nil: `auto`, resolved by `resolvedReduction`.
     public var denseGradientReduction: DenseGradientReduction?
     public var tileBudgetMB: Int = 64
@@ -99,6 +103,10 @@ public struct SparsitySettings: Equatable {
         }
         s.denseMathDensity = try r.double("dense_math_density") ?? s.denseMathDensity
         guard s.denseMathDensity >= 0 && s.denseMathDensity <= 1 else { throw r.error("dense_math_density", "must be in [0, 1]") }
+        s.convDenseMathDensity = try r.double("conv_dense_math_density") ?? s.convDenseMathDensity
+        guard s.convDenseMathDensity >= 0 && s.convDenseMathDensity <= 1 else {
+            throw r.error("conv_dense_math_density", "must be in [0, 1]")
+        }
         if let v = try r.string("dense_gradient_reduction"), v != "auto" {
             guard let reduction = DenseGradientReduction(rawValue: v) else {
                 throw r.error("dense_gradient_reduction", "must be auto, factors, reduce or allreduce, got '\(v)'")

@@ -63,6 +63,7 @@ extension TrainingConfig {
             lines.append("  snfs_momentum: \(number(s.snfsMomentum))")
             if s.redistribution { lines.append("  redistribution: true") }
             lines.append("  dense_math_density: \(number(s.denseMathDensity))")
+            lines.append("  conv_dense_math_density: \(number(s.convDenseMathDensity))")
             lines.append("  dense_gradient_reduction: \(s.denseGradientReduction?.rawValue ?? "auto")")
             lines.append("  tile_budget_mb: \(s.tileBudgetMB)")
             lines.append("  fan_in: \(s.fanIn.rawValue)")

@@ -55,7 +55,8 @@ public final class Trainer {
         // fully active sparse layers that shrink.
         let pruned = Set(sparsities.indices.filter { s.method.startsDense && (s.method == .nnrelief || sparsities[$0] > 0) })
         model = Sequential(layers: config.model.makeLayers(sparsities: sparsities, seed: config.seed,
-                                                           denseMathDensity: s.denseMathDensity, denseStart: pruned,
+                                                           denseMathDensity: s.denseMathDensity,
+                                                           convDenseMathDensity: s.convDenseMathDensity, denseStart: pruned,
                                                            fanIn: s.fanIn))
         model.initialize(config.initializer, seed: config.seed)
         let store = model.store

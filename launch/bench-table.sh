@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# README.md's throughput table ("Measured here"): `sprig bench` on LeNet-300-100 and
+# mlp-wide over sparsities 0-99%, one rank, batch 128 in 4 micro-batches, RigL mask updates
+# every 100 steps included, beside the sparse kernels' and sgemm's GFLOP/s in the same run.
+# Prints the table; with UPDATE_README=1 also writes it between README.md's bench-table
+# markers.
+#
+#   launch/bench-table.sh            env: SECONDS_PER_ROW (2), UPDATE_README (0)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+[ -x .build/release/sprig ] || swift build -c release --product sprig
+export OPENBLAS_NUM_THREADS=1
+json=$(.build/release/sprig bench --json --seconds "${SECONDS_PER_ROW:-2}")
+table=$(printf '%s\n' "$json" | python3 -c '
+import json, sys
+rows = [json.loads(l) for l in sys.stdin if l.startswith("{")]
+sgemm = next(r for r in rows if r.get("kernel") == "sgemm")
+print("| model | sparsity | samples/s | vs dense | useful GFLOP/s | model bytes | vs dense |")
+print("|---|---|---|---|---|---|---|")
+for r in rows:
+    if "samples_per_second" not in r: continue
+    vs = r["speedup_vs_dense"]; mem = r["model_bytes_vs_dense"]
+    print(f"| {r[\"model\"]} | {r[\"sparsity\"]:.2f} | {r[\"samples_per_second\"]:,.0f} | "
+          f"{\"-\" if vs is None else f\"{vs:.2f}x\"} | {r[\"gflops\"]:.1f} | {r[\"model_bytes\"]:,} | "
+          f"{\"-\" if mem is None else f\"{mem:.3f}\"} |")
+for k in rows:
+    if k.get("kernel") == "sparse" and k["model"] == "lenet-300-100" and abs(k["sparsity"] - 0.98) < 1e-9:
+        print()
+        print(f"Sparse kernels on LeNet-300-100 fc1 at 98%, batch {k[\"batch\"]}: forward {k[\"forward_gflops\"]:.1f}, "
+              f"input gradient {k[\"input_gradient_gflops\"]:.1f}, weight gradient (SDDMM) {k[\"weight_gradient_gflops\"]:.1f} "
+              f"useful GFLOP/s, against {sgemm[\"gflops\"]:.1f} for sgemm 1024^3 in the same run "
+              f"(`launch/bench-table.sh`, which runs `sprig bench --json`).")
+')
+printf '%s\n' "$table"
+if [ "${UPDATE_README:-0}" = 1 ]; then printf '%s\n' "$table" | python3 launch/readme_block.py bench-table README.md; fi
