@@ -77,14 +77,19 @@ enum DenseProducts {
                    alpha: 1, a: weights, lda: x.rows, b: x.data, ldb: batch, beta: 1, c: y.data, ldc: batch)
     }
 
+    /// The products that overwrite their output zero it with memset and accumulate into it
+    /// (beta 1): OpenBLAS's beta-0 call zeroes the output with its own, slower loop and
+    /// then accumulates the same way, so the bits are the same.
     static func weightGradient(dy: Matrix, x: Matrix, into dw: UnsafeMutablePointer<Float>) {
+        dw.update(repeating: 0, count: dy.rows * x.rows)
         BLAS.sgemm(transA: false, transB: true, m: dy.rows, n: x.rows, k: x.cols,
-                   alpha: 1, a: dy.data, lda: x.cols, b: x.data, ldb: x.cols, beta: 0, c: dw, ldc: x.rows)
+                   alpha: 1, a: dy.data, lda: x.cols, b: x.data, ldb: x.cols, beta: 1, c: dw, ldc: x.rows)
     }
 
     static func inputGradient(weights: UnsafePointer<Float>, dy: Matrix, into dx: Matrix) {
+        dx.data.update(repeating: 0, count: dx.count)
         BLAS.sgemm(transA: true, transB: false, m: dx.rows, n: dy.cols, k: dy.rows,
-                   alpha: 1, a: weights, lda: dx.rows, b: dy.data, ldb: dy.cols, beta: 0, c: dx.data, ldc: dy.cols)
+                   alpha: 1, a: weights, lda: dx.rows, b: dy.data, ldb: dy.cols, beta: 1, c: dx.data, ldc: dy.cols)
     }
 }
 
