@@ -12,25 +12,27 @@ cd "$ROOT"
 [ -x .build/release/sprig ] || swift build -c release --product sprig
 export OPENBLAS_NUM_THREADS=1
 json=$(.build/release/sprig bench --json --seconds "${SECONDS_PER_ROW:-2}")
-table=$(printf '%s\n' "$json" | python3 -c '
+table=$(printf '%s\n' "$json" | python3 -c "$(cat <<'PY'
 import json, sys
 rows = [json.loads(l) for l in sys.stdin if l.startswith("{")]
 sgemm = next(r for r in rows if r.get("kernel") == "sgemm")
 print("| model | sparsity | samples/s | vs dense | useful GFLOP/s | model bytes | vs dense |")
 print("|---|---|---|---|---|---|---|")
 for r in rows:
-    if "samples_per_second" not in r: continue
-    vs = r["speedup_vs_dense"]; mem = r["model_bytes_vs_dense"]
-    print(f"| {r[\"model\"]} | {r[\"sparsity\"]:.2f} | {r[\"samples_per_second\"]:,.0f} | "
-          f"{\"-\" if vs is None else f\"{vs:.2f}x\"} | {r[\"gflops\"]:.1f} | {r[\"model_bytes\"]:,} | "
-          f"{\"-\" if mem is None else f\"{mem:.3f}\"} |")
+    if "samples_per_second" not in r:
+        continue
+    vs = "-" if r["speedup_vs_dense"] is None else "%.2fx" % r["speedup_vs_dense"]
+    mem = "-" if r["model_bytes_vs_dense"] is None else "%.3f" % r["model_bytes_vs_dense"]
+    print("| %s | %.2f | %s | %s | %.1f | %s | %s |" % (r["model"], r["sparsity"], format(round(r["samples_per_second"]), ","),
+                                                   vs, r["gflops"], format(r["model_bytes"], ","), mem))
 for k in rows:
     if k.get("kernel") == "sparse" and k["model"] == "lenet-300-100" and abs(k["sparsity"] - 0.98) < 1e-9:
         print()
-        print(f"Sparse kernels on LeNet-300-100 fc1 at 98%, batch {k[\"batch\"]}: forward {k[\"forward_gflops\"]:.1f}, "
-              f"input gradient {k[\"input_gradient_gflops\"]:.1f}, weight gradient (SDDMM) {k[\"weight_gradient_gflops\"]:.1f} "
-              f"useful GFLOP/s, against {sgemm[\"gflops\"]:.1f} for sgemm 1024^3 in the same run "
-              f"(`launch/bench-table.sh`, which runs `sprig bench --json`).")
-')
+        print("Sparse kernels on LeNet-300-100 fc1 at 98%%, batch %d: forward %.1f, input gradient %.1f, weight gradient "
+              "(SDDMM) %.1f useful GFLOP/s, against %.1f for sgemm 1024^3 in the same run (`launch/bench-table.sh`, which "
+              "runs `sprig bench --json`)." % (k["batch"], k["forward_gflops"], k["input_gradient_gflops"],
+                                               k["weight_gradient_gflops"], sgemm["gflops"]))
+PY
+)")
 printf '%s\n' "$table"
 if [ "${UPDATE_README:-0}" = 1 ]; then printf '%s\n' "$table" | python3 launch/readme_block.py bench-table README.md; fi
