@@ -16,7 +16,10 @@
 #   kernels' order, PyTorch in its own, so float32 logits differ in the last bits and an
 #   image whose two best logits are that close can flip (measured here: none did);
 # - the sparse (CSR) export of the same run densifies (sprig_torch.state_dict) into the
-#   dense export's state_dict bit for bit, 4-D kernels included.
+#   dense export's state_dict bit for bit, 4-D kernels included;
+# - launch/speed-bench.sh runs end to end in a short form (one round, rigl-torch from PyPI,
+#   seed 1 of the fast config) and its table has every row, each ratio a positive number
+#   (the figures themselves are the benchmark's to print, not a test's to time).
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 DATA="${1:-$ROOT/data/mnist}"
@@ -136,4 +139,21 @@ PY
 
 model lenet-300-100 "$ROOT/configs/rigl-mnist.yaml" 1200
 model lenet-5 "$WORK/lenet5.yaml" 600
+
+t0=$SECONDS
+ROUNDS=1 SECONDS_PER_ROW=0.2 TORCH_STEPS=100 SEEDS=1 OUT="$WORK/speed" SPRIG_PY_VENV="$VENV" \
+  bash "$ROOT/launch/speed-bench.sh" >"$WORK/speed.log" 2>&1
+check_code "speed-bench.sh runs end to end in its short form ($((SECONDS - t0)) s)" $? "$(tail -3 "$WORK/speed.log" | tr '\n' ' ')"
+"$PY" - "$WORK/speed/speed.md" <<'PY' >"$WORK/speed-check.log" 2>&1
+import re, sys
+text = open(sys.argv[1]).read()
+for what in ["LeNet-300-100 RigL 98%", "LeNet-300-100 dense", "LeNet-5 dense", "LeNet-5 RigL 95% ERK",
+             "dense LeNet-300-100, 4 micro-batches"]:
+    row = next(l for l in text.splitlines() if l.startswith(f"| {what} |"))
+    ratio = float(re.search(r"\*\*([0-9.]+)x\*\*", row).group(1))
+    assert ratio > 0, row
+assert re.search(r"fast-mnist.yaml on 2 ranks, seeds 1: test accuracy 9[0-9]\.[0-9]{2}%", text), text
+print("5 ratio rows and the fast config's line")
+PY
+check_code "speed-bench.sh's table has its rows ($(tail -1 "$WORK/speed-check.log"))" $? "$(tail -3 "$WORK/speed-check.log" | tr '\n' ' ')"
 finish
