@@ -72,8 +72,9 @@ struct BenchCommand: ParsableCommand {
             let arch = ModelArchitecture.zoo[name]!
             var dense: TrainingThroughput.Result?
             for s in levels {
-                let r = TrainingThroughput(model: arch, sparsity: s, distribution: SparsityDistribution(rawValue: distribution)!, method: SparseTrainingMethod(rawValue: method)!,
-                                           batch: batch, microbatches: microbatches, seconds: seconds).run()
+                let r = TrainingThroughput(model: arch, sparsity: s, distribution: SparsityDistribution(rawValue: distribution)!,
+                                           method: SparseTrainingMethod(rawValue: method)!, batch: batch,
+                                           microbatches: microbatches, seconds: seconds).run()
                 if s == 0 { dense = r }
                 let gflops = r.samplesPerSecond * Double(r.flopsPerExample) / 1e9
                 let speedup = dense.map { r.samplesPerSecond / $0.samplesPerSecond }
