@@ -20,10 +20,11 @@ public final class Conv2D: Layer {
     public let inputChannels: Int, inputHeight: Int, inputWidth: Int
     public let outputChannels: Int, kernel: Int, stride: Int, padding: Int
     public let outputHeight: Int, outputWidth: Int
+    /// The shape of the convolution (output size included), shared with the kernels.
+    public let geometry: ConvolutionGeometry
     /// The kernel product: Linear (dense) or SparseLinear (masked), (C k k) -> O.
     public let product: Layer
     private var patches: Matrix?
-    private var patchGradientInput: Matrix?
     private var inputGradient: Matrix?
     private var batch = 0
     /// The last forward pass's input, and whether `patches` holds its im2col.
@@ -49,8 +50,10 @@ public final class Conv2D: Layer {
         self.kernel = kernel
         self.stride = stride
         self.padding = padding
-        outputHeight = (inputHeight + 2 * padding - kernel) / stride + 1
-        outputWidth = (inputWidth + 2 * padding - kernel) / stride + 1
+        geometry = ConvolutionGeometry(channels: inputChannels, height: inputHeight, width: inputWidth, kernel: kernel,
+                                       stride: stride, padding: padding)
+        outputHeight = geometry.outputHeight
+        outputWidth = geometry.outputWidth
         precondition(outputHeight > 0 && outputWidth > 0, "the kernel does not fit the input")
         let k = inputChannels * kernel * kernel
         if let pattern {
@@ -74,10 +77,6 @@ public final class Conv2D: Layer {
         return currentPatches(of: x)
     }
 
-    private var geometry: ConvolutionGeometry {
-        ConvolutionGeometry(channels: inputChannels, height: inputHeight, width: inputWidth, kernel: kernel, stride: stride,
-                            padding: padding)
-    }
 
     private func currentPatches(of x: Matrix) -> Matrix {
         let p = Matrix.reuse(patches, rows: inputChannels * kernel * kernel, cols: positions * x.cols)
