@@ -139,6 +139,28 @@ public final class GradientTree {
         tree.push(right, combine: add)
     }
 
+    /// The buffers of one backward pass over all the local micro-batches side by side
+    /// (`Sequential.backward(_:microbatches:into:)`), whose layers add the micro-batches'
+    /// gradients in this tree's order themselves. Not on steps with dense gradients.
+    public func beginAllMicrobatches() -> GradientBuffers {
+        precondition(densePool.isEmpty && factors == nil, "dense gradients are taken one micro-batch at a time")
+        return beginMicrobatch()
+    }
+
+    /// Files the local micro-batches' summed gradients, with each micro-batch's loss sum
+    /// (added here in the tree's order), as the whole local subtree.
+    public func endAllMicrobatches(lossSums: [Float]) {
+        precondition(lossSums.count == localMicrobatches, "\(lossSums.count) loss sums for \(localMicrobatches) micro-batches")
+        guard let leaf = current else { preconditionFailure("endAllMicrobatches without beginAllMicrobatches") }
+        var sums = lossSums
+        let schedule = PairwiseTree<Int>.schedule(leaves: sums.count)
+        for (left, right) in schedule.additions { sums[left] += sums[right] }
+        current = nil
+        leaf.buffer[store.count] = sums[schedule.root]
+        leaf.buffer[store.count + 1] = 0
+        tree.push(leaf, combine: add)
+    }
+
     /// `left += right` for both buffers; `right`'s buffers go back to the pools.
     private func add(into left: Leaf, _ right: Leaf) {
         let n = length

@@ -20,6 +20,17 @@ public protocol Layer: AnyObject {
     func initialize(_ initializer: WeightInitializer, seed: UInt64, layerIndex: Int)
     func forward(_ x: Matrix) -> Matrix
     func backward(_ dy: Matrix, into gradients: GradientBuffers, needInputGradient: Bool) -> Matrix?
+    /// True when the layer can run the columns of several micro-batches of `size` examples
+    /// at once with each column's bits as when its micro-batch runs alone, and its
+    /// `backward(_:microbatches:into:needInputGradient:)` adds their parameter gradients.
+    func batchesMicrobatches(ofSize size: Int) -> Bool
+    /// The backward pass over `microbatches` equal micro-batches side by side in the columns
+    /// of `dy` (micro-batch s in columns `s m ..< (s+1) m`), after a forward pass over the
+    /// same columns: the parameter gradients it writes are the micro-batches' gradients
+    /// added in the pairwise tree (`PairwiseTree`), bitwise what `GradientTree` makes of one
+    /// backward pass per micro-batch. Only where `batchesMicrobatches(ofSize:)` holds, and
+    /// not on steps that ask for dense gradients or growth factors.
+    func backward(_ dy: Matrix, microbatches: Int, into gradients: GradientBuffers, needInputGradient: Bool) -> Matrix?
     /// Multiply-adds x 2 of one example's forward pass.
     var forwardFLOPsPerExample: Int { get }
 }
@@ -29,4 +40,9 @@ extension Layer {
     public func bind(_ slots: [ParameterSlot]) {}
     public func initialize(_ initializer: WeightInitializer, seed: UInt64, layerIndex: Int) {}
     public var forwardFLOPsPerExample: Int { 0 }
+    public func batchesMicrobatches(ofSize size: Int) -> Bool { false }
+    public func backward(_ dy: Matrix, microbatches: Int, into gradients: GradientBuffers, needInputGradient: Bool) -> Matrix? {
+        precondition(microbatches == 1 || parameterSpecs.isEmpty, "\(type(of: self)) does not add micro-batches' gradients")
+        return backward(dy, into: gradients, needInputGradient: needInputGradient)
+    }
 }

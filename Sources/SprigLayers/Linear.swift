@@ -4,7 +4,7 @@ import SprigTensor
 /// (feature-major), `b` of length out.
 ///
 /// Gradients, for the upstream gradient `dY`: `dW = dY X^T`, `db = dY 1`, `dX = W^T dY`.
-/// All three products are one cblas_sgemm each.
+/// The three products run on `DenseKernels`.
 public final class Linear: Layer {
     public let inputFeatures: Int
     public let outputFeatures: Int
@@ -13,6 +13,7 @@ public final class Linear: Layer {
     private var input: Matrix?
     private var output: Matrix?
     private var inputGradient: Matrix?
+    private let workspace = DenseWorkspace()
 
     public init(inputFeatures: Int, outputFeatures: Int) {
         precondition(inputFeatures > 0 && outputFeatures > 0, "Linear needs positive sizes")
@@ -46,50 +47,69 @@ public final class Linear: Layer {
         let y = Matrix.reuse(output, rows: outputFeatures, cols: batch)
         output = y
         input = x
-        DenseProducts.forward(weights: weight.values, bias: bias.values, x: x, y: y)
+        DenseProducts.forward(weights: weight.values, bias: bias.values, x: x, y: y, workspace: workspace)
         return y
     }
 
     public func backward(_ dy: Matrix, into gradients: GradientBuffers, needInputGradient: Bool) -> Matrix? {
+        backward(dy, microbatches: 1, into: gradients, needInputGradient: needInputGradient)
+    }
+
+    public func batchesMicrobatches(ofSize size: Int) -> Bool { true }
+
+    public func backward(_ dy: Matrix, microbatches: Int, into gradients: GradientBuffers, needInputGradient: Bool) -> Matrix? {
         guard let x = input else { preconditionFailure("Linear.backward before forward") }
-        precondition(dy.rows == outputFeatures && dy.cols == x.cols, "Linear.backward gradient shape mismatch")
-        let batch = x.cols
-        let biasGradient = bias.gradients(in: gradients)
-        DenseProducts.weightGradient(dy: dy, x: x, into: weight.gradients(in: gradients))
-        for i in 0..<outputFeatures {
-            biasGradient[i] = rowSum(dy.data + i * batch, batch)
-        }
+        precondition(dy.rows == outputFeatures && dy.cols == x.cols && x.cols % microbatches == 0, "Linear.backward gradient shape mismatch")
+        DenseProducts.weightGradient(dy: dy, x: x, into: weight.gradients(in: gradients), microbatches: microbatches, workspace: workspace)
+        biasGradient(dy, microbatches: microbatches, into: bias.gradients(in: gradients))
         guard needInputGradient else { return nil }
-        let dx = Matrix.reuse(inputGradient, rows: inputFeatures, cols: batch)
+        let dx = Matrix.reuse(inputGradient, rows: inputFeatures, cols: x.cols)
         inputGradient = dx
-        DenseProducts.inputGradient(weights: weight.values, dy: dy, into: dx)
+        DenseProducts.inputGradient(weights: weight.values, dy: dy, into: dx, workspace: workspace)
         return dx
     }
 }
 
 /// The three products of a dense layer `W` (out x in, row-major) with feature-major
-/// activations, one cblas_sgemm each: `Y = W X + b 1^T`, `dW = dY X^T`, `dX = W^T dY`.
+/// activations, on `DenseKernels` (each element's sum in a fixed order, whatever the batch):
+/// `Y = W X + b 1^T`, `dW = dY X^T`, `dX = W^T dY`.
 enum DenseProducts {
-    static func forward(weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, x: Matrix, y: Matrix) {
-        let batch = x.cols
-        for i in 0..<y.rows { (y.data + i * batch).update(repeating: bias[i], count: batch) }
-        BLAS.sgemm(transA: false, transB: false, m: y.rows, n: batch, k: x.rows,
-                   alpha: 1, a: weights, lda: x.rows, b: x.data, ldb: batch, beta: 1, c: y.data, ldc: batch)
+    static func forward(weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, x: Matrix, y: Matrix, workspace: DenseWorkspace) {
+        DenseKernels.multiply(m: y.rows, n: x.cols, k: x.rows, a: .init(weights, rowStride: x.rows), b: .init(x.data, rowStride: x.cols),
+                              rowInitial: bias, c: y.data, ldc: x.cols, workspace: workspace)
     }
 
-    /// The products that overwrite their output zero it with memset and accumulate into it
-    /// (beta 1): OpenBLAS's beta-0 call zeroes the output with its own, slower loop and
-    /// then accumulates the same way, so the bits are the same.
-    static func weightGradient(dy: Matrix, x: Matrix, into dw: UnsafeMutablePointer<Float>) {
-        dw.update(repeating: 0, count: dy.rows * x.rows)
-        BLAS.sgemm(transA: false, transB: true, m: dy.rows, n: x.rows, k: x.cols,
-                   alpha: 1, a: dy.data, lda: x.cols, b: x.data, ldb: x.cols, beta: 1, c: dw, ldc: x.rows)
+    /// `dW = dY X^T`; with `microbatches` > 1, the columns are that many micro-batches side
+    /// by side and `dW` is the pairwise-tree sum of their products (`DenseKernels`' segments).
+    static func weightGradient(dy: Matrix, x: Matrix, into dw: UnsafeMutablePointer<Float>, microbatches: Int = 1,
+                               workspace: DenseWorkspace) {
+        DenseKernels.multiply(m: dy.rows, n: x.rows, k: x.cols, segments: microbatches, a: .init(dy.data, rowStride: dy.cols),
+                              b: .init(x.data, rowStride: 1, columnStride: x.cols), c: dw, ldc: x.rows, workspace: workspace)
     }
 
-    static func inputGradient(weights: UnsafePointer<Float>, dy: Matrix, into dx: Matrix) {
-        dx.data.update(repeating: 0, count: dx.count)
-        BLAS.sgemm(transA: true, transB: false, m: dx.rows, n: dy.cols, k: dy.rows,
-                   alpha: 1, a: weights, lda: dx.rows, b: dy.data, ldb: dy.cols, beta: 1, c: dx.data, ldc: dy.cols)
+    static func inputGradient(weights: UnsafePointer<Float>, dy: Matrix, into dx: Matrix, workspace: DenseWorkspace) {
+        DenseKernels.multiply(m: dx.rows, n: dy.cols, k: dy.rows, a: .init(weights, rowStride: 1, columnStride: dx.rows),
+                              b: .init(dy.data, rowStride: dy.cols), rowInitial: nil, c: dx.data, ldc: dy.cols, workspace: workspace)
+    }
+}
+
+/// The bias gradient `db = dY 1` of `microbatches` micro-batches side by side in `dy`'s
+/// columns: each row's sum over each micro-batch (`rowSum`), the micro-batches added in the
+/// pairwise tree (`PairwiseTree.schedule`), as the gradient tree adds them.
+func biasGradient(_ dy: Matrix, microbatches: Int, into db: UnsafeMutablePointer<Float>) {
+    let n = dy.cols
+    guard microbatches > 1 else {
+        for i in 0..<dy.rows { db[i] = rowSum(dy.data + i * n, n) }
+        return
+    }
+    let size = n / microbatches
+    let schedule = PairwiseTree<Int>.schedule(leaves: microbatches)
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: microbatches) { sums in
+        for i in 0..<dy.rows {
+            for s in 0..<microbatches { sums[s] = rowSum(dy.data + i * n + s * size, size) }
+            for (left, right) in schedule.additions { sums[left] += sums[right] }
+            db[i] = sums[schedule.root]
+        }
     }
 }
 

@@ -32,6 +32,9 @@ public final class ReLU: Layer {
         return x
     }
 
+    /// Element by element and exact, so any columns side by side give the same bits.
+    public func batchesMicrobatches(ofSize size: Int) -> Bool { true }
+
     public func backward(_ dy: Matrix, into gradients: GradientBuffers, needInputGradient: Bool) -> Matrix? {
         guard needInputGradient else { return nil }
         guard let y = output else { preconditionFailure("ReLU.backward before forward") }

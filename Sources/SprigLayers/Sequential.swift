@@ -80,6 +80,22 @@ public final class Sequential {
         }
     }
 
+    /// True when every layer runs several micro-batches of `size` examples side by side
+    /// with each column's bits as alone (`Layer.batchesMicrobatches(ofSize:)`).
+    public func batchesMicrobatches(ofSize size: Int) -> Bool {
+        layers.allSatisfy { $0.batchesMicrobatches(ofSize: size) }
+    }
+
+    /// `backward(_:into:)` over `microbatches` micro-batches side by side in the columns:
+    /// every parameter gradient is their pairwise-tree sum (`Layer.backward(_:microbatches:...)`).
+    public func backward(_ dLogits: Matrix, microbatches: Int, into gradients: GradientBuffers) {
+        var g = dLogits
+        for i in stride(from: layers.count - 1, through: 0, by: -1) {
+            guard let next = layers[i].backward(g, microbatches: microbatches, into: gradients, needInputGradient: i > 0) else { break }
+            g = next
+        }
+    }
+
     /// FLOPs of one example's forward pass (2 per active weight).
     public var forwardFLOPsPerExample: Int { layers.reduce(0) { $0 + $1.forwardFLOPsPerExample } }
 

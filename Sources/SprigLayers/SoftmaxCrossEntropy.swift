@@ -21,14 +21,28 @@ public final class SoftmaxCrossEntropy {
     /// Evaluates the loss of `logits` against `labels`; when `gradientScale` is given, also
     /// returns `dZ` (a buffer owned by this object, valid until the next call).
     public func callAsFunction(_ logits: Matrix, labels: [Int32], gradientScale: Float?) -> (Outcome, Matrix?) {
+        let (sums, correct, dz) = evaluate(logits, labels: labels, gradientScale: gradientScale, segments: 1)
+        return (Outcome(lossSum: sums[0], correct: correct), dz)
+    }
+
+    /// The loss and `dZ` of `segments` equal micro-batches side by side in the columns: the
+    /// loss summed over each micro-batch's examples in order, bitwise as if it ran alone.
+    public func callAsFunction(_ logits: Matrix, labels: [Int32], gradientScale: Float, segments: Int) -> (lossSums: [Double], gradient: Matrix) {
+        let (sums, _, dz) = evaluate(logits, labels: labels, gradientScale: gradientScale, segments: segments)
+        return (sums, dz!)
+    }
+
+    private func evaluate(_ logits: Matrix, labels: [Int32], gradientScale: Float?, segments: Int) -> ([Double], Int, Matrix?) {
         let classes = logits.rows, batch = logits.cols
+        precondition(segments >= 1 && batch % segments == 0, "\(batch) columns are not \(segments) equal micro-batches")
+        let size = batch / segments
         precondition(labels.count == batch, "\(labels.count) labels for a batch of \(batch)")
         var dz: Matrix?
         if gradientScale != nil {
             dz = Matrix.reuse(gradient, rows: classes, cols: batch)
             gradient = dz
         }
-        var lossSum = 0.0
+        var lossSums = [Double](repeating: 0, count: segments)
         var correct = 0
         let z = UnsafePointer(logits.data)
         let gradient = dz?.data
@@ -49,7 +63,7 @@ public final class SoftmaxCrossEntropy {
                         sum += e
                     }
                     let label = Int(labels[j])
-                    lossSum += Double(logf(sum) - (z[label * batch + j] - maxValue))
+                    lossSums[j / size] += Double(logf(sum) - (z[label * batch + j] - maxValue))
                     if argmax == label { correct += 1 }
                     if let gradient {
                         let inv = scale / sum
@@ -60,6 +74,6 @@ public final class SoftmaxCrossEntropy {
                 }
             }
         }
-        return (Outcome(lossSum: lossSum, correct: correct), dz)
+        return (lossSums, correct, dz)
     }
 }

@@ -6,15 +6,15 @@ import SprigTensor
 ///
 /// Gradients: active weights `dW_k = dY_i . X_(c_k)` (SDDMM), `db = dY 1`, `dX = (M*W)^T dY`.
 /// Below `denseMathDensity` the products run on the sparse kernels (`SparseKernels`);
-/// above it the layer expands its weights into a dense scratch matrix and calls sgemm,
-/// which is faster there. On steps that ask for it (mask updates), the layer also writes
-/// the dense gradient `dY X^T` of every position, active or not (RigL's grow criterion),
-/// into the caller's dense-gradient buffer, with one sgemm.
+/// above it the layer expands its weights into a dense scratch matrix and multiplies it on
+/// `DenseKernels`, which is faster there. On steps that ask for it (mask updates), the layer
+/// also writes the dense gradient `dY X^T` of every position, active or not (RigL's grow
+/// criterion), into the caller's dense-gradient buffer, with one dense product.
 public final class SparseLinear: Layer {
     public let inputFeatures: Int
     public let outputFeatures: Int
     public private(set) var pattern: SparsePattern
-    /// Above this density the layer uses dense math (sgemm on an expanded copy).
+    /// Above this density the layer uses dense math (`DenseKernels` on an expanded copy).
     public let denseMathDensity: Double
     /// Which fan-in scales the initial weights.
     public var fanIn: SparseFanIn
@@ -25,6 +25,9 @@ public final class SparseLinear: Layer {
     private var inputGradient: Matrix?
     private var denseWeights: Matrix?
     private var denseGradientScratch: Matrix?
+    /// The micro-batches' active-weight gradients before their tree sum (sparse kernels, several micro-batches).
+    private var segmentGradients: [Float] = []
+    private let workspace = DenseWorkspace()
 
     public init(inputFeatures: Int, outputFeatures: Int, pattern: SparsePattern, denseMathDensity: Double = 0.3,
                 fanIn: SparseFanIn = .dense) {
@@ -103,7 +106,8 @@ public final class SparseLinear: Layer {
     /// Bytes the layer holds besides the store: indices, and the dense scratch of the
     /// dense-math path.
     public var auxiliaryBytes: Int {
-        pattern.bytes + (denseWeights?.count ?? 0) * 4 + (denseGradientScratch?.count ?? 0) * 4
+        pattern.bytes + (denseWeights?.count ?? 0) * 4 + (denseGradientScratch?.count ?? 0) * 4 + segmentGradients.count * 4
+            + workspace.bytes
     }
 
     public func forward(_ x: Matrix) -> Matrix {
@@ -113,7 +117,7 @@ public final class SparseLinear: Layer {
         output = y
         input = x
         if usesDenseMath {
-            DenseProducts.forward(weights: expandedWeights().data, bias: bias.values, x: x, y: y)
+            DenseProducts.forward(weights: expandedWeights().data, bias: bias.values, x: x, y: y, workspace: workspace)
         } else {
             denseWeights = nil
             SparseKernels.forward(pattern, values: weight.values, bias: bias.values, x: x, y: y)
@@ -126,31 +130,66 @@ public final class SparseLinear: Layer {
         return backward(dy, input: x, into: gradients, needInputGradient: needInputGradient)
     }
 
+    /// Dense math has no batch-dependent path; the sparse kernels give a column its bits
+    /// alone when every micro-batch fills whole SIMD8 blocks (no scalar tail).
+    public func batchesMicrobatches(ofSize size: Int) -> Bool { usesDenseMath || size % 8 == 0 }
+
+    public func backward(_ dy: Matrix, microbatches: Int, into gradients: GradientBuffers, needInputGradient: Bool) -> Matrix? {
+        guard let x = input else { preconditionFailure("SparseLinear.backward before forward") }
+        return backward(dy, input: x, microbatches: microbatches, into: gradients, needInputGradient: needInputGradient)
+    }
+
     /// The backward pass for the forward pass whose input was `x` (a convolution that
-    /// skipped this layer's forward pass gives its patch matrix here).
-    public func backward(_ dy: Matrix, input x: Matrix, into gradients: GradientBuffers, needInputGradient: Bool) -> Matrix? {
-        precondition(dy.rows == outputFeatures && dy.cols == x.cols, "SparseLinear.backward gradient shape mismatch")
+    /// skipped this layer's forward pass gives its patch matrix here), over `microbatches`
+    /// micro-batches side by side (`Layer.backward(_:microbatches:into:needInputGradient:)`).
+    public func backward(_ dy: Matrix, input x: Matrix, microbatches: Int = 1, into gradients: GradientBuffers,
+                         needInputGradient: Bool) -> Matrix? {
+        precondition(dy.rows == outputFeatures && dy.cols == x.cols && x.cols % microbatches == 0, "SparseLinear.backward gradient shape mismatch")
         let batch = x.cols
         let weightGradient = weight.gradients(in: gradients)
+        let denseBuffer = weight.denseGradients(in: gradients)
+        precondition(microbatches == 1 || (denseBuffer == nil && gradients.factors == nil),
+                     "dense gradients and growth factors are taken one micro-batch at a time")
         gradients.factors?.record(weightIndex: weight.index, x: x, dy: dy)
-        if let dense = weight.denseGradients(in: gradients) ?? (usesDenseMath ? denseScratch() : nil) {
-            DenseProducts.weightGradient(dy: dy, x: x, into: dense)
+        if let dense = denseBuffer ?? (usesDenseMath ? denseScratch() : nil) {
+            DenseProducts.weightGradient(dy: dy, x: x, into: dense, microbatches: microbatches, workspace: workspace)
             gatherActive(from: dense, into: weightGradient)
         } else {
             denseGradientScratch = nil
-            SparseKernels.weightGradient(pattern, dy: dy, x: x, grad: weightGradient)
+            sparseWeightGradient(dy, x, microbatches: microbatches, into: weightGradient)
         }
-        let biasGradient = bias.gradients(in: gradients)
-        for i in 0..<outputFeatures { biasGradient[i] = rowSum(dy.data + i * batch, batch) }
+        biasGradient(dy, microbatches: microbatches, into: bias.gradients(in: gradients))
         guard needInputGradient else { return nil }
         let dx = Matrix.reuse(inputGradient, rows: inputFeatures, cols: batch)
         inputGradient = dx
         if usesDenseMath { // the expansion of this step's forward pass: weights have not changed since
-            DenseProducts.inputGradient(weights: denseWeights!.data, dy: dy, into: dx)
+            DenseProducts.inputGradient(weights: denseWeights!.data, dy: dy, into: dx, workspace: workspace)
         } else {
             SparseKernels.inputGradient(pattern, values: weight.values, dy: dy, dx: dx)
         }
         return dx
+    }
+
+    /// The SDDMM of each micro-batch's columns, added in the pairwise tree.
+    private func sparseWeightGradient(_ dy: Matrix, _ x: Matrix, microbatches: Int, into grad: UnsafeMutablePointer<Float>) {
+        guard microbatches > 1 else {
+            SparseKernels.weightGradient(pattern, dy: dy, x: x, grad: grad)
+            return
+        }
+        let nnz = pattern.activeCount, size = x.cols / microbatches
+        if segmentGradients.count < microbatches * nnz { segmentGradients = [Float](repeating: 0, count: microbatches * nnz) }
+        let schedule = PairwiseTree<Int>.schedule(leaves: microbatches)
+        segmentGradients.withUnsafeMutableBufferPointer { buffer in
+            let g = buffer.baseAddress!
+            for s in 0..<microbatches {
+                SparseKernels.weightGradient(pattern, dy: dy, x: x, columns: (s * size)..<((s + 1) * size), grad: g + s * nnz)
+            }
+            for (left, right) in schedule.additions {
+                let l = g + left * nnz, r = g + right * nnz
+                for k in 0..<nnz { l[k] += r[k] }
+            }
+            grad.update(from: g + schedule.root * nnz, count: nnz)
+        }
     }
 
     /// Replaces the mask by `newPattern`: kept connections keep their weights and

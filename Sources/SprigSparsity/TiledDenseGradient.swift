@@ -7,8 +7,9 @@ import SprigLayers
 ///
 /// over the global batch's M micro-batches, computed from its factors (`GrowthFactors`)
 /// one tile of rows at a time: for rows `a ..< b`, `G[a..<b] = sum_k dY_k[a..<b] X_k^T`,
-/// one sgemm per micro-batch, added in the same pairwise tree as `GradientTree` adds
-/// micro-batches (`PairwiseTree`), so a tile holds the bits the whole matrix would.
+/// one dense product per micro-batch (`DenseKernels`, whose elements do not depend on the
+/// tile around them), added in the same pairwise tree as `GradientTree` adds micro-batches
+/// (`PairwiseTree`), so a tile holds the bits the whole matrix would.
 /// The extra memory of an update step is the tile pool, `(log2(M) + 1)` tiles of
 /// `rows x in` floats, bounded by the tile budget; the dense matrix is never whole.
 ///
@@ -63,6 +64,7 @@ public struct TiledDenseGradient {
         let pool = free
         defer { for b in pool { b.deallocate() } }
         let step = (inputs + outputs) * columns
+        let workspace = DenseWorkspace()
         factors.withUnsafeBufferPointer { f in
             for tile in stride(from: rank, to: tileCount, by: ranks) {
                 let rows = (tile * tileRows)..<min((tile + 1) * tileRows, outputs)
@@ -77,8 +79,9 @@ public struct TiledDenseGradient {
                     let x = f.baseAddress! + k * step
                     let dy = x + inputs * columns + rows.lowerBound * columns
                     let product = free.removeLast()
-                    BLAS.sgemm(transA: false, transB: true, m: rows.count, n: inputs, k: columns,
-                               alpha: 1, a: dy, lda: columns, b: x, ldb: columns, beta: 0, c: product, ldc: inputs)
+                    DenseKernels.multiply(m: rows.count, n: inputs, k: columns, segments: 1,
+                                          a: .init(dy, rowStride: columns), b: .init(x, rowStride: 1, columnStride: columns),
+                                          c: product, ldc: inputs, workspace: workspace)
                     tree.push(product, combine: add)
                 }
                 let right = tree.finish(combine: add)

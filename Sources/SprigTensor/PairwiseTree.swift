@@ -42,3 +42,18 @@ public struct PairwiseTree<Leaf> {
         return right
     }
 }
+
+extension PairwiseTree where Leaf == Int {
+    /// The additions of a tree over leaves `0 ..< leaves`, in the order `push` and `finish`
+    /// make them: add leaf `right` into leaf `left`, pair after pair; the sum ends in `root`.
+    /// For sums whose leaves are all at hand at once (`DenseKernels`' segments, the loss
+    /// sums of a step's micro-batches), in the same order as the tree built leaf by leaf.
+    public static func schedule(leaves: Int) -> (additions: [(left: Int, right: Int)], root: Int) {
+        precondition(leaves >= 1, "a pairwise tree needs a leaf")
+        var tree = PairwiseTree<Int>()
+        var additions: [(left: Int, right: Int)] = []
+        for leaf in 0..<leaves { tree.push(leaf) { additions.append(($0, $1)) } }
+        let root = tree.finish { additions.append(($0, $1)) }
+        return (additions, root)
+    }
+}

@@ -113,7 +113,7 @@ import Testing
             for i in 0..<dy.count { dy.data[i] = random.nextNormal() }
             factors.record(weightIndex: 0, x: x, dy: dy)
             var g = [Float](repeating: 0, count: outputs * inputs)
-            g.withUnsafeMutableBufferPointer { DenseProducts.weightGradient(dy: dy, x: x, into: $0.baseAddress!) }
+            g.withUnsafeMutableBufferPointer { DenseProducts.weightGradient(dy: dy, x: x, into: $0.baseAddress!, workspace: DenseWorkspace()) }
             wholes.append(g)
         }
         // the binary counter over three: (g0 + g1) + g2

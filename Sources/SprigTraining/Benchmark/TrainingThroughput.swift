@@ -65,20 +65,16 @@ public struct TrainingThroughput {
         step.tree.denseReduction = (try? sparsitySettings.resolvedReduction(for: net, batchSize: batch, fail: SprigError.init)) ?? .reduceToRoot
         // A few distinct synthetic batches, standardised like real inputs.
         var random = StatelessRandom(seed: 3, purpose: .shuffle)
-        let chunk = batch / microbatches
-        let batches: [(inputs: [Matrix], labels: [[Int32]])] = (0..<3).map { _ in
-            let inputs = (0..<microbatches).map { _ in
-                let x = Matrix(rows: model.inputFeatures, cols: chunk)
-                for i in 0..<x.count { x.data[i] = random.nextNormal() }
-                return x
-            }
-            let labels = (0..<microbatches).map { _ in (0..<chunk).map { _ in Int32(random.nextInt(below: model.classes)) } }
-            return (inputs, labels)
+        let batches: [LocalBatch] = (0..<3).map { _ in
+            let x = Matrix(rows: model.inputFeatures, cols: batch)
+            for i in 0..<x.count { x.data[i] = random.nextNormal() }
+            let labels = (0..<batch).map { _ in Int32(random.nextInt(below: model.classes)) }
+            return LocalBatch(input: x, labels: labels, microbatches: microbatches)
         }
         var t = 1
         func block(_ n: Int) {
             for _ in 0..<n {
-                step(inputs: batches[t % 3].inputs, labels: batches[t % 3].labels, learningRate: 0.01, step: t)
+                step(batches[t % 3], learningRate: 0.01, step: t)
                 t += 1
             }
         }

@@ -11,13 +11,13 @@ extension Trainer {
     /// dense with its initial weights (SNIP's sensitivity is that of the dense network,
     /// c = 1), the dense gradients of the first global batch go to the policy, which keeps
     /// each layer's budget, and the kept weights keep their initial values.
-    func decideAtInitialisation(_ policy: MaskPolicy, inputs: [Matrix], labels: [[Int32]]) {
+    func decideAtInitialisation(_ policy: MaskPolicy, batch: LocalBatch) {
         let sparse = model.sparseLayers
         for (index, layer) in sparse {
             layer.setPattern(.dense(rows: layer.outputFeatures, cols: layer.inputFeatures))
             layer.initialize(config.initializer, seed: config.seed, layerIndex: index)
         }
-        let reduced = trainingStep.accumulateGradients(inputs: inputs, labels: labels, dense: true)
+        let reduced = trainingStep.accumulateGradients(batch, dense: true)
         let context = MaskContext(layers: sparse.map(\.layer), store: model.store, step: 0, denseGradients: reduced.denseGradients)
         MaskDiff.apply(trainingStep.synchronizer.share { policy.decide(context) }, to: context.layers)
         trainingStep.tree.endStep()

@@ -134,20 +134,16 @@ public final class Trainer {
     /// divergence, or a loss that is NaN or infinite, is thrown on every rank alike, and so
     /// is `Stopped` after a step at which a rank voted to stop (after `afterStep`).
     public func train(afterStep: (Int) throws -> Void = { _ in }, onEpoch: (EpochReport) throws -> Void) throws {
-        let chunk = trainingStep.microbatchSize
-        let localChunks = plan.localBatch / chunk
-        let inputs = (0..<localChunks).map { _ in Matrix(rows: data.train.featureCount, cols: chunk) }
-        var labels = [[Int32]](repeating: [], count: localChunks)
-        func gather(_ order: [Int32], batch: Int) {
-            let indices = plan.localIndices(order, batch: batch)
-            for k in 0..<localChunks {
-                let start = indices.startIndex + k * chunk
-                data.train.gather(indices[start..<(start + chunk)], normalization: normalization, into: inputs[k], labels: &labels[k])
-            }
+        // The local batch in one matrix: its micro-batches side by side, in order.
+        let input = Matrix(rows: data.train.featureCount, cols: plan.localBatch)
+        var labels: [Int32] = []
+        let localMicrobatches = plan.localBatch / trainingStep.microbatchSize
+        func gather(_ order: [Int32], batch: Int) -> LocalBatch {
+            data.train.gather(plan.localIndices(order, batch: batch), normalization: normalization, into: input, labels: &labels)
+            return LocalBatch(input: input, labels: labels, microbatches: localMicrobatches)
         }
         if step == 0, let policy = trainingStep.policy, policy.decidesAtInitialisation {
-            gather(plan.order(epoch: 1), batch: 0)
-            decideAtInitialisation(policy, inputs: inputs, labels: labels)
+            decideAtInitialisation(policy, batch: gather(plan.order(epoch: 1), batch: 0))
         }
         let total = totalSteps
         var epoch = step / plan.stepsPerEpoch
@@ -162,10 +158,10 @@ public final class Trainer {
             var lr = 0.0
             var stopAfterEpoch = false
             for batch in firstBatch..<plan.stepsPerEpoch where step < total {
-                gather(order, batch: batch)
+                let localBatch = gather(order, batch: batch)
                 lr = learningRate(at: step)
                 let updatesBefore = trainingStep.maskUpdates
-                let loss = trainingStep(inputs: inputs, labels: labels, learningRate: Float(lr), step: step)
+                let loss = trainingStep(localBatch, learningRate: Float(lr), step: step)
                 guard loss.isFinite else { throw NonFiniteLoss(step: step + 1, loss: loss) }
                 epochLossSum += loss
                 epochSteps += 1

@@ -8,7 +8,8 @@ import SprigDistributed
 ///
 /// The global batch of B examples is M micro-batches of B/M; rank r of n trains on
 /// micro-batches `r M/n ..< (r+1) M/n`. For each, forward, the loss gradient scaled by
-/// `1/B`, and backward; the gradients are summed as a pairwise tree over micro-batches and
+/// `1/B`, and backward (for all of them at once, side by side, when every layer gives each
+/// column the bits it has alone); the gradients are summed as a pairwise tree over micro-batches and
 /// ranks (`GradientTree`: one fused all-reduce carrying every active-weight gradient and
 /// the loss sum); then every rank applies the same optimizer update. The replicas never
 /// exchange weights and stay bitwise identical, and the run is bitwise the same for any
@@ -36,8 +37,13 @@ public final class TrainingStep {
     public internal(set) var stopRequested = false
     /// Bytes a layer's dense-gradient tiles may take on a step that grows from factors.
     public var tileBudgetBytes = 64 << 20
+    /// Whether a step runs its local micro-batches side by side in one pass when the model
+    /// allows it (`Sequential.batchesMicrobatches(ofSize:)`): the same bits as one pass per
+    /// micro-batch, faster. Tests turn it off to compare the two.
+    public var batchesMicrobatches = true
     let replicas: Replicas
     private let loss = SoftmaxCrossEntropy()
+    private var microbatchInputs: [Matrix] = []
 
     /// `microbatches` must divide `globalBatch` and be a multiple of the number of ranks.
     public init(model: Sequential, optimizer: Optimizer, replicas: Replicas, globalBatch: Int, microbatches: Int,
@@ -61,15 +67,22 @@ public final class TrainingStep {
 
     /// Trains step `t` on this rank's micro-batches (`inputs[k]` is features x micro-batch
     /// size, with `labels[k]`) and returns the mean loss over the global batch (all ranks).
+    @discardableResult
+    public func callAsFunction(inputs: [Matrix], labels: [[Int32]], learningRate: Float, step t: Int = 0) -> Double {
+        self(LocalBatch(microbatches: inputs, labels: labels), learningRate: learningRate, step: t)
+    }
+
+    /// Trains step `t` on this rank's share of the global batch and returns the mean loss
+    /// over the global batch (all ranks).
     ///
     /// One direction, as values: local gradients -> the tree's reduction (`StepGradients`)
     /// -> the optimizer step (unless the mask update replaces it) -> every rank's growth
     /// proposals, gathered (RigL) -> the policy's decision on rank 0 (`MaskDiff`s) ->
     /// broadcast and applied on every rank.
     @discardableResult
-    public func callAsFunction(inputs: [Matrix], labels: [[Int32]], learningRate: Float, step t: Int = 0) -> Double {
+    public func callAsFunction(_ batch: LocalBatch, learningRate: Float, step t: Int = 0) -> Double {
         let dense = policy?.needsDenseGradients(atStep: t) ?? false
-        let reduced = accumulateGradients(inputs: inputs, labels: labels, dense: dense)
+        let reduced = accumulateGradients(batch, dense: dense)
         var context = MaskContext(layers: sparseLayers, store: model.store, step: t, denseGradients: reduced.denseGradients,
                                   factors: reduced.factors, rank: replicas.rank, ranks: replicas.count,
                                   tileBudgetBytes: tileBudgetBytes)
@@ -88,25 +101,55 @@ public final class TrainingStep {
         return Double(reduced.lossSum) / Double(globalBatch)
     }
 
+    /// `accumulateGradients(_:dense:)` for micro-batches given one by one.
+    @discardableResult
+    public func accumulateGradients(inputs: [Matrix], labels: [[Int32]], dense: Bool) -> StepGradients {
+        accumulateGradients(LocalBatch(microbatches: inputs, labels: labels), dense: dense)
+    }
+
     /// Forward and backward over the micro-batches and the tree all-reduce, without an
     /// optimizer step; with `dense`, the result also holds the global batch's dense
     /// gradients of the sparse layers (on the ranks that hold them) until `tree.endStep()`.
+    ///
+    /// When every layer gives a column the bits it has alone
+    /// (`Sequential.batchesMicrobatches(ofSize:)`) and the step needs no dense gradients,
+    /// all local micro-batches run in one pass, side by side: products over the whole local
+    /// batch instead of one per micro-batch, the same bits. Otherwise one pass per
+    /// micro-batch.
     @discardableResult
-    public func accumulateGradients(inputs: [Matrix], labels: [[Int32]], dense: Bool) -> StepGradients {
-        precondition(inputs.count == tree.localMicrobatches && labels.count == inputs.count,
-                     "expected \(tree.localMicrobatches) micro-batches, got \(inputs.count)")
+    public func accumulateGradients(_ batch: LocalBatch, dense: Bool) -> StepGradients {
+        precondition(batch.microbatches == tree.localMicrobatches && batch.microbatchSize == microbatchSize,
+                     "expected \(tree.localMicrobatches) micro-batches of \(microbatchSize), got \(batch.microbatches) of \(batch.microbatchSize)")
         let scale = 1 / Float(globalBatch)
         tree.begin(dense: dense)
-        for k in 0..<inputs.count {
-            let buffers = tree.beginMicrobatch()
-            let logits = model.forward(inputs[k])
-            let (outcome, dLogits) = loss(logits, labels: labels[k], gradientScale: scale)
-            model.backward(dLogits!, into: buffers)
-            tree.endMicrobatch(lossSum: Float(outcome.lossSum))
+        if !dense && batch.microbatches > 1 && batchesMicrobatches && model.batchesMicrobatches(ofSize: microbatchSize) {
+            let buffers = tree.beginAllMicrobatches()
+            let logits = model.forward(batch.input)
+            let (lossSums, dLogits) = loss(logits, labels: batch.labels, gradientScale: scale, segments: batch.microbatches)
+            model.backward(dLogits, microbatches: batch.microbatches, into: buffers)
+            tree.endAllMicrobatches(lossSums: lossSums.map { Float($0) })
+        } else {
+            for k in 0..<batch.microbatches {
+                let buffers = tree.beginMicrobatch()
+                let x = batch.microbatches == 1 ? batch.input : batch.copyMicrobatch(k, into: microbatchScratch(k, rows: batch.input.rows))
+                let logits = model.forward(x)
+                let (outcome, dLogits) = loss(logits, labels: batch.microbatches == 1 ? batch.labels : batch.labels(ofMicrobatch: k),
+                                              gradientScale: scale)
+                model.backward(dLogits!, into: buffers)
+                tree.endMicrobatch(lossSum: Float(outcome.lossSum))
+            }
         }
         let reduced = tree.finish()
         stopRequested = reduced.stopRequested
         flops.addStep(examples: globalBatch, sparseForward: Double(model.forwardFLOPsPerExample), denseGradient: dense)
         return reduced
+    }
+
+    /// The matrix micro-batch k is copied into for a pass of its own (one per micro-batch:
+    /// a layer may keep its input until its backward pass).
+    private func microbatchScratch(_ k: Int, rows: Int) -> Matrix {
+        while microbatchInputs.count <= k { microbatchInputs.append(Matrix(rows: rows, cols: microbatchSize)) }
+        if microbatchInputs[k].rows != rows { microbatchInputs[k] = Matrix(rows: rows, cols: microbatchSize) }
+        return microbatchInputs[k]
     }
 }

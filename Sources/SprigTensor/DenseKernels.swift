@@ -1,0 +1,283 @@
+/// Sprig's dense matrix product, with one fixed order of operations per output element:
+///
+///     C[i, j] = fma(A(i, K-1), B(K-1, j), ... fma(A(i, 1), B(1, j), fma(A(i, 0), B(0, j), c0_i)))
+///
+/// the fused multiply-adds of the inner dimension in order, from the row's initial value
+/// `c0_i` (a bias, or zero). Nothing else enters an element: its bits do not depend on the
+/// matrix sizes, on which tile holds it, or on the other columns. That is what lets a
+/// training step multiply the columns of all its local micro-batches at once and still get
+/// each micro-batch's bits (`TrainingStep`), which an optimised BLAS does not promise:
+/// OpenBLAS's sgemm sums an element differently in its full tiles and in its edge tiles, so
+/// the same column changes bits with the number of columns beside it.
+///
+/// With `segments` (the weight gradient `dW = dY X^T` over several micro-batches, whose
+/// examples are the inner dimension), the inner dimension is `segments` equal ranges, each
+/// summed as above from zero, and the range sums are added in the pairwise tree of
+/// `PairwiseTree`, the order in which `GradientTree` adds micro-batches:
+///
+///     C[i, j] = T(0, S),  T(s, s+1) = sum over range s,  T(lo, hi) = T(lo, mid) + T(mid, hi)
+///
+/// Blocking (Goto & van de Geijn, "Anatomy of high-performance matrix multiplication",
+/// ACM TOMS 2008): B is packed into panels of 16 columns (zero-padded), and a 6 x 16 tile
+/// of C lives in twelve SIMD8 registers while the inner dimension streams through; a panel
+/// is reused by every row tile before the next one is packed.
+public enum DenseKernels {
+    /// Rows and columns of the register tile.
+    static let tileRows = 6
+    static let tileColumns = 16
+
+    /// A matrix operand addressed by strides: element (r, c) at `base[r * rowStride + c * columnStride]`.
+    public struct Operand {
+        public var base: UnsafePointer<Float>
+        public var rowStride: Int
+        public var columnStride: Int
+
+        public init(_ base: UnsafePointer<Float>, rowStride: Int, columnStride: Int = 1) {
+            self.base = base
+            self.rowStride = rowStride
+            self.columnStride = columnStride
+        }
+
+        /// The transpose, without moving data.
+        public var transposed: Operand { Operand(base, rowStride: columnStride, columnStride: rowStride) }
+    }
+
+    /// `C = c0 1^T + A B` (`A` m x k, `B` k x n, `C` row-major with row stride `ldc`), every
+    /// element summed as in the type's comment from `rowInitial[i]` (zero when nil).
+    /// `workspace` holds the packed panel between calls.
+    public static func multiply(m: Int, n: Int, k: Int, a: Operand, b: Operand, rowInitial: UnsafePointer<Float>?,
+                                c: UnsafeMutablePointer<Float>, ldc: Int, workspace: DenseWorkspace) {
+        run(m: m, n: n, k: k, a: a, b: b, rowInitial: rowInitial, segments: 1, c: c, ldc: ldc, workspace: workspace)
+    }
+
+    /// `C = T(0, S)` over `segments` equal ranges of the inner dimension (`k` divisible by
+    /// `segments`), each range summed from zero, the ranges added as `PairwiseTree` adds leaves.
+    public static func multiply(m: Int, n: Int, k: Int, segments: Int, a: Operand, b: Operand,
+                                c: UnsafeMutablePointer<Float>, ldc: Int, workspace: DenseWorkspace) {
+        precondition(segments >= 1 && k % segments == 0, "\(k) is not \(segments) equal segments")
+        run(m: m, n: n, k: k, a: a, b: b, rowInitial: nil, segments: segments, c: c, ldc: ldc, workspace: workspace)
+    }
+
+    private static func run(m: Int, n: Int, k: Int, a: Operand, b: Operand, rowInitial: UnsafePointer<Float>?, segments: Int,
+                            c: UnsafeMutablePointer<Float>, ldc: Int, workspace: DenseWorkspace) {
+        guard m > 0, n > 0 else { return }
+        let panel = workspace.panel(floats: max(k, 1) * tileColumns)
+        let schedule = PairwiseTree<Int>.schedule(leaves: segments)
+        let tiles = workspace.tiles(count: segments + 1)
+        let segmentLength = k / segments
+        var j0 = 0
+        while j0 < n {
+            let width = min(tileColumns, n - j0)
+            pack(b, rows: k, columns: j0..<(j0 + width), into: panel)
+            var i0 = 0
+            while i0 < m {
+                let height = min(tileRows, m - i0)
+                let full = height == tileRows && width == tileColumns
+                if segments == 1 {
+                    var t = Tile(initial: rowInitial.map { $0 + i0 }, rows: height)
+                    t.accumulate(a, rows: i0..<(i0 + height), inner: 0..<k, panel: panel)
+                    if full { t.store(c + i0 * ldc + j0, ldc) } else { t.storeEdge(c + i0 * ldc + j0, ldc, rows: height, columns: width, scratch: tiles) }
+                } else {
+                    for s in 0..<segments {
+                        var t = Tile(initial: nil, rows: height)
+                        t.accumulate(a, rows: i0..<(i0 + height), inner: (s * segmentLength)..<((s + 1) * segmentLength), panel: panel)
+                        t.store(tiles + s * tileRows * tileColumns, tileColumns)
+                    }
+                    for (left, right) in schedule.additions {
+                        let l = tiles + left * tileRows * tileColumns, r = tiles + right * tileRows * tileColumns
+                        for e in 0..<(tileRows * tileColumns) { l[e] += r[e] }
+                    }
+                    let root = tiles + schedule.root * tileRows * tileColumns
+                    for r in 0..<height { (c + (i0 + r) * ldc + j0).update(from: root + r * tileColumns, count: width) }
+                }
+                i0 += tileRows
+            }
+            j0 += tileColumns
+        }
+    }
+
+    /// Copies columns `columns` of B's first `rows` rows into `panel` (`rows` x 16, zeros
+    /// beyond the matrix's last column).
+    private static func pack(_ b: Operand, rows: Int, columns: Range<Int>, into panel: UnsafeMutablePointer<Float>) {
+        let width = columns.count
+        if b.columnStride == 1 && width == tileColumns {
+            for r in 0..<rows {
+                let source = b.base + r * b.rowStride + columns.lowerBound
+                store8(load8(source), panel + r * tileColumns)
+                store8(load8(source + 8), panel + r * tileColumns + 8)
+            }
+            return
+        }
+        if width < tileColumns { panel.update(repeating: 0, count: rows * tileColumns) }
+        if b.columnStride == 1 {
+            for r in 0..<rows { (panel + r * tileColumns).update(from: b.base + r * b.rowStride + columns.lowerBound, count: width) }
+        } else {
+            // A transposed operand (each column of the panel is a contiguous run of B's
+            // storage when rowStride is 1): 8 x 8 blocks transposed in registers, the rest
+            // one value at a time.
+            let step = b.rowStride
+            var l = 0
+            if step == 1 {
+                while l + 8 <= width {
+                    let source = b.base + (columns.lowerBound + l) * b.columnStride
+                    var r = 0
+                    while r + 8 <= rows {
+                        transpose8x8(source + r, b.columnStride, into: panel + r * tileColumns + l, tileColumns)
+                        r += 8
+                    }
+                    for c in 0..<8 {
+                        for tail in r..<rows { panel[tail * tileColumns + l + c] = source[c * b.columnStride + tail] }
+                    }
+                    l += 8
+                }
+            }
+            while l < width {
+                let source = b.base + (columns.lowerBound + l) * b.columnStride
+                for r in 0..<rows { panel[r * tileColumns + l] = source[r * step] }
+                l += 1
+            }
+        }
+    }
+
+    /// Writes the transpose of the 8 x 8 block whose row i is `source + i * ld` (8
+    /// contiguous values) as 8 rows at `target + k * ldt`: three rounds that each pair the
+    /// rows differing in one bit of their index and split their lanes into even and odd.
+    @inline(__always)
+    static func transpose8x8(_ source: UnsafePointer<Float>, _ ld: Int, into target: UnsafeMutablePointer<Float>, _ ldt: Int) {
+        var v0 = load8(source), v1 = load8(source + ld), v2 = load8(source + 2 * ld), v3 = load8(source + 3 * ld)
+        var v4 = load8(source + 4 * ld), v5 = load8(source + 5 * ld), v6 = load8(source + 6 * ld), v7 = load8(source + 7 * ld)
+        @inline(__always) func split(_ x: inout SIMD8<Float>, _ y: inout SIMD8<Float>) {
+            let even = SIMD8(lowHalf: x.evenHalf, highHalf: y.evenHalf)
+            y = SIMD8(lowHalf: x.oddHalf, highHalf: y.oddHalf)
+            x = even
+        }
+        split(&v0, &v1); split(&v2, &v3); split(&v4, &v5); split(&v6, &v7)
+        split(&v0, &v2); split(&v1, &v3); split(&v4, &v6); split(&v5, &v7)
+        split(&v0, &v4); split(&v1, &v5); split(&v2, &v6); split(&v3, &v7)
+        store8(v0, target); store8(v1, target + ldt); store8(v2, target + 2 * ldt); store8(v3, target + 3 * ldt)
+        store8(v4, target + 4 * ldt); store8(v5, target + 5 * ldt); store8(v6, target + 6 * ldt); store8(v7, target + 7 * ldt)
+    }
+
+    @inline(__always)
+    static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    static func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+    }
+
+    /// A 6 x 16 tile of C in twelve registers (two SIMD8 per row).
+    struct Tile {
+        var c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51: SIMD8<Float>
+
+        /// Row r starts at `initial[r]` (zero for rows past `rows` or without initial values).
+        @inline(__always)
+        init(initial: UnsafePointer<Float>?, rows: Int) {
+            @inline(__always) func start(_ r: Int) -> SIMD8<Float> {
+                guard let initial, r < rows else { return SIMD8<Float>() }
+                return SIMD8<Float>(repeating: initial[r])
+            }
+            c00 = start(0); c01 = c00
+            c10 = start(1); c11 = c10
+            c20 = start(2); c21 = c20
+            c30 = start(3); c31 = c30
+            c40 = start(4); c41 = c40
+            c50 = start(5); c51 = c50
+        }
+
+        /// Adds `A(rows, inner) B(inner, 0..<16)`, one fused multiply-add per inner index in
+        /// order. Rows past the matrix read its last row (their results are not stored).
+        @inline(__always)
+        mutating func accumulate(_ a: Operand, rows: Range<Int>, inner: Range<Int>, panel: UnsafePointer<Float>) {
+            let last = rows.count - 1
+            let s = a.rowStride
+            let o1 = min(1, last) * s, o2 = min(2, last) * s, o3 = min(3, last) * s, o4 = min(4, last) * s, o5 = min(5, last) * s
+            var ap = a.base + rows.lowerBound * s + inner.lowerBound * a.columnStride
+            var bp = panel + inner.lowerBound * DenseKernels.tileColumns
+            let step = a.columnStride
+            for _ in inner {
+                let b0 = load8(bp), b1 = load8(bp + 8)
+                var w = SIMD8<Float>(repeating: ap[0])
+                c00 = c00.addingProduct(w, b0); c01 = c01.addingProduct(w, b1)
+                w = SIMD8<Float>(repeating: ap[o1])
+                c10 = c10.addingProduct(w, b0); c11 = c11.addingProduct(w, b1)
+                w = SIMD8<Float>(repeating: ap[o2])
+                c20 = c20.addingProduct(w, b0); c21 = c21.addingProduct(w, b1)
+                w = SIMD8<Float>(repeating: ap[o3])
+                c30 = c30.addingProduct(w, b0); c31 = c31.addingProduct(w, b1)
+                w = SIMD8<Float>(repeating: ap[o4])
+                c40 = c40.addingProduct(w, b0); c41 = c41.addingProduct(w, b1)
+                w = SIMD8<Float>(repeating: ap[o5])
+                c50 = c50.addingProduct(w, b0); c51 = c51.addingProduct(w, b1)
+                ap += step
+                bp += DenseKernels.tileColumns
+            }
+        }
+
+        @inline(__always)
+        func store(_ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+            store8(c00, c); store8(c01, c + 8)
+            store8(c10, c + ldc); store8(c11, c + ldc + 8)
+            store8(c20, c + 2 * ldc); store8(c21, c + 2 * ldc + 8)
+            store8(c30, c + 3 * ldc); store8(c31, c + 3 * ldc + 8)
+            store8(c40, c + 4 * ldc); store8(c41, c + 4 * ldc + 8)
+            store8(c50, c + 5 * ldc); store8(c51, c + 5 * ldc + 8)
+        }
+
+        /// Stores the top-left `rows` x `columns` of the tile, through `scratch`.
+        func storeEdge(_ c: UnsafeMutablePointer<Float>, _ ldc: Int, rows: Int, columns: Int, scratch: UnsafeMutablePointer<Float>) {
+            store(scratch, DenseKernels.tileColumns)
+            for r in 0..<rows { (c + r * ldc).update(from: scratch + r * DenseKernels.tileColumns, count: columns) }
+        }
+    }
+}
+
+/// The memory `DenseKernels` works in: the packed panel of B and the tiles of the segment
+/// sums, kept between calls by the layer that owns it (one per layer, never shared between
+/// threads).
+public final class DenseWorkspace {
+    private var panelBuffer: UnsafeMutablePointer<Float>
+    private var panelCapacity: Int
+    private var tileBuffer: UnsafeMutablePointer<Float>
+    private var tileCapacity: Int
+
+    public init() {
+        panelCapacity = 16
+        panelBuffer = DenseWorkspace.allocate(panelCapacity)
+        tileCapacity = 2
+        tileBuffer = DenseWorkspace.allocate(tileCapacity * DenseKernels.tileRows * DenseKernels.tileColumns)
+    }
+
+    deinit {
+        panelBuffer.deallocate()
+        tileBuffer.deallocate()
+    }
+
+    private static func allocate(_ floats: Int) -> UnsafeMutablePointer<Float> {
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: floats * MemoryLayout<Float>.stride, alignment: 64)
+        return raw.bindMemory(to: Float.self, capacity: floats)
+    }
+
+    /// Bytes held.
+    public var bytes: Int { (panelCapacity + tileCapacity * DenseKernels.tileRows * DenseKernels.tileColumns) * 4 }
+
+    func panel(floats: Int) -> UnsafeMutablePointer<Float> {
+        if floats > panelCapacity {
+            panelBuffer.deallocate()
+            panelCapacity = floats
+            panelBuffer = DenseWorkspace.allocate(floats)
+        }
+        return panelBuffer
+    }
+
+    func tiles(count: Int) -> UnsafeMutablePointer<Float> {
+        if count > tileCapacity {
+            tileBuffer.deallocate()
+            tileCapacity = count
+            tileBuffer = DenseWorkspace.allocate(count * DenseKernels.tileRows * DenseKernels.tileColumns)
+        }
+        return tileBuffer
+    }
+}

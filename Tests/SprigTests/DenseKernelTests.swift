@@ -1,0 +1,116 @@
+import Testing
+@testable import SprigLayers
+@testable import SprigModels
+@testable import SprigSparsity
+@testable import SprigTensor
+@testable import SprigTraining
+
+/// `DenseKernels`: every element is its fixed chain of fused multiply-adds, whatever the
+/// shapes, tiles and neighbouring columns, which is what lets a step run its micro-batches
+/// side by side with their own bits.
+@Suite struct DenseKernelTests {
+    static func randomValues(_ n: Int, seed: UInt64) -> [Float] {
+        var random = StatelessRandom(seed: seed, purpose: .shuffle)
+        return (0..<n).map { _ in random.nextNormal() }
+    }
+
+    @Test(arguments: [(1, 1, 1), (5, 7, 3), (6, 16, 10), (13, 35, 17), (7, 40, 64), (12, 33, 1)])
+    func everyElementIsItsChainOfFusedMultiplyAdds(shape: (Int, Int, Int)) {
+        let (m, n, k) = shape
+        let a = DenseKernelTests.randomValues(m * k, seed: 1), b = DenseKernelTests.randomValues(k * n, seed: 2)
+        let bias = DenseKernelTests.randomValues(m, seed: 3)
+        let workspace = DenseWorkspace()
+        for transposed in [false, true] {
+            for withBias in [false, true] {
+                var c = [Float](repeating: .nan, count: m * n)
+                a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in bias.withUnsafeBufferPointer { bias in
+                    // A stored row-major (m x k) or as its transpose (k x m); B likewise.
+                    let aOperand = transposed ? DenseKernels.Operand(a.baseAddress!, rowStride: 1, columnStride: m)
+                                              : DenseKernels.Operand(a.baseAddress!, rowStride: k)
+                    let bOperand = transposed ? DenseKernels.Operand(b.baseAddress!, rowStride: 1, columnStride: k)
+                                              : DenseKernels.Operand(b.baseAddress!, rowStride: n)
+                    c.withUnsafeMutableBufferPointer { c in
+                        DenseKernels.multiply(m: m, n: n, k: k, a: aOperand, b: bOperand, rowInitial: withBias ? bias.baseAddress! : nil,
+                                              c: c.baseAddress!, ldc: n, workspace: workspace)
+                    }
+                }}}
+                for i in 0..<m {
+                    for j in 0..<n {
+                        let aAt = { (p: Int) in transposed ? a[p * m + i] : a[i * k + p] }
+                        let bAt = { (p: Int) in transposed ? b[j * k + p] : b[p * n + j] }
+                        var acc: Float = withBias ? bias[i] : 0
+                        for p in 0..<k { acc = acc.addingProduct(aAt(p), bAt(p)) }
+                        #expect(c[i * n + j].bitPattern == acc.bitPattern, "C[\(i), \(j)] of \(m)x\(n)x\(k), transposed \(transposed)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Segments: each range summed from zero, the ranges added as the gradient tree adds
+    /// micro-batches: ((s0 + s1) + (s2 + s3)) for four, (s0 + s1) + s2 for three.
+    @Test(arguments: [1, 2, 3, 4, 5])
+    func segmentsAddInThePairwiseTree(segments: Int) {
+        let m = 7, n = 19, length = 5, k = segments * length
+        let a = DenseKernelTests.randomValues(m * k, seed: 4), b = DenseKernelTests.randomValues(k * n, seed: 5)
+        var c = [Float](repeating: .nan, count: m * n)
+        a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in c.withUnsafeMutableBufferPointer { c in
+            DenseKernels.multiply(m: m, n: n, k: k, segments: segments, a: .init(a.baseAddress!, rowStride: k),
+                                  b: .init(b.baseAddress!, rowStride: n), c: c.baseAddress!, ldc: n, workspace: DenseWorkspace())
+        }}}
+        for i in 0..<m {
+            for j in 0..<n {
+                let s = (0..<segments).map { seg -> Float in
+                    var acc: Float = 0
+                    for p in (seg * length)..<((seg + 1) * length) { acc = acc.addingProduct(a[i * k + p], b[p * n + j]) }
+                    return acc
+                }
+                let expected: Float
+                switch segments {
+                case 1: expected = s[0]
+                case 2: expected = s[0] + s[1]
+                case 3: expected = (s[0] + s[1]) + s[2]
+                case 4: expected = (s[0] + s[1]) + (s[2] + s[3])
+                default: expected = ((s[0] + s[1]) + (s[2] + s[3])) + s[4]
+                }
+                #expect(c[i * n + j].bitPattern == expected.bitPattern, "C[\(i), \(j)] with \(segments) segments")
+            }
+        }
+    }
+
+    /// A training step over micro-batches side by side (one pass) ends bitwise where one
+    /// pass per micro-batch ends: dense layers, sparse kernels and dense math on an expanded
+    /// sparse layer, with RigL's mask updates (which take the per-micro-batch path) between.
+    @Test(arguments: [(0.0, 4), (0.8, 4), (0.5, 4), (0.8, 3), (0.0, 2)])
+    func microbatchesSideBySideGiveTheBitsOfOnePassEach(setting: (Double, Int)) {
+        let (sparsity, microbatches) = setting
+        let size = 8, batch = size * microbatches
+        func run(sideBySide: Bool) -> (losses: [Double], values: [Float]) {
+            let arch = ModelArchitecture.mlp(sizes: [20, 16, 12, 4])
+            let model = Sequential(layers: arch.makeLayers(sparsities: [sparsity, sparsity, 0], seed: 2))
+            model.initialize(.glorotUniform, seed: 2)
+            #expect(model.batchesMicrobatches(ofSize: size))
+            let sgd = SGD(store: model.store, settings: SGD.Settings(momentum: 0.9, nesterov: true, weightDecay: 1e-4))
+            let policy: MaskPolicy? = sparsity > 0
+                ? RigL(schedule: DropFractionSchedule(shape: .constant, alpha: 0.3, deltaT: 3, end: 1000), seed: 3) : nil
+            let step = TrainingStep(model: model, optimizer: sgd, replicas: .single(), globalBatch: batch,
+                                    microbatches: microbatches, policy: policy)
+            step.batchesMicrobatches = sideBySide
+            var random = StatelessRandom(seed: 5, purpose: .shuffle)
+            var losses: [Double] = []
+            for t in 1...8 {
+                let x = (0..<microbatches).map { _ in
+                    let m = Matrix(rows: 20, cols: size)
+                    for i in 0..<m.count { m.data[i] = random.nextNormal() }
+                    return m
+                }
+                let labels = (0..<microbatches).map { _ in (0..<size).map { _ in Int32(random.nextInt(below: 4)) } }
+                losses.append(step(inputs: x, labels: labels, learningRate: 0.1, step: t))
+            }
+            return (losses, Array(UnsafeBufferPointer(start: model.store.values, count: model.store.count)))
+        }
+        let alone = run(sideBySide: false), together = run(sideBySide: true)
+        #expect(alone.losses.map(\.bitPattern) == together.losses.map(\.bitPattern))
+        #expect(alone.values.map(\.bitPattern) == together.values.map(\.bitPattern))
+    }
+}
