@@ -117,32 +117,22 @@ public enum SparseKernels {
     /// four at a time, then one at a time, each summing its lanes in order.
     public static func weightGradient(_ pattern: SparsePattern, dy: Matrix, x: Matrix, grad: UnsafeMutablePointer<Float>) {
         precondition(x.rows == pattern.cols && dy.rows == pattern.rows && x.cols == dy.cols, "sparse weight-gradient shapes")
-        weightGradient(pattern, dy: dy, x: x, columns: 0..<x.cols, grad: grad)
-    }
-
-    /// `weightGradient` over the batch columns `columns` only (one micro-batch of several
-    /// side by side): the same sums as for a matrix of those columns alone.
-    public static func weightGradient(_ pattern: SparsePattern, dy: Matrix, x: Matrix, columns range: Range<Int>,
-                                      grad: UnsafeMutablePointer<Float>) {
-        precondition(x.rows == pattern.cols && dy.rows == pattern.rows && x.cols == dy.cols && range.upperBound <= x.cols,
-                     "sparse weight-gradient shapes")
-        let ld = x.cols
-        let batch = range.count
+        let batch = x.cols
         let vectorEnd = batch - batch % 8
-        let X = UnsafePointer(x.data) + range.lowerBound, DY = UnsafePointer(dy.data) + range.lowerBound
+        let X = UnsafePointer(x.data), DY = UnsafePointer(dy.data)
         pattern.rowStart.withUnsafeBufferPointer { rowStart in
             pattern.columns.withUnsafeBufferPointer { columns in
                 let cols = columns.baseAddress!
                 for i in 0..<pattern.rows {
                     let lo = Int(rowStart[i]), hi = Int(rowStart[i + 1])
                     guard lo < hi else { continue }
-                    let g = DY + i * ld
+                    let g = DY + i * batch
                     var k = lo
                     while k + 8 <= hi {
-                        let x0 = X + Int(cols[k]) * ld, x1 = X + Int(cols[k + 1]) * ld
-                        let x2 = X + Int(cols[k + 2]) * ld, x3 = X + Int(cols[k + 3]) * ld
-                        let x4 = X + Int(cols[k + 4]) * ld, x5 = X + Int(cols[k + 5]) * ld
-                        let x6 = X + Int(cols[k + 6]) * ld, x7 = X + Int(cols[k + 7]) * ld
+                        let x0 = X + Int(cols[k]) * batch, x1 = X + Int(cols[k + 1]) * batch
+                        let x2 = X + Int(cols[k + 2]) * batch, x3 = X + Int(cols[k + 3]) * batch
+                        let x4 = X + Int(cols[k + 4]) * batch, x5 = X + Int(cols[k + 5]) * batch
+                        let x6 = X + Int(cols[k + 6]) * batch, x7 = X + Int(cols[k + 7]) * batch
                         var a0 = SIMD8<Float>(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0
                         var j = 0
                         while j < vectorEnd {
@@ -169,8 +159,8 @@ public enum SparseKernels {
                     while k + 4 <= hi {
                         // Four entries share the loads of dY; each entry's sum is the
                         // one-entry path's (its lanes in order from -0, then the tail).
-                        let x0 = X + Int(cols[k]) * ld, x1 = X + Int(cols[k + 1]) * ld
-                        let x2 = X + Int(cols[k + 2]) * ld, x3 = X + Int(cols[k + 3]) * ld
+                        let x0 = X + Int(cols[k]) * batch, x1 = X + Int(cols[k + 1]) * batch
+                        let x2 = X + Int(cols[k + 2]) * batch, x3 = X + Int(cols[k + 3]) * batch
                         var a0 = SIMD8<Float>(), a1 = a0, a2 = a0, a3 = a0
                         var j = 0
                         while j < vectorEnd {
@@ -191,7 +181,7 @@ public enum SparseKernels {
                         k += 4
                     }
                     while k < hi {
-                        let xp = X + Int(cols[k]) * ld
+                        let xp = X + Int(cols[k]) * batch
                         var a = SIMD8<Float>()
                         var j = 0
                         while j < vectorEnd {
