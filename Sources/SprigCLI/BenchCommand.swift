@@ -65,6 +65,15 @@ struct BenchCommand: ParsableCommand {
         let sgemm = GEMMThroughput.measure(m: 1024, n: 1024, k: 1024)
         emit(["kernel": .string("sgemm"), "shape": .string("1024x1024x1024"), "gflops": .number(sgemm), "threads": .int(threads)],
              text: String(format: "sgemm 1024x1024x1024: %.1f GFLOP/s (%d BLAS thread%@)", sgemm, threads, threads == 1 ? "" : "s"))
+        // Sprig's own dense product (one thread), at that size and at LeNet-300-100's fc1
+        // forward product on a batch of 128, beside sgemm on the same.
+        let own = GEMMThroughput.measure(m: 1024, n: 1024, k: 1024, kernel: .denseKernels)
+        let fc1 = (sgemm: GEMMThroughput.measure(m: 300, n: 128, k: 784, seconds: 0.3),
+                   own: GEMMThroughput.measure(m: 300, n: 128, k: 784, seconds: 0.3, kernel: .denseKernels))
+        emit(["kernel": .string("dense_kernels"), "shape": .string("1024x1024x1024"), "gflops": .number(own),
+              "fc1_gflops": .number(fc1.own), "fc1_sgemm_gflops": .number(fc1.sgemm)],
+             text: String(format: "DenseKernels 1024x1024x1024: %.1f GFLOP/s; 300x128x784 (fc1, batch 128): %.1f, sgemm %.1f",
+                          own, fc1.own, fc1.sgemm))
         if !json {
             print("\nmodel           sparsity  samples/s  vs dense  GFLOP/s  model_bytes  vs dense  rss_MiB")
         }
