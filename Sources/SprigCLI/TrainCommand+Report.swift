@@ -40,7 +40,7 @@ extension TrainCommand {
         }
         for layer in trainer.layerSummary {
             print(String(format: "  %@  %@  active %ld  density %.4f  %@", layer.name, layer.shape.map(String.init).joined(separator: "x"),
-                         layer.active, layer.density, layer.sparseMath ? "sparse kernels" : "dense sgemm"))
+                         layer.active, layer.density, layer.sparseMath ? "sparse kernels" : "dense kernels"))
         }
         if !(exactTree && c.microbatches & (c.microbatches - 1) == 0) {
             print("sprig: note: with \(ranks) ranks and \(c.microbatches) micro-batches the gradient sum is not "

@@ -138,7 +138,7 @@ public enum ModelArchitecture: Equatable, CustomStringConvertible {
     /// active but stay sparse layers (gradual pruning starts dense). Sparse layers scale
     /// their initial weights by `fanIn` (`SparseFanIn`).
     /// Sparse layers denser than `denseMathDensity` (fully connected) or
-    /// `convDenseMathDensity` (convolutions) multiply an expanded dense copy with sgemm.
+    /// `convDenseMathDensity` (convolutions) multiply an expanded dense copy on `DenseKernels`.
     public func makeLayers(sparsities: [Double]? = nil, seed: UInt64 = 0, denseMathDensity: Double = 0.3,
                            convDenseMathDensity: Double = 0.5, denseStart: Set<Int> = [],
                            fanIn: SparseFanIn = .dense) -> [Layer] {

@@ -19,7 +19,7 @@ import SprigDistributed
 ///   end_fraction: 0.75           # or end_step: N; updates stop there
 ///   snfs_momentum: 0.9
 ///   redistribution: false        # SNFS: move budget between layers by mean momentum
-///   dense_math_density: 0.3      # layers denser than this use sgemm on an expanded copy
+///   dense_math_density: 0.3      # layers denser than this multiply an expanded copy on the dense kernels
 ///   dense_gradient_reduction: auto     # factors, reduce or allreduce: how update steps
 ///                                      # bring RigL its dense gradients (see below)
 ///   tile_budget_mb: 64           # memory for RigL's dense-gradient tiles (factors path)
@@ -48,7 +48,7 @@ public struct SparsitySettings: Equatable {
     public var redistribution = false
     public var denseMathDensity: Double = 0.3
     /// The same switch for convolutions, whose im2col products have few rows (output
-    /// channels) and short ones (C k k): sgemm runs far below its peak there and packs the
+    /// channels) and short ones (C k k): dense products run far below their peak there and pack the
     /// whole patch matrix, so sparse kernels pay up to about half density.
     public var convDenseMathDensity: Double = 0.5
     /// nil: `auto`, resolved by `resolvedReduction`.
