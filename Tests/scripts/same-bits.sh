@@ -3,15 +3,15 @@
 # Builds `sprig` from BASELINE (git archive of the commit, its own scratch path, rebuilt
 # only when the commit changes), runs the same short runs with it and with the binary
 # under test (SPRIG), and compares weights and masks bitwise (sprig compare --tolerance 0)
-# and the metrics lines' train_loss, test_accuracy, mask_updates and active_weights:
-# The binary under test runs each config with `fan_in: dense` added to its sparsity section:
-# the sparse fan-in initialisation (the default since issue 12) changes initial weights by
-# design, and the dense fan-in reproduces the baseline's draws bitwise. SET is not compared:
-# its growth samples free positions since issue 12, a different (equally uniform) draw.
+# and the metrics lines' train_loss, test_accuracy, mask_updates and active_weights.
 # RigL on LeNet-300-100 takes the factors path by default (dense gradient in tiles from the
 # gathered factors), so its bits check that path against the baseline's whole dense gradient.
 #
-# - LeNet-300-100 with configs/methods/{dense,static,snfs,snip,rigl,gmp}-98.yaml, 300
+# The baseline is 7fc2527, where dense products moved to DenseKernels (a fixed order of
+# operations per element) and changed every dense layer's bits once, by design. Before it,
+# the baseline was 09d11f3 (the refactor of issue 1), with configs adapted to it.
+#
+# - LeNet-300-100 with configs/methods/{dense,static,set,snfs,snip,rigl,gmp}-98.yaml, 300
 #   steps (RigL, SET, SNFS: mask updates at steps 100 and 200; gmp from begin_step 0, as
 #   its config's 1000 is past the end, pruning at 100, 200 and 225 to 98%), on one process
 #   and on 2 ranks;
@@ -26,14 +26,14 @@
 #   BASELINE=<commit> Tests/scripts/same-bits.sh [DATA_DIR]
 #   SPRIG=/path/to/refactored/sprig BASELINE=<commit> Tests/scripts/same-bits.sh
 #
-# BASELINE defaults to 09d11f3; the baseline's sources go to .build/baseline-src and its
+# BASELINE defaults to 7fc2527; the baseline's sources go to .build/baseline-src and its
 # build to SPRIG_BASELINE_SCRATCH (default .build/baseline), with the commit in
 # sprig.commit there. Package.resolved, untracked, is copied from this checkout so that
 # both binaries build against the same dependencies.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 DATA="${1:-$ROOT/data/mnist}"
-BASELINE="${BASELINE:-09d11f3e731d0a6b51385bd9046666d40884c933}"
+BASELINE="${BASELINE:-7fc2527fd0ff4493f2b44c484c5837e2d8ec681c}"
 SCRATCH="${SPRIG_BASELINE_SCRATCH:-$ROOT/.build/baseline}"
 SOURCES="$ROOT/.build/baseline-src"
 BASE_SPRIG="$SCRATCH/release/sprig"
@@ -71,34 +71,13 @@ echo "same-bits: baseline $BASE_SPRIG ($short), under test $SPRIG"
 
 # --- runs ------------------------------------------------------------------------------
 runs_started=$SECONDS
-# dense_fan_in CONFIG: a copy of CONFIG (in $WORK/test-configs) whose sparsity section adds
-# `fan_in: dense` (block or flow style, or a new section); prints its path.
-mkdir -p "$WORK/test-configs"
-without_fan_in() { sed -e '/^  fan_in:/d' -e '/^sparsity: {fan_in: dense}$/d' -e 's/, fan_in: [a-z]*}$/}/' "$1"; }
-dense_fan_in() {
-  local copy="$WORK/test-configs/$(basename "$1")"
-  without_fan_in "$1" | sed -e 's/^sparsity:$/sparsity:\n  fan_in: dense/' -e 's/^sparsity: {\(.*\)}$/sparsity: {\1, fan_in: dense}/' > "$copy"
-  grep -q '^sparsity:' "$copy" || echo "sparsity: {fan_in: dense}" >> "$copy"
-  echo "$copy"
-}
-# baseline_config CONFIG: a copy without the fan_in key, which the baseline does not know.
-mkdir -p "$WORK/baseline-configs"
-baseline_config() { local copy="$WORK/baseline-configs/$(basename "$1")"; without_fan_in "$1" > "$copy"; echo "$copy"; }
 # sprig_on WHO NP LOG ARGS...: `sprig ARGS` by the baseline (WHO=baseline) or the binary
-# under test (WHO=test, with each --config replaced by its dense_fan_in copy), as one plain
-# process (NP=1) or under launch/mpirun.sh on NP ranks.
+# under test (WHO=test), as one plain process (NP=1) or under launch/mpirun.sh on NP ranks.
 sprig_on() {
-  local bin="$SPRIG" np="$2" log="$3" args=() previous=""
+  local bin="$SPRIG" np="$2" log="$3"
   [ "$1" = baseline ] && bin="$BASE_SPRIG"
-  local who="$1"
   shift 3
-  for a in "$@"; do
-    if [ "$previous" = --config ]; then
-      if [ "$who" = test ]; then args+=("$(dense_fan_in "$a")"); else args+=("$(baseline_config "$a")"); fi
-    else args+=("$a"); fi
-    previous="$a"
-  done
-  if [ "$np" -eq 1 ]; then "$bin" "${args[@]}" >"$log" 2>&1; else SPRIG="$bin" "$MPIRUN" "$np" "${args[@]}" >"$log" 2>&1; fi
+  if [ "$np" -eq 1 ]; then "$bin" "$@" >"$log" 2>&1; else SPRIG="$bin" "$MPIRUN" "$np" "$@" >"$log" 2>&1; fi
 }
 who() { if [ "$1" = baseline ]; then echo "the baseline"; else echo "the binary under test"; fi; }
 where() { if [ "$1" -eq 1 ]; then echo "1 process"; else echo "$1 ranks"; fi; }
@@ -128,15 +107,14 @@ same_bits() {
 # step 1000; a copy begins at 0 (--max-steps 300 moves the end to 225).
 sed 's/^  begin_step: 1000$/  begin_step: 0/' "$ROOT/configs/methods/gmp-98.yaml" > "$WORK/gmp-98.yaml"
 check "the gmp-98 copy begins pruning at step 0" grep -q '^  begin_step: 0$' "$WORK/gmp-98.yaml"
-check "the binary under test's copies set fan_in: dense (block style)" grep -q '^  fan_in: dense$' "$(dense_fan_in "$ROOT/configs/methods/rigl-98.yaml")"
-for method in dense static-98 snfs-98 snip-98 rigl-98 gmp-98; do
+for method in dense static-98 set-98 snfs-98 snip-98 rigl-98 gmp-98; do
   config="$ROOT/configs/methods/$method.yaml"
   [ "$method" = gmp-98 ] && config="$WORK/gmp-98.yaml"
   for np in 1 2; do
     same_bits "$method" "$np" "$method-$np" train --config "$config" --data "$DATA" --max-steps 300
   done
   case "$method" in
-    snfs-98|rigl-98|gmp-98)
+    set-98|snfs-98|rigl-98|gmp-98)
       updates_at_least "$method: the baseline's 300 steps update masks" 2 "$WORK/baseline/$method-1.jsonl" ;;
   esac
 done
@@ -148,7 +126,6 @@ epochs: 1
 batch_size: 100
 sparsity: {method: rigl, distribution: erk, sparsity: 0.9, delta_t: 50}
 YAML
-check "the binary under test's copies set fan_in: dense (flow style)" grep -q 'delta_t: 50, fan_in: dense}$' "$(dense_fan_in "$WORK/lenet5-rigl.yaml")"
 for np in 1 2; do
   same_bits "lenet-5 rigl erk-90" "$np" "lenet5-$np" train --config "$WORK/lenet5-rigl.yaml" --data "$DATA" --max-steps 150
 done
