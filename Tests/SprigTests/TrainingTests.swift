@@ -131,6 +131,41 @@ import Testing
             tree.endStep()
         }
     }
+
+    /// Micro-batches side by side: the loss sums handed to `endAllMicrobatches` are added
+    /// in the same tree, ((1e8 + 5) + (3 + 11)) = 1e8 + 24 for four and (1e8 - 1e8) + 5 = 5
+    /// for three, as the values above; and the schedule names those additions.
+    @Test func sideBySideLossSumsAddInTheTree() {
+        let store = ParameterStore(specs: [ParameterSpec(name: "w", shape: [1], decays: false)])
+        for (sums, promised) in [([1e8, 5, 3, 11], 100_000_024), ([1e8, -1e8, 5], 5)] as [([Float], Float)] {
+            let tree = GradientTree(store: store, replicas: .single(), localMicrobatches: sums.count)
+            tree.begin(dense: false)
+            tree.beginAllMicrobatches().gradients[0] = 0
+            tree.endAllMicrobatches(lossSums: sums)
+            #expect(tree.finish().lossSum == promised, "\(sums)")
+            tree.endStep()
+        }
+        #expect(PairwiseTree<Int>.schedule(leaves: 4).additions.map { [$0.left, $0.right] } == [[0, 1], [2, 3], [0, 2]])
+        #expect(PairwiseTree<Int>.schedule(leaves: 3).additions.map { [$0.left, $0.right] } == [[0, 1], [0, 2]])
+        #expect(PairwiseTree<Int>.schedule(leaves: 1).root == 0)
+    }
+
+    /// A local batch keeps its micro-batches side by side and gives each one back.
+    @Test func localBatchHoldsMicrobatchesSideBySide() {
+        let parts = (0..<3).map { k -> Matrix in
+            let m = Matrix(rows: 2, cols: 4)
+            for i in 0..<m.count { m.data[i] = Float(100 * k + i) }
+            return m
+        }
+        let batch = LocalBatch(microbatches: parts, labels: [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 0, 1]])
+        #expect(batch.input.rows == 2 && batch.input.cols == 12 && batch.microbatchSize == 4)
+        #expect(batch.input[1, 4] == 104 && batch.input[0, 11] == 203)
+        let scratch = Matrix(rows: 2, cols: 4)
+        for k in 0..<3 {
+            #expect(batch.copyMicrobatch(k, into: scratch).values == parts[k].values)
+            #expect(batch.labels(ofMicrobatch: k) == Array(batch.labels[(4 * k)..<(4 * k + 4)]))
+        }
+    }
 }
 
 @Suite struct TrainerTests {
