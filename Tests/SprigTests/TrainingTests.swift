@@ -150,20 +150,25 @@ import Testing
         #expect(PairwiseTree<Int>.schedule(leaves: 1).root == 0)
     }
 
-    /// A local batch keeps its micro-batches side by side and gives each one back.
-    @Test func localBatchHoldsMicrobatchesSideBySide() {
+    /// A local batch in either layout gives the other: micro-batches side by side in one
+    /// matrix, or one matrix each, with the labels in order.
+    @Test func localBatchLayoutsGiveEachOther() {
         let parts = (0..<3).map { k -> Matrix in
             let m = Matrix(rows: 2, cols: 4)
             for i in 0..<m.count { m.data[i] = Float(100 * k + i) }
             return m
         }
-        let batch = LocalBatch(microbatches: parts, labels: [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 0, 1]])
-        #expect(batch.input.rows == 2 && batch.input.cols == 12 && batch.microbatchSize == 4)
-        #expect(batch.input[1, 4] == 104 && batch.input[0, 11] == 203)
-        let scratch = Matrix(rows: 2, cols: 4)
+        let labels: [[Int32]] = [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 0, 1]]
+        let oneByOne = LocalBatch(microbatches: parts, labels: labels)
+        let wide = oneByOne.allMicrobatches { Matrix(rows: 2, cols: 12) }
+        #expect(wide.rows == 2 && wide.cols == 12 && oneByOne.microbatchSize == 4)
+        #expect(wide[1, 4] == 104 && wide[0, 11] == 203 && wide[0, 0] == 0)
+        let sideBySide = LocalBatch(input: wide, labels: labels.flatMap { $0 }, microbatches: 3)
+        #expect(sideBySide.allMicrobatches { Matrix(rows: 0, cols: 0) } === wide)
         for k in 0..<3 {
-            #expect(batch.copyMicrobatch(k, into: scratch).values == parts[k].values)
-            #expect(batch.labels(ofMicrobatch: k) == Array(batch.labels[(4 * k)..<(4 * k + 4)]))
+            #expect(sideBySide.microbatch(k) { Matrix(rows: 2, cols: 4) }.values == parts[k].values)
+            #expect(oneByOne.microbatch(k) { Matrix(rows: 0, cols: 0) } === parts[k])
+            #expect(Array(sideBySide.labels(ofMicrobatch: k)) == labels[k] && Array(oneByOne.labels(ofMicrobatch: k)) == labels[k])
         }
     }
 }

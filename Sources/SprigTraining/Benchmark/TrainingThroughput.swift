@@ -65,16 +65,22 @@ public struct TrainingThroughput {
         step.tree.denseReduction = (try? sparsitySettings.resolvedReduction(for: net, batchSize: batch, fail: SprigError.init)) ?? .reduceToRoot
         // A few distinct synthetic batches, standardised like real inputs.
         var random = StatelessRandom(seed: 3, purpose: .shuffle)
-        let batches: [LocalBatch] = (0..<3).map { _ in
+        // In both layouts (`LocalBatch`), as the training loop gathers the one a step reads.
+        let chunk = batch / microbatches
+        let batches: [(sideBySide: LocalBatch, oneByOne: LocalBatch)] = (0..<3).map { _ in
             let x = Matrix(rows: model.inputFeatures, cols: batch)
             for i in 0..<x.count { x.data[i] = random.nextNormal() }
             let labels = (0..<batch).map { _ in Int32(random.nextInt(below: model.classes)) }
-            return LocalBatch(input: x, labels: labels, microbatches: microbatches)
+            let sideBySide = LocalBatch(input: x, labels: labels, microbatches: microbatches)
+            let parts = (0..<microbatches).map { k in sideBySide.microbatch(k) { Matrix(rows: model.inputFeatures, cols: chunk) } }
+            let oneByOne = LocalBatch(microbatches: parts, labels: (0..<microbatches).map { Array(sideBySide.labels(ofMicrobatch: $0)) })
+            return (sideBySide, oneByOne)
         }
         var t = 1
         func block(_ n: Int) {
             for _ in 0..<n {
-                step(batches[t % 3], learningRate: 0.01, step: t)
+                let b = batches[t % 3]
+                step(step.runsSideBySide(atStep: t) ? b.sideBySide : b.oneByOne, learningRate: 0.01, step: t)
                 t += 1
             }
         }

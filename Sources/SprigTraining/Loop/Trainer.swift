@@ -134,16 +134,32 @@ public final class Trainer {
     /// divergence, or a loss that is NaN or infinite, is thrown on every rank alike, and so
     /// is `Stopped` after a step at which a rank voted to stop (after `afterStep`).
     public func train(afterStep: (Int) throws -> Void = { _ in }, onEpoch: (EpochReport) throws -> Void) throws {
-        // The local batch in one matrix: its micro-batches side by side, in order.
-        let input = Matrix(rows: data.train.featureCount, cols: plan.localBatch)
+        // The local batch in the layout the step reads (`LocalBatch`): its micro-batches side
+        // by side in one matrix, or one matrix each. Each is allocated on first use.
+        let chunk = trainingStep.microbatchSize
+        let localMicrobatches = plan.localBatch / chunk
+        let features = data.train.featureCount
+        var wide: Matrix?
+        var parts: [Matrix] = []
         var labels: [Int32] = []
-        let localMicrobatches = plan.localBatch / trainingStep.microbatchSize
-        func gather(_ order: [Int32], batch: Int) -> LocalBatch {
-            data.train.gather(plan.localIndices(order, batch: batch), normalization: normalization, into: input, labels: &labels)
-            return LocalBatch(input: input, labels: labels, microbatches: localMicrobatches)
+        var partLabels = [[Int32]](repeating: [], count: localMicrobatches)
+        func gather(_ order: [Int32], batch: Int, sideBySide: Bool) -> LocalBatch {
+            let indices = plan.localIndices(order, batch: batch)
+            if sideBySide {
+                let input = wide ?? Matrix(rows: features, cols: plan.localBatch)
+                wide = input
+                data.train.gather(indices, normalization: normalization, into: input, labels: &labels)
+                return LocalBatch(input: input, labels: labels, microbatches: localMicrobatches)
+            }
+            if parts.isEmpty { parts = (0..<localMicrobatches).map { _ in Matrix(rows: features, cols: chunk) } }
+            for k in 0..<localMicrobatches {
+                let start = indices.startIndex + k * chunk
+                data.train.gather(indices[start..<(start + chunk)], normalization: normalization, into: parts[k], labels: &partLabels[k])
+            }
+            return LocalBatch(microbatches: parts, labels: partLabels)
         }
         if step == 0, let policy = trainingStep.policy, policy.decidesAtInitialisation {
-            decideAtInitialisation(policy, batch: gather(plan.order(epoch: 1), batch: 0))
+            decideAtInitialisation(policy, batch: gather(plan.order(epoch: 1), batch: 0, sideBySide: false))
         }
         let total = totalSteps
         var epoch = step / plan.stepsPerEpoch
@@ -158,7 +174,7 @@ public final class Trainer {
             var lr = 0.0
             var stopAfterEpoch = false
             for batch in firstBatch..<plan.stepsPerEpoch where step < total {
-                let localBatch = gather(order, batch: batch)
+                let localBatch = gather(order, batch: batch, sideBySide: trainingStep.runsSideBySide(atStep: step))
                 lr = learningRate(at: step)
                 let updatesBefore = trainingStep.maskUpdates
                 let loss = trainingStep(localBatch, learningRate: Float(lr), step: step)

@@ -43,7 +43,9 @@ public final class TrainingStep {
     public var batchesMicrobatches = true
     let replicas: Replicas
     private let loss = SoftmaxCrossEntropy()
-    private var microbatchInputs: [Matrix] = []
+    /// Where a local batch given in the other layout is copied (`LocalBatch`).
+    private var microbatchInput: Matrix?
+    private var sideBySideInput: Matrix?
 
     /// `microbatches` must divide `globalBatch` and be a multiple of the number of ranks.
     public init(model: Sequential, optimizer: Optimizer, replicas: Replicas, globalBatch: Int, microbatches: Int,
@@ -107,34 +109,43 @@ public final class TrainingStep {
         accumulateGradients(LocalBatch(microbatches: inputs, labels: labels), dense: dense)
     }
 
+    /// True when step `t` runs all local micro-batches in one pass, side by side: every
+    /// layer gives a column the bits it has alone (`Sequential.batchesMicrobatches(ofSize:)`)
+    /// and the step needs no dense gradients. The loader gathers that layout then.
+    public func runsSideBySide(atStep t: Int) -> Bool {
+        runsSideBySide(dense: policy?.needsDenseGradients(atStep: t) ?? false)
+    }
+
+    private func runsSideBySide(dense: Bool) -> Bool {
+        !dense && tree.localMicrobatches > 1 && batchesMicrobatches && model.batchesMicrobatches(ofSize: microbatchSize)
+    }
+
     /// Forward and backward over the micro-batches and the tree all-reduce, without an
     /// optimizer step; with `dense`, the result also holds the global batch's dense
     /// gradients of the sparse layers (on the ranks that hold them) until `tree.endStep()`.
     ///
-    /// When every layer gives a column the bits it has alone
-    /// (`Sequential.batchesMicrobatches(ofSize:)`) and the step needs no dense gradients,
-    /// all local micro-batches run in one pass, side by side: products over the whole local
-    /// batch instead of one per micro-batch, the same bits. Otherwise one pass per
-    /// micro-batch.
+    /// Side by side (`runsSideBySide(atStep:)`), one pass over all local micro-batches:
+    /// products over the whole local batch instead of one per micro-batch, the same bits.
+    /// Otherwise one pass per micro-batch.
     @discardableResult
     public func accumulateGradients(_ batch: LocalBatch, dense: Bool) -> StepGradients {
         precondition(batch.microbatches == tree.localMicrobatches && batch.microbatchSize == microbatchSize,
                      "expected \(tree.localMicrobatches) micro-batches of \(microbatchSize), got \(batch.microbatches) of \(batch.microbatchSize)")
         let scale = 1 / Float(globalBatch)
         tree.begin(dense: dense)
-        if !dense && batch.microbatches > 1 && batchesMicrobatches && model.batchesMicrobatches(ofSize: microbatchSize) {
+        if runsSideBySide(dense: dense) {
             let buffers = tree.beginAllMicrobatches()
-            let logits = model.forward(batch.input)
+            let input = batch.allMicrobatches { scratch(&sideBySideInput, rows: batch.features, cols: globalBatch / replicas.count) }
+            let logits = model.forward(input)
             let (lossSums, dLogits) = loss(logits, labels: batch.labels, gradientScale: scale, segments: batch.microbatches)
             model.backward(dLogits, microbatches: batch.microbatches, into: buffers)
             tree.endAllMicrobatches(lossSums: lossSums.map { Float($0) })
         } else {
             for k in 0..<batch.microbatches {
                 let buffers = tree.beginMicrobatch()
-                let x = batch.microbatches == 1 ? batch.input : batch.copyMicrobatch(k, into: microbatchScratch(k, rows: batch.input.rows))
+                let x = batch.microbatch(k) { scratch(&microbatchInput, rows: batch.features, cols: microbatchSize) }
                 let logits = model.forward(x)
-                let (outcome, dLogits) = loss(logits, labels: batch.microbatches == 1 ? batch.labels : batch.labels(ofMicrobatch: k),
-                                              gradientScale: scale)
+                let (outcome, dLogits) = loss(logits, labels: Array(batch.labels(ofMicrobatch: k)), gradientScale: scale)
                 model.backward(dLogits!, into: buffers)
                 tree.endMicrobatch(lossSum: Float(outcome.lossSum))
             }
@@ -145,11 +156,10 @@ public final class TrainingStep {
         return reduced
     }
 
-    /// The matrix micro-batch k is copied into for a pass of its own (one per micro-batch:
-    /// a layer may keep its input until its backward pass).
-    private func microbatchScratch(_ k: Int, rows: Int) -> Matrix {
-        while microbatchInputs.count <= k { microbatchInputs.append(Matrix(rows: rows, cols: microbatchSize)) }
-        if microbatchInputs[k].rows != rows { microbatchInputs[k] = Matrix(rows: rows, cols: microbatchSize) }
-        return microbatchInputs[k]
+    /// `matrix` if it has the shape, else a new one stored there.
+    private func scratch(_ matrix: inout Matrix?, rows: Int, cols: Int) -> Matrix {
+        let m = Matrix.reuse(matrix, rows: rows, cols: cols)
+        matrix = m
+        return m
     }
 }
