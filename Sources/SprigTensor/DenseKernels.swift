@@ -25,6 +25,7 @@ public enum DenseKernels {
     /// Rows and columns of the register tile.
     static let tileRows = 6
     static let tileColumns = 16
+    static let tileSize = tileRows * tileColumns
 
     /// A matrix operand addressed by strides: element (r, c) at `base[r * rowStride + c * columnStride]`.
     public struct Operand {
@@ -62,8 +63,8 @@ public enum DenseKernels {
                             c: UnsafeMutablePointer<Float>, ldc: Int, workspace: DenseWorkspace) {
         guard m > 0, n > 0 else { return }
         let panel = workspace.panel(floats: max(k, 1) * tileColumns)
-        let schedule = PairwiseTree<Int>.schedule(leaves: segments)
-        let tiles = workspace.tiles(count: segments + 1)
+        let tiles = workspace.tiles
+        let levels = workspace.levels
         let segmentLength = k / segments
         var j0 = 0
         while j0 < n {
@@ -72,28 +73,99 @@ public enum DenseKernels {
             var i0 = 0
             while i0 < m {
                 let height = min(tileRows, m - i0)
-                let full = height == tileRows && width == tileColumns
-                if segments == 1 {
-                    var t = Tile(initial: rowInitial.map { $0 + i0 }, rows: height)
-                    t.accumulate(a, rows: i0..<(i0 + height), inner: 0..<k, panel: panel)
-                    if full { t.store(c + i0 * ldc + j0, ldc) } else { t.storeEdge(c + i0 * ldc + j0, ldc, rows: height, columns: width, scratch: tiles) }
+                if segments > 1 {
+                    // Two halves of three rows, each summing two segments at a time.
+                    var top = 0
+                    while top < height {
+                        let rows = min(3, height - top)
+                        let t = segmentSum(HalfRows(a, rows: (i0 + top)..<(i0 + top + rows)), segments: segments, length: segmentLength,
+                                           panel: panel, tiles: tiles, levels: levels)
+                        t.store(c + (i0 + top) * ldc + j0, ldc, rows: rows, columns: width, scratch: tiles)
+                        top += 3
+                    }
+                    i0 += tileRows
+                    continue
+                }
+                var t = Tile(initial: rowInitial.map { $0 + i0 }, rows: height)
+                t.accumulate(TileRows(a, rows: i0..<(i0 + height)), inner: 0..<k, panel: panel)
+                if height == tileRows && width == tileColumns {
+                    t.store(c + i0 * ldc + j0, ldc)
                 } else {
-                    for s in 0..<segments {
-                        var t = Tile(initial: nil, rows: height)
-                        t.accumulate(a, rows: i0..<(i0 + height), inner: (s * segmentLength)..<((s + 1) * segmentLength), panel: panel)
-                        t.store(tiles + s * tileRows * tileColumns, tileColumns)
-                    }
-                    for (left, right) in schedule.additions {
-                        let l = tiles + left * tileRows * tileColumns, r = tiles + right * tileRows * tileColumns
-                        for e in 0..<(tileRows * tileColumns) { l[e] += r[e] }
-                    }
-                    let root = tiles + schedule.root * tileRows * tileColumns
-                    for r in 0..<height { (c + (i0 + r) * ldc + j0).update(from: root + r * tileColumns, count: width) }
+                    t.storeEdge(c + i0 * ldc + j0, ldc, rows: height, columns: width, scratch: tiles)
                 }
                 i0 += tileRows
             }
             j0 += tileColumns
         }
+    }
+
+    /// Three rows' sum over `segments` ranges of `length` inner indices, each from zero,
+    /// added as `PairwiseTree` adds leaves (a binary counter, then the rest right to left).
+    /// Segments go two at a time, each pair in its own registers and then added (the pair's
+    /// subtree); the newest sum stays in registers, each completed subtree waits in `tiles`
+    /// with its level in `levels`.
+    @inline(__always)
+    private static func segmentSum(_ rows: HalfRows, segments: Int, length: Int, panel: UnsafePointer<Float>,
+                                   tiles: UnsafeMutablePointer<Float>, levels: UnsafeMutablePointer<Int>) -> HalfTile {
+        var depth = 0
+        var s = 0
+        while true {
+            var t = HalfTile()
+            var level = 0
+            if s &+ 1 < segments {
+                var u = HalfTile()
+                accumulatePair(&t, &u, rows, first: s &* length, second: (s &+ 1) &* length, length: length, panel: panel)
+                t.add(u)
+                level = 1
+                s &+= 2
+            } else {
+                accumulatePair(&t, nil, rows, first: s &* length, second: 0, length: length, panel: panel)
+                s &+= 1
+            }
+            while depth > 0 && levels[depth &- 1] == level {
+                depth &-= 1
+                t.add(tiles + depth &* HalfTile.size) // the subtree on the left plus this one (addition commutes)
+                level &+= 1
+            }
+            if s == segments {
+                while depth > 0 {
+                    depth &-= 1
+                    t.add(tiles + depth &* HalfTile.size)
+                }
+                return t
+            }
+            t.store(tiles + depth &* HalfTile.size)
+            levels[depth] = level
+            depth &+= 1
+        }
+    }
+
+    /// Adds to `x` the product over the `length` inner indices from `first`, and to `y` (when
+    /// given) the one from `second`, each index one fused multiply-add in order.
+    @inline(__always)
+    private static func accumulatePair(_ x: inout HalfTile, _ y: UnsafeMutablePointer<HalfTile>?, _ rows: HalfRows,
+                                       first: Int, second: Int, length: Int, panel: UnsafePointer<Float>) {
+        let (o1, o2, step) = (rows.o1, rows.o2, rows.step)
+        var ax = rows.first + first &* step, bx = panel + first &* tileColumns
+        guard let y else {
+            for _ in 0..<length {
+                x.accumulate(ax, o1, o2, bx)
+                ax += step
+                bx += tileColumns
+            }
+            return
+        }
+        var ay = rows.first + second &* step, by = panel + second &* tileColumns
+        var v = y.pointee
+        for _ in 0..<length {
+            x.accumulate(ax, o1, o2, bx)
+            v.accumulate(ay, o1, o2, by)
+            ax += step
+            bx += tileColumns
+            ay += step
+            by += tileColumns
+        }
+        y.pointee = v
     }
 
     /// Copies columns `columns` of B's first `rows` rows into `panel` (`rows` x 16, zeros
@@ -168,6 +240,96 @@ public enum DenseKernels {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 
+    /// Three rows of A (a half tile): row 0 at `first`, rows 1 and 2 at `first + o1`,
+    /// `first + o2` (rows past the matrix read its last row), the next inner index `step`
+    /// further.
+    struct HalfRows {
+        let first: UnsafePointer<Float>
+        let o1, o2, step: Int
+
+        @inline(__always)
+        init(_ a: Operand, rows: Range<Int>) {
+            let last = rows.count - 1, s = a.rowStride
+            first = a.base + rows.lowerBound * s
+            o1 = min(1, last) * s
+            o2 = min(2, last) * s
+            step = a.columnStride
+        }
+    }
+
+    /// A 3 x 16 tile of C in six registers: two fit beside each other, so a pair of
+    /// segments is summed in registers.
+    struct HalfTile {
+        static let size = 3 * DenseKernels.tileColumns
+        var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
+        var c20 = SIMD8<Float>(), c21 = SIMD8<Float>()
+
+        /// One inner index: rows at `a`, `a + o1`, `a + o2` times the panel row at `b`.
+        @inline(__always)
+        mutating func accumulate(_ a: UnsafePointer<Float>, _ o1: Int, _ o2: Int, _ b: UnsafePointer<Float>) {
+            let b0 = load8(b), b1 = load8(b + 8)
+            var w = SIMD8<Float>(repeating: a[0])
+            c00 = c00.addingProduct(w, b0); c01 = c01.addingProduct(w, b1)
+            w = SIMD8<Float>(repeating: a[o1])
+            c10 = c10.addingProduct(w, b0); c11 = c11.addingProduct(w, b1)
+            w = SIMD8<Float>(repeating: a[o2])
+            c20 = c20.addingProduct(w, b0); c21 = c21.addingProduct(w, b1)
+        }
+
+        @inline(__always)
+        mutating func add(_ o: HalfTile) {
+            c00 += o.c00; c01 += o.c01; c10 += o.c10; c11 += o.c11; c20 += o.c20; c21 += o.c21
+        }
+
+        /// Adds the half tile stored at `p` (row stride 16).
+        @inline(__always)
+        mutating func add(_ p: UnsafePointer<Float>) {
+            let w = DenseKernels.tileColumns
+            c00 += load8(p); c01 += load8(p + 8)
+            c10 += load8(p + w); c11 += load8(p + w + 8)
+            c20 += load8(p + 2 * w); c21 += load8(p + 2 * w + 8)
+        }
+
+        /// Stores at `p` with row stride 16.
+        @inline(__always)
+        func store(_ p: UnsafeMutablePointer<Float>) {
+            let w = DenseKernels.tileColumns
+            store8(c00, p); store8(c01, p + 8)
+            store8(c10, p + w); store8(c11, p + w + 8)
+            store8(c20, p + 2 * w); store8(c21, p + 2 * w + 8)
+        }
+
+        /// Stores the top-left `rows` x `columns` into C (through `scratch` at the edges).
+        @inline(__always)
+        func store(_ c: UnsafeMutablePointer<Float>, _ ldc: Int, rows: Int, columns: Int, scratch: UnsafeMutablePointer<Float>) {
+            if rows == 3 && columns == DenseKernels.tileColumns {
+                store8(c00, c); store8(c01, c + 8)
+                store8(c10, c + ldc); store8(c11, c + ldc + 8)
+                store8(c20, c + 2 * ldc); store8(c21, c + 2 * ldc + 8)
+                return
+            }
+            store(scratch)
+            for r in 0..<rows { (c + r * ldc).update(from: scratch + r * DenseKernels.tileColumns, count: columns) }
+        }
+    }
+
+    /// The rows of A under one tile: row 0 at `first`, row r at `first + o_r` (rows past
+    /// the matrix read its last row, whose results are not stored), the next inner index
+    /// `step` further.
+    struct TileRows {
+        let first: UnsafePointer<Float>
+        let o1, o2, o3, o4, o5, step: Int
+
+        @inline(__always)
+        init(_ a: Operand, rows: Range<Int>) {
+            let last = rows.count - 1, s = a.rowStride
+            first = a.base + rows.lowerBound * s
+            o1 = min(1, last) * s; o2 = min(2, last) * s; o3 = min(3, last) * s
+            o4 = min(4, last) * s; o5 = min(5, last) * s
+            step = a.columnStride
+        }
+    }
+
     /// A 6 x 16 tile of C in twelve registers (two SIMD8 per row).
     struct Tile {
         var c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51: SIMD8<Float>
@@ -188,15 +350,12 @@ public enum DenseKernels {
         }
 
         /// Adds `A(rows, inner) B(inner, 0..<16)`, one fused multiply-add per inner index in
-        /// order. Rows past the matrix read its last row (their results are not stored).
+        /// order.
         @inline(__always)
-        mutating func accumulate(_ a: Operand, rows: Range<Int>, inner: Range<Int>, panel: UnsafePointer<Float>) {
-            let last = rows.count - 1
-            let s = a.rowStride
-            let o1 = min(1, last) * s, o2 = min(2, last) * s, o3 = min(3, last) * s, o4 = min(4, last) * s, o5 = min(5, last) * s
-            var ap = a.base + rows.lowerBound * s + inner.lowerBound * a.columnStride
-            var bp = panel + inner.lowerBound * DenseKernels.tileColumns
-            let step = a.columnStride
+        mutating func accumulate(_ a: TileRows, inner: Range<Int>, panel: UnsafePointer<Float>) {
+            var ap = a.first + inner.lowerBound &* a.step
+            var bp = panel + inner.lowerBound &* DenseKernels.tileColumns
+            let (o1, o2, o3, o4, o5, step) = (a.o1, a.o2, a.o3, a.o4, a.o5, a.step)
             for _ in inner {
                 let b0 = load8(bp), b1 = load8(bp + 8)
                 var w = SIMD8<Float>(repeating: ap[0])
@@ -240,19 +399,22 @@ public enum DenseKernels {
 public final class DenseWorkspace {
     private var panelBuffer: UnsafeMutablePointer<Float>
     private var panelCapacity: Int
-    private var tileBuffer: UnsafeMutablePointer<Float>
-    private var tileCapacity: Int
+    /// Tiles of the subtrees a segment sum keeps waiting (at most one per level, so one per
+    /// bit of an Int), the first also the scratch of edge tiles.
+    let tiles: UnsafeMutablePointer<Float>
+    /// Their levels.
+    let levels = UnsafeMutablePointer<Int>.allocate(capacity: Int.bitWidth)
 
     public init() {
         panelCapacity = 16
         panelBuffer = DenseWorkspace.allocate(panelCapacity)
-        tileCapacity = 2
-        tileBuffer = DenseWorkspace.allocate(tileCapacity * DenseKernels.tileRows * DenseKernels.tileColumns)
+        tiles = DenseWorkspace.allocate(Int.bitWidth * DenseKernels.tileSize)
     }
 
     deinit {
         panelBuffer.deallocate()
-        tileBuffer.deallocate()
+        tiles.deallocate()
+        levels.deallocate()
     }
 
     private static func allocate(_ floats: Int) -> UnsafeMutablePointer<Float> {
@@ -261,7 +423,7 @@ public final class DenseWorkspace {
     }
 
     /// Bytes held.
-    public var bytes: Int { (panelCapacity + tileCapacity * DenseKernels.tileRows * DenseKernels.tileColumns) * 4 }
+    public var bytes: Int { (panelCapacity + Int.bitWidth * DenseKernels.tileSize) * 4 + Int.bitWidth * 8 }
 
     func panel(floats: Int) -> UnsafeMutablePointer<Float> {
         if floats > panelCapacity {
@@ -270,14 +432,5 @@ public final class DenseWorkspace {
             panelBuffer = DenseWorkspace.allocate(floats)
         }
         return panelBuffer
-    }
-
-    func tiles(count: Int) -> UnsafeMutablePointer<Float> {
-        if count > tileCapacity {
-            tileBuffer.deallocate()
-            tileCapacity = count
-            tileBuffer = DenseWorkspace.allocate(count * DenseKernels.tileRows * DenseKernels.tileColumns)
-        }
-        return tileBuffer
     }
 }
