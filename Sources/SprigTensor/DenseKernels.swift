@@ -18,9 +18,9 @@
 ///     C[i, j] = T(0, S),  T(s, s+1) = sum over range s,  T(lo, hi) = T(lo, mid) + T(mid, hi)
 ///
 /// Blocking (Goto & van de Geijn, "Anatomy of high-performance matrix multiplication",
-/// ACM TOMS 2008): B is packed into panels of 16 columns (zero-padded), and a 6 x 16 tile
-/// of C lives in twelve SIMD8 registers while the inner dimension streams through; a panel
-/// is reused by every row tile before the next one is packed.
+/// ACM TOMS 2008): B is packed into panels of 16 columns (zero-padded), a 6 x 16 tile of C
+/// lives in twelve SIMD8 registers while a block of the inner dimension streams through,
+/// and rows of A are taken in blocks that stay in cache while every panel passes.
 public enum DenseKernels {
     /// Rows and columns of the register tile.
     static let tileRows = 6
@@ -59,9 +59,66 @@ public enum DenseKernels {
         run(m: m, n: n, k: k, a: a, b: b, rowInitial: nil, segments: segments, c: c, ldc: ldc, workspace: workspace)
     }
 
+    /// Blocking of a plain product: columns in chunks of `chunkColumns` (B's chunk packed
+    /// once), the inner dimension in blocks of `innerBlock` (a tile's partial sums go to C
+    /// and come back: a float stored and loaded is the same float, so the chain of each
+    /// element is unchanged), rows in blocks of `rowBlock`, whose rows of A stay in cache
+    /// while every panel of the chunk passes.
+    static let chunkColumns = 512
+    static let innerBlock = 256
+    static let rowBlock = 96
+
     private static func run(m: Int, n: Int, k: Int, a: Operand, b: Operand, rowInitial: UnsafePointer<Float>?, segments: Int,
                             c: UnsafeMutablePointer<Float>, ldc: Int, workspace: DenseWorkspace) {
         guard m > 0, n > 0 else { return }
+        guard segments == 1 else {
+            segmentProduct(m: m, n: n, k: k, a: a, b: b, segments: segments, c: c, ldc: ldc, workspace: workspace)
+            return
+        }
+        let tiles = workspace.tiles
+        var jc = 0
+        while jc < n {
+            let chunk = min(chunkColumns, n - jc)
+            let panels = (chunk + tileColumns - 1) / tileColumns
+            let packed = workspace.panel(floats: max(k, 1) * tileColumns * panels)
+            for p in 0..<panels {
+                let j0 = jc + p * tileColumns
+                pack(b, rows: k, columns: j0..<min(j0 + tileColumns, jc + chunk), into: packed + p * k * tileColumns)
+            }
+            var kb = 0
+            repeat {
+                let inner = kb..<min(kb + innerBlock, k)
+                var ib = 0
+                while ib < m {
+                    let rowEnd = min(ib + rowBlock, m)
+                    for p in 0..<panels {
+                        let j0 = jc + p * tileColumns
+                        let width = min(tileColumns, jc + chunk - j0)
+                        let panel = packed + p * k * tileColumns
+                        var i0 = ib
+                        while i0 < rowEnd {
+                            let height = min(tileRows, rowEnd - i0)
+                            let full = height == tileRows && width == tileColumns
+                            let target = c + i0 * ldc + j0
+                            var t = kb == 0 ? Tile(initial: rowInitial.map { $0 + i0 }, rows: height)
+                                : Tile(loading: target, ldc, rows: height, columns: width, full: full, scratch: tiles)
+                            t.accumulate(TileRows(a, rows: i0..<(i0 + height)), inner: inner, panel: panel)
+                            if full { t.store(target, ldc) } else { t.storeEdge(target, ldc, rows: height, columns: width, scratch: tiles) }
+                            i0 += tileRows
+                        }
+                    }
+                    ib = rowEnd
+                }
+                kb += innerBlock
+            } while kb < k
+            jc += chunk
+        }
+    }
+
+    /// The product with segments (`multiply(m:n:k:segments:...)`): panel after panel, each
+    /// tile's segment sums in registers.
+    private static func segmentProduct(m: Int, n: Int, k: Int, a: Operand, b: Operand, segments: Int,
+                                       c: UnsafeMutablePointer<Float>, ldc: Int, workspace: DenseWorkspace) {
         let panel = workspace.panel(floats: max(k, 1) * tileColumns)
         let tiles = workspace.tiles
         let levels = workspace.levels
@@ -72,26 +129,15 @@ public enum DenseKernels {
             pack(b, rows: k, columns: j0..<(j0 + width), into: panel)
             var i0 = 0
             while i0 < m {
+                // Two halves of three rows, each summing two segments at a time.
                 let height = min(tileRows, m - i0)
-                if segments > 1 {
-                    // Two halves of three rows, each summing two segments at a time.
-                    var top = 0
-                    while top < height {
-                        let rows = min(3, height - top)
-                        let t = segmentSum(HalfRows(a, rows: (i0 + top)..<(i0 + top + rows)), segments: segments, length: segmentLength,
-                                           panel: panel, tiles: tiles, levels: levels)
-                        t.store(c + (i0 + top) * ldc + j0, ldc, rows: rows, columns: width, scratch: tiles)
-                        top += 3
-                    }
-                    i0 += tileRows
-                    continue
-                }
-                var t = Tile(initial: rowInitial.map { $0 + i0 }, rows: height)
-                t.accumulate(TileRows(a, rows: i0..<(i0 + height)), inner: 0..<k, panel: panel)
-                if height == tileRows && width == tileColumns {
-                    t.store(c + i0 * ldc + j0, ldc)
-                } else {
-                    t.storeEdge(c + i0 * ldc + j0, ldc, rows: height, columns: width, scratch: tiles)
+                var top = 0
+                while top < height {
+                    let rows = min(3, height - top)
+                    let t = segmentSum(HalfRows(a, rows: (i0 + top)..<(i0 + top + rows)), segments: segments, length: segmentLength,
+                                       panel: panel, tiles: tiles, levels: levels)
+                    t.store(c + (i0 + top) * ldc + j0, ldc, rows: rows, columns: width, scratch: tiles)
+                    top += 3
                 }
                 i0 += tileRows
             }
@@ -347,6 +393,24 @@ public enum DenseKernels {
             c30 = start(3); c31 = c30
             c40 = start(4); c41 = c40
             c50 = start(5); c51 = c50
+        }
+
+        /// The partial sums stored in C (through `scratch` at the edges; the rows and columns
+        /// past them hold whatever `scratch` held and are never stored).
+        @inline(__always)
+        init(loading c: UnsafePointer<Float>, _ ldc: Int, rows: Int, columns: Int, full: Bool, scratch: UnsafeMutablePointer<Float>) {
+            var p = c, ld = ldc
+            if !full {
+                for r in 0..<rows { (scratch + r * DenseKernels.tileColumns).update(from: c + r * ldc, count: columns) }
+                p = UnsafePointer(scratch)
+                ld = DenseKernels.tileColumns
+            }
+            c00 = load8(p); c01 = load8(p + 8)
+            c10 = load8(p + ld); c11 = load8(p + ld + 8)
+            c20 = load8(p + 2 * ld); c21 = load8(p + 2 * ld + 8)
+            c30 = load8(p + 3 * ld); c31 = load8(p + 3 * ld + 8)
+            c40 = load8(p + 4 * ld); c41 = load8(p + 4 * ld + 8)
+            c50 = load8(p + 5 * ld); c51 = load8(p + 5 * ld + 8)
         }
 
         /// Adds `A(rows, inner) B(inner, 0..<16)`, one fused multiply-add per inner index in

@@ -14,7 +14,9 @@ import Testing
         return (0..<n).map { _ in random.nextNormal() }
     }
 
-    @Test(arguments: [(1, 1, 1), (5, 7, 3), (6, 16, 10), (13, 35, 17), (7, 40, 64), (12, 33, 1)])
+    /// (The last two cross the blocks of the inner dimension (256), the rows (96) and the
+    /// columns (512).)
+    @Test(arguments: [(1, 1, 1), (5, 7, 3), (6, 16, 10), (13, 35, 17), (7, 40, 64), (12, 33, 1), (100, 21, 600), (3, 530, 260)])
     func everyElementIsItsChainOfFusedMultiplyAdds(shape: (Int, Int, Int)) {
         let (m, n, k) = shape
         let a = DenseKernelTests.randomValues(m * k, seed: 1), b = DenseKernelTests.randomValues(k * n, seed: 2)
