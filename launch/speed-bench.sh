@@ -7,7 +7,8 @@
 #      thread each, batch 128, every layer 98% sparse, mask updates every 100 steps
 #      (python/bench_rigl_torch.py);
 #   2. dense LeNet-300-100 and LeNet-5: `sprig bench` against plain PyTorch;
-#   3. dense LeNet-300-100 with 4 micro-batches (exact rank-count invariance) against 1;
+#   3. dense LeNet-300-100 with 4 micro-batches (exact rank-count invariance) against 1, both in
+#      one process, block by block in turn (`sprig bench --versus-microbatches 1`);
 #   4. LeNet-5 RigL 95% ERK against Sprig's dense LeNet-5 (one `sprig bench` call);
 #   5. configs/fast-mnist.yaml on 2 ranks (launch/mpirun.sh 2), seeds 1-5: wall time of the
 #      whole command (start-up included) and test accuracy.
@@ -52,8 +53,14 @@ for r in $(seq 1 "$ROUNDS"); do
   echo "speed-bench: round $r of $ROUNDS"
   record rigl98-sprig "$r" "$(bench --models lenet-300-100 --sparsities 0.98)"
   record rigl98-torch "$r" "$("$PY" python/bench_rigl_torch.py --sparsity 0.98 --steps "$TORCH_STEPS")"
-  record dense300-sprig "$r" "$(bench --models lenet-300-100 --sparsities 0 --microbatches 4)"
-  record dense300-mb1 "$r" "$(bench --models lenet-300-100 --sparsities 0 --microbatches 1)"
+  # 4 micro-batches and 1 in one process, block by block in turn (bench --versus-microbatches).
+  dense=$(bench --models lenet-300-100 --sparsities 0 --microbatches 4 --versus-microbatches 1)
+  record dense300-sprig "$r" "$dense"
+  record dense300-mb1 "$r" "$(printf '%s\n' "$dense" | "$PY" -c '
+import json, sys
+for line in sys.stdin:
+    if line.startswith("{"):
+        o = json.loads(line); print(json.dumps({"samples_per_second": o["versus_samples_per_second"], "microbatches": o["versus_microbatches"]}))')"
   record dense300-torch "$r" "$("$PY" python/bench_rigl_torch.py --sparsity 0 --steps $((TORCH_STEPS / 2)))"
   record lenet5-sprig "$r" "$(bench --models lenet-5 --sparsities 0,0.95 --distribution erk)"
   record lenet5-torch "$r" "$("$PY" python/bench_rigl_torch.py --model lenet-5 --sparsity 0 --steps $((TORCH_STEPS / 10)))"

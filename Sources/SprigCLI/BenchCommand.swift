@@ -33,6 +33,9 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "Micro-batches per batch (the training default is 4).")
     var microbatches: Int = 4
 
+    @Option(name: .long, help: "Also measure each row with this many micro-batches, in turn with the row block by block (a ratio that holds on a shared machine).")
+    var versusMicrobatches: Int?
+
     @Option(name: .long, help: "Seconds of timed training per row (at least 100 steps).")
     var seconds: Double = 2
 
@@ -45,6 +48,7 @@ struct BenchCommand: ParsableCommand {
     func validate() throws {
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
         guard microbatches >= 1, batch % microbatches == 0 else { throw ValidationError("--microbatches must divide --batch") }
+        if let v = versusMicrobatches, v < 1 || batch % v != 0 { throw ValidationError("--versus-microbatches must divide --batch") }
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard SparsityDistribution(rawValue: distribution) != nil else {
@@ -81,9 +85,13 @@ struct BenchCommand: ParsableCommand {
             let arch = ModelArchitecture.zoo[name]!
             var dense: TrainingThroughput.Result?
             for s in levels {
-                let r = TrainingThroughput(model: arch, sparsity: s, distribution: SparsityDistribution(rawValue: distribution)!,
-                                           method: SparseTrainingMethod(rawValue: method)!, batch: batch,
-                                           microbatches: microbatches, seconds: seconds).run()
+                let row = TrainingThroughput(model: arch, sparsity: s, distribution: SparsityDistribution(rawValue: distribution)!,
+                                             method: SparseTrainingMethod(rawValue: method)!, batch: batch,
+                                             microbatches: microbatches, seconds: seconds)
+                var versus = row
+                versus.microbatches = versusMicrobatches ?? microbatches
+                let results = TrainingThroughput.interleaved(versusMicrobatches == nil ? [row] : [row, versus], seconds: seconds)
+                let r = results[0]
                 if s == 0 { dense = r }
                 let gflops = r.samplesPerSecond * Double(r.flopsPerExample) / 1e9
                 let speedup = dense.map { r.samplesPerSecond / $0.samplesPerSecond }
@@ -94,11 +102,15 @@ struct BenchCommand: ParsableCommand {
                       "batch": .int(batch), "microbatches": .int(microbatches), "samples_per_second": .number(r.samplesPerSecond),
                       "speedup_vs_dense": speedup.map(JSONValue.number) ?? .null, "gflops": .number(gflops),
                       "model_bytes": .int(r.modelBytes), "model_bytes_vs_dense": memory.map(JSONValue.number) ?? .null,
-                      "rss_bytes": .int(rss), "peak_rss_bytes": .int(ResourceUsage.peakResidentBytes ?? 0)],
+                      "rss_bytes": .int(rss), "peak_rss_bytes": .int(ResourceUsage.peakResidentBytes ?? 0),
+                      "versus_microbatches": versusMicrobatches.map(JSONValue.int) ?? .null,
+                      "versus_samples_per_second": results.count > 1 ? .number(results[1].samplesPerSecond) : .null],
                      text: name.padding(toLength: 15, withPad: " ", startingAt: 0)
                         + String(format: " %8.2f  %9.0f  %7@  %7.1f  %11d  %8@  %7.1f", s, r.samplesPerSecond,
                                  (speedup.map { String(format: "%.2fx", $0) } ?? "-") as NSString, gflops, r.modelBytes,
-                                 (memory.map { String(format: "%.3f", $0) } ?? "-") as NSString, Double(rss) / 1_048_576))
+                                 (memory.map { String(format: "%.3f", $0) } ?? "-") as NSString, Double(rss) / 1_048_576)
+                        + (results.count > 1 ? String(format: "  (in turn with --microbatches %d: %.0f, ratio %.3f)", versusMicrobatches!,
+                                                      results[1].samplesPerSecond, r.samplesPerSecond / results[1].samplesPerSecond) : ""))
             }
         }
         if !json {
