@@ -11,7 +11,9 @@ import SprigModels
 /// `gradients + states` buffers of the store, `4 n (2 + buffers)` bytes (the whole `4 N`
 /// per buffer for dense layers and for sparse layers on the dense-math path, which also
 /// hold two dense scratch matrices); the mask built at start, about 40 bytes per active
-/// weight for a moment; activations, four matrices of `width x micro-batch` floats per layer.
+/// weight for a moment; activations, four matrices of `width x micro-batch` floats per layer
+/// (of `width x local batch` when every layer is fully connected on dense math, whose
+/// micro-batches run side by side: `TrainingStep.runsSideBySide(atStep:)`).
 public struct MemoryEstimate {
     public var bytes: Int
 
@@ -22,16 +24,18 @@ public struct MemoryEstimate {
         let states = config.adam == nil ? 1 : 2
         var total = 0
         var widest = config.model.inputFeatures
+        var sideBySide = config.microbatches > 1
         for (shape, sparsity) in zip(config.model.weightShapes, sparsities) {
             let positions = shape.count
             let active = sparsity > 0 ? SparsityDistribution.activeCount(count: positions, sparsity: sparsity) : positions
             let threshold = shape.shape.count == 4 ? s.convDenseMathDensity : s.denseMathDensity
             let denseMath = sparsity == 0 || Double(active) / Double(positions) > threshold
             total += 4 * active * (2 + treeBuffers + states) + (denseMath ? 8 * positions : 40 * active)
+            sideBySide = sideBySide && denseMath && shape.shape.count == 2
             widest = max(widest, shape.shape[0])
         }
         let layers = config.model.weightShapes.count
-        total += 4 * 4 * layers * widest * (config.batchSize / config.microbatches)
+        total += 4 * 4 * layers * widest * (sideBySide ? config.batchSize : config.batchSize / config.microbatches)
         if s.method == .rigl { total += s.tileBudgetMB << 20 }
         bytes = total
     }
