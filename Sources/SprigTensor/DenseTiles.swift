@@ -2,15 +2,12 @@
 /// plain products, a 3 x 16 half tile in six for segment sums (two side by side), and the
 /// rows of A each one reads.
 extension DenseKernels {
+    /// The sparse kernels' unaligned SIMD8 load and store, by the names the tiles use.
     @inline(__always)
-    static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-    }
+    static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> { SparseKernels.load8(p) }
 
     @inline(__always)
-    static func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
-    }
+    static func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) { SparseKernels.store8(v, p) }
 
     /// Three rows of A (a half tile): row 0 at `first`, rows 1 and 2 at `first + o1`,
     /// `first + o2` (rows past the matrix read its last row), the next inner index `step`
