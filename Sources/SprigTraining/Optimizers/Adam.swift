@@ -7,6 +7,11 @@ import SprigLayers
 ///     g = grad + weightDecay * w         (tensors whose spec decays)
 ///     m = beta1 m + (1 - beta1) g,  v = beta2 v + (1 - beta2) g^2
 ///     w = w - lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
+///
+/// A moment below the smallest normal float (1.2e-38) is stored as 0. The moments of
+/// weights whose gradient stays 0 (behind a dead ReLU) decay geometrically into subnormal
+/// numbers, on which x86 arithmetic is many times slower: LeNet-5-caffe's second epoch ran
+/// at 55% of its first's speed before. The update such a moment gives is below 1e-30.
 public final class Adam: Optimizer {
     public struct Settings: Equatable {
         public var beta1: Double
@@ -48,8 +53,10 @@ public final class Adam: Optimizer {
             let wd: Float = spec.decays ? Float(settings.weightDecay) : 0
             for i in 0..<spec.count {
                 let gi = g[i] + wd * w[i]
-                let mi = b1 * mm[i] + (1 - b1) * gi
-                let vi = b2 * vv[i] + (1 - b2) * gi * gi
+                var mi = b1 * mm[i] + (1 - b1) * gi
+                var vi = b2 * vv[i] + (1 - b2) * gi * gi
+                if abs(mi) < Float.leastNormalMagnitude { mi = 0 }
+                if vi < Float.leastNormalMagnitude { vi = 0 }
                 mm[i] = mi
                 vv[i] = vi
                 w[i] -= lr * (mi * c1) / ((vi * c2).squareRoot() + eps)
