@@ -32,6 +32,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         .systemLibrary(
@@ -44,8 +45,9 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // zlib; not named CZlib, the name of ZIPFoundation's own zlib module.
         .systemLibrary(
-            name: "CZlib",
+            name: "Zlib",
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
@@ -55,8 +57,12 @@ let package = Package(
         ),
         // The library, in layers; each depends only on those below it (docs/ARCHITECTURE.md).
         .target(name: "SprigTensor", dependencies: ["CBLAS"], swiftSettings: kernelSettings),
-        .target(name: "SprigData", dependencies: ["SprigTensor", "CZlib"], swiftSettings: kernelSettings),
-        .target(name: "SprigExport", dependencies: ["SprigTensor", "CZlib"], swiftSettings: kernelSettings),
+        .target(
+            name: "SprigData",
+            dependencies: ["SprigTensor", "Zlib", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+            swiftSettings: kernelSettings
+        ),
+        .target(name: "SprigExport", dependencies: ["SprigTensor", "Zlib"], swiftSettings: kernelSettings),
         .target(name: "SprigLayers", dependencies: ["SprigTensor"], swiftSettings: kernelSettings),
         .target(name: "SprigSparsity", dependencies: ["SprigTensor", "SprigLayers"], swiftSettings: kernelSettings),
         .target(name: "SprigModels", dependencies: ["SprigTensor", "SprigLayers", "SprigSparsity"], swiftSettings: kernelSettings),
@@ -68,7 +74,7 @@ let package = Package(
         .target(
             name: "SprigTraining",
             dependencies: ["SprigTensor", "SprigData", "SprigExport", "SprigLayers", "SprigSparsity", "SprigModels",
-                           "SprigDistributed", "CZlib", .product(name: "Yams", package: "Yams")],
+                           "SprigDistributed", "Zlib", .product(name: "Yams", package: "Yams")],
             swiftSettings: kernelSettings
         ),
         .target(
@@ -83,7 +89,8 @@ let package = Package(
         .testTarget(
             name: "SprigTests",
             dependencies: ["Sprig", "MPI", "SprigTensor", "SprigData", "SprigExport", "SprigLayers", "SprigSparsity",
-                           "SprigModels", "SprigDistributed", "SprigTraining"]
+                           "SprigModels", "SprigDistributed", "SprigTraining",
+                           .product(name: "ZIPFoundation", package: "ZIPFoundation")] // writes .npz files to read
         ),
     ],
     swiftLanguageModes: [.v5]

@@ -1,5 +1,5 @@
 import SprigTensor
-import CZlib
+import Zlib
 
 /// gzip decompression through zlib.
 public enum Gzip {

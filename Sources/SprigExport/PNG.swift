@@ -1,5 +1,5 @@
 import SprigTensor
-import CZlib
+import Zlib
 
 /// An RGB image, 8 bits per channel, row after row.
 public struct RGBImage {

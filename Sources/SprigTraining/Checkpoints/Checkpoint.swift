@@ -3,7 +3,7 @@ import SprigData
 import SprigExport
 import SprigSparsity
 import SprigDistributed
-import CZlib
+import Zlib
 import Foundation
 
 /// Everything needed to continue a run exactly: the step, the seed and full config, every
