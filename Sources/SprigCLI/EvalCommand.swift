@@ -11,7 +11,7 @@ struct EvalCommand: ParsableCommand {
     )
 
     @Argument(help: "The safetensors file (its metadata holds the config); sparse layers dense with masks in NAME.masks.safetensors beside it, or in CSR form.") var weights: String
-    @Option(name: .long, help: "MNIST-format data directory (default: the one in the file's config).") var data: String?
+    @Option(name: .long, help: "Data folder (default: the one in the file's config).") var data: String?
 
     @Option(name: .long, help: "Also write the predicted class of each test image to this file, one a line, in the file's order.")
     var predictions: String?
@@ -21,9 +21,9 @@ struct EvalCommand: ParsableCommand {
             let (tensors, masks, metadata) = try MaskSidecar.read(path: weights)
             guard let text = metadata["config"] else { throw SprigError(weights, "no config in the metadata (not written by sprig)") }
             var config = try TrainingConfig.parse(text: text, source: weights + " (metadata)")
-            if let data { config.data = data }
+            if let data { config.data.path = data }
             config.sparsity.method = config.sparsity.method == .gmp ? .static : config.sparsity.method
-            let dataset = try MNISTData(directory: config.data, classes: config.model.classes)
+            let dataset = try config.loadData()
             let trainer = try Trainer(config: config, replicas: .single(), data: dataset)
             try trainer.load(tensors, masks: masks, metadata: metadata, source: weights)
             let (accuracy, loss) = trainer.evaluate(dataset.test)

@@ -18,7 +18,7 @@ struct PruneCommand: ParsableCommand {
     )
 
     @Option(name: .long, help: "YAML config (model, data, optimizer; its epochs are the initial training).") var config: String
-    @Option(name: .long, help: "MNIST-format data directory.") var data: String?
+    @Option(name: .long, help: "Data folder (overrides the config's data path).") var data: String?
     @Option(name: .long, parsing: .unconditional, help: "Epochs of initial training (overrides the config's).") var epochs: Int?
     @Option(name: .long, parsing: .unconditional, help: "Prune-retrain rounds.") var iterations: Int = 5
     @Option(name: .customLong("retrain-epochs"), parsing: .unconditional, help: "Epochs of retraining after each round.") var retrainEpochs: Int = 10
@@ -45,7 +45,7 @@ struct PruneCommand: ParsableCommand {
             let format = try WeightsFormat(parsing: weightsFormat, option: "--weights-format")
             if communicator.isRoot { try checkOutputs(files: [("--weights-out", weightsOut), ("--metrics-out", metricsOut)]) }
             var c = try TrainingConfig.load(path: config)
-            if let data { c.data = data }
+            if let data { c.data.path = data }
             if let epochs { c.epochs = epochs; c.overriddenBy["epochs"] = "--epochs" }
             try c.validate()
             let fanIn = c.sparsity.fanIn // the one key of the section that NNrelief uses (its reset's scale)
@@ -53,7 +53,7 @@ struct PruneCommand: ParsableCommand {
             c.sparsity.method = .nnrelief
             c.sparsity.fanIn = fanIn
             c.replicaCheckEvery = 0
-            let dataset = try MNISTData(directory: c.data, classes: c.model.classes)
+            let dataset = try c.loadData()
             return (format, try Trainer(config: c, replicas: Replicas(communicator), data: dataset))
         }
         let isRoot = communicator.isRoot

@@ -6,26 +6,37 @@ import Sprig
 /// line, the sparsity summary, and the pictures.
 extension TrainCommand {
     /// connectivity.png (the last frame) and connectivity-evolution.png (up to eight frames
-    /// evenly spaced over the run, first and last included, on one colour scale).
+    /// evenly spaced over the run, first and last included, on one colour scale). `shape`
+    /// is the examples' `[C, H, W]`: a pixel counts the connections of all its channels.
     func writePictures(_ frames: [(epoch: Int, counts: [Int])], shape: [Int], title: String, to directory: String) throws {
-        guard !frames.isEmpty, shape.count == 2 else {
+        guard !frames.isEmpty, shape.count == 3 else {
             print("sprig: no pictures: the first layer is dense or the inputs are not images")
             return
+        }
+        let (channels, rows, cols) = (shape[0], shape[1], shape[2])
+        let plane = rows * cols
+        let frames = frames.map { frame in
+            (frame.epoch, (0..<plane).map { p in (0..<channels).reduce(0) { $0 + frame.counts[$1 * plane + p] } })
         }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let picks = frames.count <= 8 ? Array(frames.indices)
             : (0..<8).map { $0 * (frames.count - 1) / 7 }
-        try ConnectivityMap.image([frames.last!.counts], rows: shape[0], cols: shape[1], title: title, labels: ["epoch \(frames.last!.epoch)"]).write(to: directory + "/connectivity.png")
-        try ConnectivityMap.image(picks.map { frames[$0].counts }, rows: shape[0], cols: shape[1], title: title, labels: picks.map { "epoch \(frames[$0].epoch)" })
+        try ConnectivityMap.image([frames.last!.1], rows: rows, cols: cols, title: title, labels: ["epoch \(frames.last!.0)"]).write(to: directory + "/connectivity.png")
+        try ConnectivityMap.image(picks.map { frames[$0].1 }, rows: rows, cols: cols, title: title, labels: picks.map { "epoch \(frames[$0].0)" })
             .write(to: directory + "/connectivity-evolution.png")
-        print("sprig: wrote \(directory)/connectivity.png and connectivity-evolution.png (epochs \(picks.map { String(frames[$0].epoch) }.joined(separator: ", ")))")
+        print("sprig: wrote \(directory)/connectivity.png and connectivity-evolution.png (epochs \(picks.map { String(frames[$0].0) }.joined(separator: ", ")))")
     }
 
     /// What this run trains, on rank 0's terminal.
     func printHeader(_ trainer: Trainer, ranks: Int, exactTree: Bool) {
         let c = trainer.config
         if resume != nil { print("sprig: resuming at step \(trainer.step) from \(resume!)") }
-        print("sprig: \(c.modelName) (\(c.model), \(trainer.model.store.count) parameters) on \(c.data): "
+        print("sprig: data: \(trainer.data.summary)")
+        if !c.augmentation.isIdentity {
+            print("sprig: augment: random crop with padding \(c.augmentation.cropPadding)"
+                  + (c.augmentation.horizontalFlip ? ", horizontal flip" : "") + " (training batches)")
+        }
+        print("sprig: \(c.modelName) (\(c.model), \(trainer.model.store.count) parameters) on \(c.data.path): "
               + "\(ranks) rank\(ranks == 1 ? "" : "s") x batch \(trainer.plan.localBatch) "
               + "(\(c.microbatches) micro-batches of \(c.batchSize / c.microbatches)), "
               + "\(trainer.plan.stepsPerEpoch) steps/epoch, \(trainer.totalSteps) steps")

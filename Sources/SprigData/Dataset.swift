@@ -1,109 +1,61 @@
 import SprigTensor
-import Foundation
 
-/// Labelled examples of equal size, kept as the raw bytes of the IDX files (one byte per
-/// pixel); batches are turned into normalised floats as they are gathered.
+/// Labelled examples of one shape, in the element type of the files they came from
+/// (`ExampleValues`); batches become normalised floats as they are gathered
+/// (`Dataset.gather`).
+///
+/// An example is an image of shape `[C, H, W]` (channels, rows, columns: the values of
+/// channel 0 row by row, then channel 1, ..., NCHW without the batch), or `[F]` flat
+/// features. Models read it in that order: a fully connected first layer sees the `C H W`
+/// values as they are.
 public struct Dataset {
-    /// `count * featureCount` pixel bytes, example after example.
-    public let pixels: [UInt8]
+    /// `count * featureCount` values, example after example.
+    public let values: ExampleValues
     /// One class index per example.
-    public let labels: [UInt8]
-    /// The shape of one example (for MNIST: 28 x 28).
+    public let labels: [Int32]
+    /// The shape of one example: `[C, H, W]`, or `[F]`.
     public let exampleShape: [Int]
 
     public var count: Int { labels.count }
     public var featureCount: Int { exampleShape.reduce(1, *) }
+    /// True when the examples are images (`[C, H, W]`).
+    public var isImage: Bool { exampleShape.count == 3 }
+    /// Channels of an image (normalisation is per channel); flat features are one channel.
+    public var channels: Int { isImage ? exampleShape[0] : 1 }
 
-    public init(pixels: [UInt8], labels: [UInt8], exampleShape: [Int]) {
-        precondition(pixels.count == labels.count * exampleShape.reduce(1, *), "pixel and label counts disagree")
-        self.pixels = pixels
+    public init(values: ExampleValues, labels: [Int32], exampleShape: [Int]) {
+        precondition(exampleShape.count == 1 || exampleShape.count == 3, "an example is [C, H, W] or [F], got \(exampleShape)")
+        precondition(values.count == labels.count * exampleShape.reduce(1, *), "value and label counts disagree")
+        self.values = values
         self.labels = labels
         self.exampleShape = exampleShape
     }
 
-    /// Reads an images file and a labels file in IDX format and checks that they agree
-    /// and that every label is below `classes`.
-    public init(imagesPath: String, labelsPath: String, classes: Int) throws {
-        let images = try IDXFile(path: imagesPath, expectedRank: 3)
-        let labels = try IDXFile(path: labelsPath, expectedRank: 1)
-        guard images.dimensions[0] == labels.dimensions[0] else {
-            throw SprigError(labelsPath, "holds \(labels.dimensions[0]) labels but \(imagesPath) holds \(images.dimensions[0]) images")
-        }
-        if let bad = labels.values.firstIndex(where: { Int($0) >= classes }) {
-            throw SprigError(labelsPath, "label \(labels.values[bad]) at index \(bad) is out of range 0..<\(classes)")
-        }
-        guard images.dimensions[0] > 0 else {
-            throw SprigError(imagesPath, "holds no images")
-        }
-        self.init(pixels: images.values, labels: labels.values, exampleShape: Array(images.dimensions[1...]))
+    /// Images of bytes (or flat byte features).
+    public init(pixels: [UInt8], labels: [Int32], exampleShape: [Int]) {
+        self.init(values: .uint8(pixels), labels: labels, exampleShape: exampleShape)
     }
-}
 
-extension Dataset {
+    /// The bytes of a byte data set (nil for float features).
+    public var pixels: [UInt8]? {
+        if case .uint8(let p) = values { return p }
+        return nil
+    }
+
+    /// The shape as text, `3x32x32` or `784`.
+    public var shapeText: String { exampleShape.map(String.init).joined(separator: "x") }
+
+    /// The first example whose label is outside `0..<classes`, as (index, label).
+    public func labelOutside(classes: Int) -> (index: Int, label: Int32)? {
+        labels.firstIndex { $0 < 0 || Int($0) >= classes }.map { ($0, labels[$0]) }
+    }
+
     /// The first `count - n` examples and the last `n`.
     public func split(holdingOut n: Int) -> (kept: Dataset, heldOut: Dataset) {
         precondition(n >= 0 && n < count)
         let cut = count - n
         let f = featureCount
-        return (Dataset(pixels: Array(pixels[..<(cut * f)]), labels: Array(labels[..<cut]), exampleShape: exampleShape),
-                Dataset(pixels: Array(pixels[(cut * f)...]), labels: Array(labels[cut...]), exampleShape: exampleShape))
-    }
-}
-
-/// The training and test sets of an MNIST-format directory, and a validation set when
-/// part of the training set is held out.
-public struct MNISTData {
-    public let train: Dataset
-    public let test: Dataset
-    /// Examples held out of the training files (`holdingOut`).
-    public let validation: Dataset?
-
-    /// The four standard files; each may also be gzipped (`.gz`), and the dotted variant
-    /// of the names (`train-images.idx3-ubyte`) is accepted too.
-    public static let fileNames = (
-        trainImages: "train-images-idx3-ubyte", trainLabels: "train-labels-idx1-ubyte",
-        testImages: "t10k-images-idx3-ubyte", testLabels: "t10k-labels-idx1-ubyte"
-    )
-
-    public init(train: Dataset, test: Dataset, validation: Dataset? = nil) {
-        self.train = train
-        self.test = test
-        self.validation = validation
-    }
-
-    /// These sets with the training set's last `n` examples held out as the validation
-    /// set (unchanged when `n` is 0). Keras's `validation_split` also takes the last ones.
-    public func holdingOut(_ n: Int) -> MNISTData {
-        guard n > 0 else { return self }
-        let (kept, heldOut) = train.split(holdingOut: n)
-        return MNISTData(train: kept, test: test, validation: heldOut)
-    }
-
-    /// Loads the four files of `directory`; `classes` bounds the labels.
-    public init(directory: String, classes: Int = 10) throws {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw SprigError(directory, "data directory does not exist (run launch/fetch-mnist.sh, or pass --data DIR)")
-        }
-        let names = MNISTData.fileNames
-        let train = try Dataset(imagesPath: try MNISTData.locate(names.trainImages, in: directory),
-                                labelsPath: try MNISTData.locate(names.trainLabels, in: directory), classes: classes)
-        let testImages = try MNISTData.locate(names.testImages, in: directory)
-        let test = try Dataset(imagesPath: testImages,
-                               labelsPath: try MNISTData.locate(names.testLabels, in: directory), classes: classes)
-        guard train.exampleShape == test.exampleShape else {
-            throw SprigError(testImages, "images are \(test.exampleShape), the training images are \(train.exampleShape)")
-        }
-        self.init(train: train, test: test)
-    }
-
-    /// The path of `name` in `directory`, raw or gzipped, in standard or dotted spelling.
-    static func locate(_ name: String, in directory: String) throws -> String {
-        let dotted = name.replacingOccurrences(of: "-idx", with: ".idx")
-        for candidate in [name, name + ".gz", dotted, dotted + ".gz"] {
-            let path = (directory as NSString).appendingPathComponent(candidate)
-            if FileManager.default.fileExists(atPath: path) { return path }
-        }
-        throw SprigError((directory as NSString).appendingPathComponent(name), "missing data file (looked for it raw and as .gz)")
+        return (Dataset(values: values[0..<(cut * f)], labels: Array(labels[..<cut]), exampleShape: exampleShape),
+                Dataset(values: values[(cut * f)..<(count * f)], labels: Array(labels[cut...]), exampleShape: exampleShape))
     }
 }

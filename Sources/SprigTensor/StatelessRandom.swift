@@ -1,8 +1,8 @@
 /// What a random draw is for; part of every draw's key, so that draws for different
 /// purposes never share a stream. Each library layer names its own purposes (data order
-/// in SprigData, initial weights in SprigLayers, masks in SprigSparsity) with distinct
-/// raw values: 1 shuffle, 2 weight init, 3 bias init, 4 mask init, 5 drop noise, 6 grow,
-/// 7 pruning set.
+/// and augmentation in SprigData, initial weights in SprigLayers, masks in SprigSparsity)
+/// with distinct raw values: 1 shuffle, 2 weight init, 3 bias init, 4 mask init, 5 drop
+/// noise, 6 grow, 7 pruning set, 8 augmentation.
 public struct RandomPurpose: RawRepresentable, Hashable, Sendable {
     public let rawValue: UInt64
     public init(rawValue: UInt64) { self.rawValue = rawValue }

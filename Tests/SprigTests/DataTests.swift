@@ -70,10 +70,11 @@ import Testing
         for gzipped in [false, true] {
             let dir = TemporaryDirectory()
             writeSyntheticMNIST(in: dir, train: 40, test: 10, gzipped: gzipped)
-            let data = try MNISTData(directory: dir.path, classes: 4)
+            let data = try DataSource(path: dir.path, classes: 4).load()
             #expect(data.train.count == 40)
             #expect(data.test.count == 10)
-            #expect(data.train.exampleShape == [8, 8])
+            #expect(data.train.exampleShape == [1, 8, 8])
+            #expect(data.format == .idx && data.classes == 4)
         }
     }
 
@@ -81,17 +82,17 @@ import Testing
         let dir = TemporaryDirectory()
         writeSyntheticMNIST(in: dir, train: 40, test: 10)
         try FileManager.default.moveItem(atPath: dir.file("train-images-idx3-ubyte"), toPath: dir.file("train-images.idx3-ubyte"))
-        #expect(try MNISTData(directory: dir.path, classes: 4).train.count == 40)
+        #expect(try DataSource(path: dir.path, classes: 4).load().train.count == 40)
     }
 
     @Test func missingFileAndDirectoryAreNamed() throws {
         let dir = TemporaryDirectory()
         writeSyntheticMNIST(in: dir, train: 40, test: 10)
         try FileManager.default.removeItem(atPath: dir.file("t10k-labels-idx1-ubyte"))
-        let error = sprigError { _ = try MNISTData(directory: dir.path, classes: 4) }
+        let error = sprigError { _ = try DataSource(path: dir.path, classes: 4).load() }
         #expect(error?.subject == dir.file("t10k-labels-idx1-ubyte"))
         #expect(error?.message.contains("missing") == true)
-        let noDir = sprigError { _ = try MNISTData(directory: dir.file("nope"), classes: 4) }
+        let noDir = sprigError { _ = try DataSource(path: dir.file("nope"), classes: 4).load() }
         #expect(noDir?.subject == dir.file("nope"))
     }
 
@@ -99,7 +100,7 @@ import Testing
         let dir = TemporaryDirectory()
         writeSyntheticMNIST(in: dir, train: 40, test: 10)
         dir.write("train-labels-idx1-ubyte", idxBytes([39], Array(repeating: 1, count: 39)))
-        let error = sprigError { _ = try MNISTData(directory: dir.path, classes: 4) }
+        let error = sprigError { _ = try DataSource(path: dir.path, classes: 4).load() }
         #expect(error?.subject == dir.file("train-labels-idx1-ubyte"))
         #expect(error?.message.contains("39 labels") == true)
         #expect(error?.message.contains("40 images") == true)
@@ -111,16 +112,19 @@ import Testing
         var labels = [UInt8](repeating: 1, count: 10)
         labels[7] = 4
         dir.write("t10k-labels-idx1-ubyte", idxBytes([10], labels))
-        let error = sprigError { _ = try MNISTData(directory: dir.path, classes: 4) }
+        let error = sprigError { _ = try DataSource(path: dir.path, classes: 4).load() }
         #expect(error?.subject == dir.file("t10k-labels-idx1-ubyte"))
-        #expect(error?.message == "label 4 at index 7 is out of range 0..<4")
+        #expect(error?.message == "label 4 at index 7 is out of range 0..<4 (data.classes is 4)")
+        // without data.classes the training labels (0..<4 here) set the range
+        #expect(sprigError { _ = try DataSource(path: dir.path).load() }?.message
+            == "label 4 at index 7 is out of range 0..<4 (the training labels are 0..<4)")
     }
 
     @Test func normalizationStandardises() {
         let d = Dataset(pixels: [0, 255, 0, 255], labels: [0, 1], exampleShape: [2])
         let n = Normalization(fitting: d)
-        #expect(abs(n.mean - 0.5) < 1e-6)
-        #expect(abs(n.std - 0.5) < 1e-6)
+        #expect(n.mean.count == 1 && abs(n.mean[0] - 0.5) < 1e-6)
+        #expect(abs(n.std[0] - 0.5) < 1e-6)
         #expect(abs(n.table[0] + 1) < 1e-6 && abs(n.table[255] - 1) < 1e-6)
     }
 

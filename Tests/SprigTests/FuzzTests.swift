@@ -2,6 +2,7 @@ import Foundation
 import MPI
 import Testing
 @testable import Sprig
+@testable import SprigData
 @testable import SprigDistributed
 @testable import SprigLayers
 @testable import SprigSparsity
@@ -107,6 +108,43 @@ import Testing
         FuzzTests.expectEveryTruncationRejected(g)
     }
 
+    @Test func cifarReader() {
+        let records = CIFARRecords(labelClasses: [20, 100], labelNames: ["coarse label", "fine label"], trainedLabel: 1)
+        let bytes = cifarBytes(labels: [[3, 77], [19, 99]], pixels: cifarPixels(2, seed: 1))
+        let r = FuzzTests.fuzz(bytes, source: "fuzz.bin") { _ = try records.parse($0, source: "fuzz.bin") }
+        // flips in pixels read as other pixels; cuts and added tails break the record size
+        #expect(r.rejected > FuzzTests.count / 3 && r.parsed > 0, "\(r)")
+        // a cut between records leaves a valid file of fewer records; every other cut is refused
+        let cuts = (0..<bytes.count).filter { cut in (try? records.parse(Array(bytes[..<cut]), source: "c")) != nil }
+        #expect(cuts == [3074], "\(cuts.prefix(5))")
+    }
+
+    @Test func numpyArrayReader() {
+        let bytes = npyBytes(descr: "<f4", shape: [2, 3], data: floatBytes([1, 2, 3, 4, 5, 6]))
+        let r = FuzzTests.fuzz(bytes, source: "fuzz.npy") { b in
+            let a = try NumPyArray(bytes: b, source: "fuzz.npy")
+            _ = (a.floats(), a.integers())
+        }
+        #expect(r.rejected > FuzzTests.count / 3 && r.parsed > 0, "\(r)")
+        FuzzTests.expectEveryTruncationRejected(r)
+    }
+
+    @Test func numpyArchiveReader() throws {
+        for compressed in [false, true] {
+            let bytes = try npzBytes([("x", npyBytes(descr: "|u1", shape: [2, 1, 2, 2], data: Array(0..<8))),
+                                      ("y", npyBytes(descr: "<i8", shape: [2], data: littleEndianBytes([Int64(1), 0])))],
+                                     compressed: compressed)
+            let dir = TemporaryDirectory()
+            let path = dir.file("fuzz.npz")
+            let r = FuzzTests.fuzz(bytes, source: path) { b in
+                dir.write("fuzz.npz", b)
+                _ = try NumPyReader.examples(try NumPyArchive(path: path), layout: .nchw)
+            }
+            // the archive's CRC-32s catch changed members
+            #expect(r.rejected > FuzzTests.count / 2, "\(r)")
+        }
+    }
+
     @Test func configReader() throws {
         let text = try String(contentsOfFile: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("configs/rigl-mnist.yaml").path, encoding: .utf8)
@@ -123,14 +161,14 @@ import Testing
         writeSyntheticMNIST(in: dir, train: 40, test: 10)
         var config = try TrainingConfig.parse(text: "model: {mlp: [64, 8, 4]}\nbatch_size: 20\nmax_steps: 4\nsparsity: {method: snfs, sparsity: 0.5, delta_t: 2}",
                                               source: "f.yaml")
-        config.data = dir.path
-        let trainer = try Trainer(config: config, replicas: .single(), data: try MNISTData(directory: dir.path, classes: 4))
+        config.data.path = dir.path
+        let trainer = try Trainer(config: config, replicas: .single(), data: try DataSource(path: dir.path, classes: 4).load())
         try trainer.train { _ in }
         let bytes = trainer.checkpoint().encode()
         #expect(try Checkpoint.decode(bytes, source: "c") == trainer.checkpoint())
         let r = FuzzTests.fuzz(bytes, source: "fuzz.ckpt") { b in
             let c = try Checkpoint.decode(b, source: "fuzz.ckpt")
-            let fresh = try Trainer(config: config, replicas: .single(), data: try MNISTData(directory: dir.path, classes: 4))
+            let fresh = try Trainer(config: config, replicas: .single(), data: try DataSource(path: dir.path, classes: 4).load())
             try fresh.restore(c, source: "fuzz.ckpt")
         }
         // every mutation that changes a byte breaks the checksum

@@ -10,8 +10,8 @@ import Testing
         writeSyntheticMNIST(in: dir, train: 40, test: 10)
         var config = try TrainingConfig.parse(text: "model: {mlp: [64, 8, 4]}\nbatch_size: 20\nepochs: 2\nsparsity: {method: snfs, sparsity: 0.5, delta_t: 2}",
                                               source: "f.yaml")
-        config.data = dir.path
-        let trainer = try Trainer(config: config, replicas: .single(), data: try MNISTData(directory: dir.path, classes: 4))
+        config.data.path = dir.path
+        let trainer = try Trainer(config: config, replicas: .single(), data: try DataSource(path: dir.path, classes: 4).load())
         #expect(trainer.epochLossSoFar == nil)
         var seen: [Double] = []
         var reported: [Double] = []

@@ -174,8 +174,8 @@ import Testing
             max_steps: 1
             sparsity: {method: snip, sparsity: 0.8}
             """, source: "t.yaml")
-        config.data = dir.path
-        let trainer = try Trainer(config: config, replicas: .single(), data: try MNISTData(directory: dir.path, classes: 4))
+        config.data.path = dir.path
+        let trainer = try Trainer(config: config, replicas: .single(), data: try DataSource(path: dir.path, classes: 4).load())
         let x = Matrix(rows: 64, cols: 20)
         var labels: [Int32] = []
         trainer.data.train.gather(trainer.plan.localIndices(trainer.plan.order(epoch: 1), batch: 0), normalization: trainer.normalization,

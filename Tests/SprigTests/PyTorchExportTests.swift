@@ -73,7 +73,9 @@ import Testing
         let trained = try SparseFileTests.trainer("{mlp: [64, 16, 4]}", side: 8, classes: 4, method: "rigl", steps: 1)
         let metadata = trained.exportMetadata
         #expect(metadata["input_scale"] == "1/255" && metadata["input_shape"] == "[64]")
-        #expect(metadata["input_normalization"]?.hasPrefix("x = (pixel / 255 - input_mean) / input_std") == true)
+        #expect(metadata["input_normalization"]?.hasPrefix("x = (pixel / 255 - input_mean[c]) / input_std[c]") == true)
+        #expect(metadata["input_dtype"] == "uint8" && metadata["data_shape"] == "[1, 8, 8]" && metadata["data_format"] == "idx")
+        #expect(metadata["classes"] == "4")
         let mean = try #require(Float(metadata["input_mean"]!)), std = try #require(Float(metadata["input_std"]!))
         #expect((0..<256).map { ((Float($0) / 255 - mean) / std).bitPattern } == trained.normalization.table.map(\.bitPattern))
     }

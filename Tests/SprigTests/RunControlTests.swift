@@ -46,13 +46,13 @@ import Testing
     @Test func validationIsTheTrainingSetsLastExamples() throws {
         let dir = TemporaryDirectory()
         writeSyntheticMNIST(in: dir)
-        let files = try MNISTData(directory: dir.path, classes: 4)
+        let files = try DataSource(path: dir.path, classes: 4).load()
         let data = files.holdingOut(40)
         #expect(data.train.count == 360 && data.validation?.count == 40 && data.test.count == files.test.count)
         #expect(data.validation!.labels == Array(files.train.labels[360...]))
-        #expect(data.validation!.pixels == Array(files.train.pixels[(360 * 64)...]))
+        #expect(data.validation!.pixels! == Array(files.train.pixels![(360 * 64)...]))
         var config = try TrainingConfig.parse(text: "model: {mlp: [64, 32, 4]}\nepochs: 2\nbatch_size: 20\nvalidation: 40\n", source: "v.yaml")
-        config.data = dir.path
+        config.data.path = dir.path
         let trainer = try Trainer(config: config, replicas: .single(), data: files)
         #expect(trainer.plan.stepsPerEpoch == 18)    // 360 examples in batches of 20
         var reports: [EpochReport] = []
@@ -69,8 +69,8 @@ import Testing
         let dir = TemporaryDirectory()
         writeSyntheticMNIST(in: dir)
         var config = try TrainingConfig.parse(text: "model: {mlp: [64, 32, 4]}\nepochs: 2\nbatch_size: 20\n", source: "s.yaml")
-        config.data = dir.path
-        let files = try MNISTData(directory: dir.path, classes: 4)
+        config.data.path = dir.path
+        let files = try DataSource(path: dir.path, classes: 4).load()
         let whole = try Trainer(config: config, replicas: .single(), data: files)
         try whole.train { _ in }
         let stopped = try Trainer(config: config, replicas: .single(), data: files)

@@ -15,8 +15,8 @@ import Testing
         var config = try TrainingConfig.parse(text: "model: \(model)\nbatch_size: 20\nmax_steps: \(steps)\nseed: \(seed)\n"
                                               + "sparsity: {method: \(method), sparsity: 0.8\(method == "rigl" ? ", delta_t: 1" : "")}",
                                               source: "t.yaml")
-        config.data = dir.path
-        let trainer = try Trainer(config: config, replicas: .single(), data: try MNISTData(directory: dir.path, classes: classes))
+        config.data.path = dir.path
+        let trainer = try Trainer(config: config, replicas: .single(), data: try DataSource(path: dir.path, classes: classes).load())
         try trainer.train { _ in }
         return trainer
     }

@@ -146,10 +146,10 @@ import Testing
             microbatches: 4
             optimizer: {lr: 0.05}
             """, source: "t.yaml")
-        config.data = dir.path
+        config.data.path = dir.path
         func run() throws -> (reports: [EpochReport], weights: [NamedTensor]) {
             let trainer = try Trainer(config: config, replicas: .single(),
-                                      data: try MNISTData(directory: dir.path, classes: 4))
+                                      data: try DataSource(path: dir.path, classes: 4).load())
             var reports: [EpochReport] = []
             try trainer.train { reports.append($0) }
             return (reports, trainer.tensors())
@@ -180,9 +180,9 @@ import Testing
             optimizer: {lr: 0.05}
             sparsity: {method: rigl, sparsity: 0.8, delta_t: 10, layers: {fc2: 0}}
             """, source: "t.yaml")
-        config.data = dir.path
+        config.data.path = dir.path
         let trainer = try Trainer(config: config, replicas: .single(),
-                                  data: try MNISTData(directory: dir.path, classes: 4))
+                                  data: try DataSource(path: dir.path, classes: 4).load())
         var last: EpochReport?
         try trainer.train { last = $0 }
         #expect(last!.testAccuracy > 0.8)
@@ -261,9 +261,9 @@ import Testing
         let dir = TemporaryDirectory()
         writeSyntheticMNIST(in: dir)
         var config = try TrainingConfig.parse(text: "model: {mlp: [64, 4]}\nbatch_size: 20\nmax_steps: 7", source: "t.yaml")
-        config.data = dir.path
+        config.data.path = dir.path
         let trainer = try Trainer(config: config, replicas: .single(),
-                                  data: try MNISTData(directory: dir.path, classes: 4))
+                                  data: try DataSource(path: dir.path, classes: 4).load())
         var reports: [EpochReport] = []
         try trainer.train { reports.append($0) }
         #expect(reports.count == 1 && reports[0].step == 7 && trainer.step == 7)

@@ -10,7 +10,8 @@ import Foundation
 ///
 /// ```yaml
 /// model: lenet-300-100          # a zoo name, or {mlp: [784, 300, 100, 10]}
-/// data: data/mnist              # an MNIST-format directory
+/// data: data/mnist              # a folder (its format recognised), or {path: DIR, format: cifar10, ...}
+/// augment: {random_crop: {padding: 4}, horizontal_flip: true}   # training images only
 /// epochs: 20
 /// batch_size: 100               # the global batch, split evenly over the ranks
 /// microbatches: 4               # the batch's micro-batches (see below)
@@ -34,7 +35,10 @@ import Foundation
 public struct TrainingConfig: Equatable {
     public var modelName: String = "lenet-300-100"
     public var model: ModelArchitecture = ModelArchitecture.zoo["lenet-300-100"]!
-    public var data: String = "data/mnist"
+    /// Where the data is and how to read it (`DataSource`).
+    public var data = DataSource(path: "data/mnist")
+    /// Crops and flips of training images (`Augmentation`); none by default.
+    public var augmentation = Augmentation()
     public var epochs: Int = 20
     public var batchSize: Int = 100
     public var microbatches: Int = 4
@@ -114,7 +118,8 @@ public struct TrainingConfig: Equatable {
             c.model = model
             c.modelName = name
         }
-        c.data = try r.string("data") ?? c.data
+        c.data = try readDataSource(r) ?? c.data
+        c.augmentation = try readAugmentation(r) ?? c.augmentation
         c.epochs = try r.int("epochs") ?? c.epochs
         c.batchSize = try r.int("batch_size") ?? c.batchSize
         c.microbatches = try r.int("microbatches") ?? c.microbatches
@@ -230,8 +235,9 @@ public struct TrainingConfig: Equatable {
         return keysInFile.contains(top) && source != "defaults" ? "set in \(source)" : "the default"
     }
 
-    /// Checks the values that depend on the run: the number of ranks and the data.
-    public func validate(ranks: Int, trainingExamples: Int, features: Int) throws {
+    /// Checks the values that depend on the run: the number of ranks and the size of the
+    /// training set (the model's fit to the data is `model(fitting:)`).
+    public func validate(ranks: Int, trainingExamples: Int) throws {
         guard batchSize % ranks == 0 else {
             throw fieldError("batch_size", "\(batchSize) is not divisible by the number of ranks (\(ranks))")
         }
@@ -241,9 +247,6 @@ public struct TrainingConfig: Equatable {
         }
         guard batchSize <= trainingExamples else {
             throw fieldError("batch_size", "\(batchSize) is larger than the training set (\(trainingExamples) examples)")
-        }
-        guard model.inputFeatures == features else {
-            throw fieldError("model", "\(model) takes \(model.inputFeatures) inputs, the data has \(features) features per example")
         }
     }
 }

@@ -13,12 +13,12 @@ extension TrainingConfig {
     public var yaml: String {
         func number(_ d: Double) -> String { String(d) }
         var lines: [String] = []
-        if ModelArchitecture.zoo[modelName] == model {
-            lines.append("model: \(modelName)")
+        if ModelArchitecture.zoo[modelName] != nil {
+            lines.append("model: \(modelName)") // fitted to the data again when read
         } else if case .mlp(let sizes) = model {
             lines.append("model: {mlp: [\(sizes.map(String.init).joined(separator: ", "))]}")
         }
-        lines.append("data: \(JSONLine.quote(data))")
+        lines += dataYAML
         lines.append("epochs: \(epochs)")
         lines.append("batch_size: \(batchSize)")
         lines.append("microbatches: \(microbatches)")

@@ -17,6 +17,9 @@ public struct EpochReport {
     /// Training examples per second over all ranks (evaluation excluded).
     public var samplesPerSecond: Double
     public var seconds: Double
+    /// Of `seconds`, the time this rank spent gathering its batches: reading the examples,
+    /// augmenting and normalising them (the data path).
+    public var dataSeconds: Double = 0
     /// Payload bytes this rank handed to collectives during the epoch (training and
     /// evaluation), by kind.
     public var communication: CommunicationReport
@@ -38,6 +41,7 @@ public struct EpochReport {
         }
         j.add("samples_per_second", samplesPerSecond)
         j.add("epoch_seconds", seconds)
+        j.add("data_seconds", dataSeconds)
         j.add("bytes_allreduced", bytesAllReduced)
         communication.add(to: &j)
         j.add("lr", learningRate)

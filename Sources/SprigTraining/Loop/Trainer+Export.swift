@@ -12,21 +12,32 @@ import SprigDistributed
 /// sidecar file, `MaskSidecar`) or the sparse one (CSR, `CSRTensors`); see `WeightsFormat`.
 extension Trainer {
     /// The metadata of an export: the effective config, and what a reader needs to use the
-    /// weights without Sprig: the input normalisation `x = (p / 255 - mean) / std` in float32
-    /// (p the uint8 pixel; `input_scale`, `input_mean`, `input_std`), the input shape, the
-    /// forward pass in PyTorch's terms (`architecture`, see `ModelArchitecture.pytorchLayers`)
-    /// and a layout note.
+    /// weights without Sprig: the data's format and example shape (`data_format`,
+    /// `data_shape`, `classes`, `class_names` when the files name them), the input
+    /// normalisation per channel in float32 (`input_mean`, `input_std`: a JSON number for
+    /// one channel, a list for several; `input_scale` 1/255 for bytes, 1 for floats;
+    /// `Normalization`), the model's input shape, the forward pass in PyTorch's terms
+    /// (`architecture`, see `ModelArchitecture.pytorchLayers`) and a layout note.
     public var exportMetadata: [String: String] {
-        ["format": "sprig", "config": config.yaml, "model": config.modelName, "step": String(step),
-         "input_mean": String(normalization.mean), "input_std": String(normalization.std), "input_scale": "1/255",
-         "input_normalization": "x = (pixel / 255 - input_mean) / input_std, in float32, pixel the uint8 IDX value",
-         "input_shape": CSRTensors.shapeText(config.model.inputShape), "architecture": config.model.pytorchLayers,
-         "output": "logits (no softmax); the prediction is their argmax",
-         "layout": "the state_dict of a torch.nn.Module with the layers of 'architecture' as attributes (conv1, fc1, ...): "
-             + "Linear weights [out, in] (y = x W^T + b), Conv2d weights [O, C, k, k]; input NCHW (an MLP's: the image's "
-             + "pixels row by row); a ReLU after every conv and linear layer but the last; max pooling after the ReLU; "
-             + "flatten in (C, H, W) order before the first linear layer; inactive weights are 0, masks in the file "
-             + "'masks' names (1 where active)"]
+        let bytes = normalization.scalesBytes
+        var metadata = [
+            "format": "sprig", "config": config.yaml, "model": config.modelName, "step": String(step),
+            "input_mean": Normalization.json(normalization.mean), "input_std": Normalization.json(normalization.std),
+            "input_scale": bytes ? "1/255" : "1", "input_dtype": data.train.values.elementType,
+            "input_normalization": bytes
+                ? "x = (pixel / 255 - input_mean[c]) / input_std[c], in float32, pixel the uint8 value of channel c (one channel: input_mean is a number)"
+                : "x = (value - input_mean[c]) / input_std[c], in float32, value the float32 value of channel c (one channel: input_mean is a number)",
+            "data_format": data.format.rawValue, "data_shape": CSRTensors.shapeText(data.train.exampleShape),
+            "classes": String(data.classes),
+            "input_shape": CSRTensors.shapeText(config.model.inputShape), "architecture": config.model.pytorchLayers,
+            "output": "logits (no softmax); the prediction is their argmax",
+            "layout": "the state_dict of a torch.nn.Module with the layers of 'architecture' as attributes (conv1, fc1, ...): "
+                + "Linear weights [out, in] (y = x W^T + b), Conv2d weights [O, C, k, k]; input NCHW (an MLP's: the example's "
+                + "values in (C, H, W) order, data_shape flattened); a ReLU after every conv and linear layer but the last; max "
+                + "pooling after the ReLU; flatten in (C, H, W) order before the first linear layer; inactive weights are 0, "
+                + "masks in the file 'masks' names (1 where active)"]
+        if let names = data.classNames { metadata["class_names"] = "[" + names.map(JSONLine.quote).joined(separator: ", ") + "]" }
+        return metadata
     }
 
     /// Dense values of the sparse layers' weights (what `WeightsFormat.auto` weighs).

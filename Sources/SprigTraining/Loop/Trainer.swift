@@ -5,7 +5,7 @@ import SprigSparsity
 import SprigModels
 import SprigDistributed
 
-/// Data-parallel training of a model on an MNIST-format data set.
+/// Data-parallel training of a model on a data set (`DataSplits`: IDX, CIFAR or NumPy).
 ///
 /// Every rank holds the same model (same seed, same initial draws). Each step, a rank
 /// gathers its micro-batches of the global batch (`BatchPlan`) and runs a `TrainingStep`;
@@ -14,7 +14,7 @@ public final class Trainer {
     public let config: TrainingConfig
     /// The data-parallel group this trainer is one replica of.
     public let replicas: Replicas
-    public let data: MNISTData
+    public let data: DataSplits
     public let model: Sequential
     public let optimizer: Optimizer
     public let plan: BatchPlan
@@ -30,16 +30,20 @@ public final class Trainer {
     var epochSteps = 0
 
     /// Builds the model and checks the config against the data and the number of ranks.
-    /// `config.validation` examples of the training set are held out here (`data` is the
-    /// files' sets).
-    public init(config: TrainingConfig, replicas: Replicas, data files: MNISTData) throws {
+    /// The config's model is fitted to the data (`TrainingConfig.model(fitting:)`: a zoo
+    /// model takes the data's input shape and class count), and `config.validation`
+    /// examples of the training set are held out here (`data` is the files' sets).
+    public init(config: TrainingConfig, replicas: Replicas, data files: DataSplits) throws {
+        var config = config
         try config.validate()
+        config.model = try config.model(fitting: files)
+        try config.checkAugmentation(for: files)
         guard config.validation < files.train.count - 1 else {
             throw config.fieldError("validation", "\(config.validation) would hold out the whole training set "
                                     + "(\(files.train.count) examples)")
         }
         let data = files.holdingOut(config.validation)
-        try config.validate(ranks: replicas.count, trainingExamples: data.train.count, features: data.train.featureCount)
+        try config.validate(ranks: replicas.count, trainingExamples: data.train.count)
         self.config = config
         self.replicas = replicas
         self.data = data
@@ -143,23 +147,26 @@ public final class Trainer {
         var parts: [Matrix] = []
         var labels: [Int32] = []
         var partLabels = [[Int32]](repeating: [], count: localMicrobatches)
-        func gather(_ order: [Int32], batch: Int, sideBySide: Bool) -> LocalBatch {
+        // Training batches are augmented (`Augmentation`), keyed by the epoch.
+        func gather(_ order: [Int32], batch: Int, epoch: Int, sideBySide: Bool) -> LocalBatch {
             let indices = plan.localIndices(order, batch: batch)
+            let augmenting = EpochAugmentation(config.augmentation, seed: config.seed, epoch: epoch)
             if sideBySide {
                 let input = wide ?? Matrix(rows: features, cols: plan.localBatch)
                 wide = input
-                data.train.gather(indices, normalization: normalization, into: input, labels: &labels)
+                data.train.gather(indices, normalization: normalization, augmenting: augmenting, into: input, labels: &labels)
                 return LocalBatch(input: input, labels: labels, microbatches: localMicrobatches)
             }
             if parts.isEmpty { parts = (0..<localMicrobatches).map { _ in Matrix(rows: features, cols: chunk) } }
             for k in 0..<localMicrobatches {
                 let start = indices.startIndex + k * chunk
-                data.train.gather(indices[start..<(start + chunk)], normalization: normalization, into: parts[k], labels: &partLabels[k])
+                data.train.gather(indices[start..<(start + chunk)], normalization: normalization, augmenting: augmenting,
+                                  into: parts[k], labels: &partLabels[k])
             }
             return LocalBatch(microbatches: parts, labels: partLabels)
         }
         if step == 0, let policy = trainingStep.policy, policy.decidesAtInitialisation {
-            decideAtInitialisation(policy, batch: gather(plan.order(epoch: 1), batch: 0, sideBySide: false))
+            decideAtInitialisation(policy, batch: gather(plan.order(epoch: 1), batch: 0, epoch: 1, sideBySide: false))
         }
         let total = totalSteps
         var epoch = step / plan.stepsPerEpoch
@@ -171,10 +178,13 @@ public final class Trainer {
             let start = monotonicSeconds()
             if firstBatch == 0 { (epochLossSum, epochSteps) = (0, 0) }
             var steps = 0
+            var dataSeconds = 0.0
             var lr = 0.0
             var stopAfterEpoch = false
             for batch in firstBatch..<plan.stepsPerEpoch where step < total {
-                let localBatch = gather(order, batch: batch, sideBySide: trainingStep.runsSideBySide(atStep: step))
+                let gatherStart = monotonicSeconds()
+                let localBatch = gather(order, batch: batch, epoch: epoch, sideBySide: trainingStep.runsSideBySide(atStep: step))
+                dataSeconds += monotonicSeconds() - gatherStart
                 lr = learningRate(at: step)
                 let updatesBefore = trainingStep.maskUpdates
                 let loss = trainingStep(localBatch, learningRate: Float(lr), step: step)
@@ -208,7 +218,7 @@ public final class Trainer {
                                     testAccuracy: accuracy, testLoss: testLoss,
                                     validationAccuracy: validation?.accuracy, validationLoss: validation?.loss,
                                     samplesPerSecond: Double(steps * config.batchSize) / seconds,
-                                    seconds: seconds, communication: communication, learningRate: lr))
+                                    seconds: seconds, dataSeconds: dataSeconds, communication: communication, learningRate: lr))
             if stopAfterEpoch { throw Stopped(step: step) }
         }
     }
