@@ -43,6 +43,6 @@ struct SprigCommand: ParsableCommand {
         commandName: "sprig",
         abstract: "Train sparse neural networks data-parallel under mpirun, or as one process.",
         version: SprigVersion.string,
-        subcommands: [TrainCommand.self, PruneCommand.self, EvalCommand.self, BenchCommand.self, CompareCommand.self]
+        subcommands: [TrainCommand.self, PruneCommand.self, EvalCommand.self, DataCommand.self, BenchCommand.self, CompareCommand.self]
     )
 }
