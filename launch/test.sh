@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sprig's whole test suite, from a fresh clone: installs what is missing (system packages,
 # MNIST), builds, and runs every suite under a time limit: the unit tests (swift test, no
-# MPI), the architecture's layering, bad input through the command line, the launch
+# MPI), the architecture's layering, bad input through the command line, the data formats
+# (MNIST written as npz and CIFAR files by NumPy, NumPy from PyPI), the launch
 # scripts, rank-count invariance under mpirun, a killed rank, multi-node runs over network
 # namespaces (root), a one-node Slurm cluster (slurm-wlm and munge from apt, root) running
 # launch/slurm.sbatch, checkpoints, resume and stop signals, export read by Python
@@ -48,6 +49,7 @@ suite() {
 suite "unit tests" 1800 bash Tests/scripts/unit-tests.sh
 suite "architecture: imports follow the layers" 300 bash Tests/scripts/architecture.sh
 suite "bad input" 300 bash Tests/scripts/bad-input.sh
+suite "data formats: npz, CIFAR-10/100 and NHWC read as NumPy wrote them, npz = IDX bits" 600 bash Tests/scripts/data-formats.sh
 suite "launch scripts: train.sh runs RigL" 600 bash Tests/scripts/launch-scripts.sh
 suite "rank-count invariance (mpirun)" 1200 bash Tests/scripts/rank-invariance.sh
 suite "faults: a killed rank (mpirun)" 300 bash Tests/scripts/faults.sh

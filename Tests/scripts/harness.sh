@@ -59,6 +59,30 @@ wait_for_line() {
   done
   return 1
 }
+# numpy_python: prints the Python of the suites' venv (SPRIG_PY_VENV, default runs/.py-venv),
+# with NumPy and safetensors from PyPI installed into it when missing.
+numpy_python() {
+  local venv="${SPRIG_PY_VENV:-$ROOT/runs/.py-venv}"
+  if ! "$venv/bin/python" -c "import numpy, safetensors" 2>/dev/null; then
+    { [ -x "$venv/bin/python" ] || python3 -m venv "$venv"; } && "$venv/bin/pip" install --quiet numpy safetensors >&2 || return 1
+  fi
+  echo "$venv/bin/python"
+}
+# mnist_formats MNIST_DIR: prints the folder that holds MNIST written in the other formats
+# Sprig reads (Tests/scripts/make_formats.py: npz, npz-float, npz-nhwc, cifar10, cifar100,
+# and crc.txt, the CRC-32s Sprig must read), made once with NumPy under data/ and made again
+# when the script changes. The files are written under a temporary name, then renamed.
+mnist_formats() {
+  local out="$ROOT/data/mnist-formats" py stamp
+  stamp="$(cat "$ROOT/Tests/scripts/make_formats.py" "$1/train-labels-idx1-ubyte" 2>/dev/null | sha256sum | cut -c1-16)"
+  if [ "$(cat "$out/.stamp" 2>/dev/null)" != "$stamp" ]; then
+    py="$(numpy_python)" || return 1
+    rm -rf "$out.part" && mkdir -p "$out.part" \
+      && "$py" "$ROOT/Tests/scripts/make_formats.py" "$1" "$out.part" > "$out.part/crc.txt" \
+      && echo "$stamp" > "$out.part/.stamp" && rm -rf "$out" && mv "$out.part" "$out" || return 1
+  fi
+  echo "$out"
+}
 finish() {
   echo "$PASSED passed, $FAILED failed"
   [ $((PASSED + FAILED)) -gt 0 ] || { echo "harness: no check ran"; return 1; }
