@@ -119,7 +119,8 @@ expect_error "a model that cannot fit, refused with the estimate" "$WORK/huge.ya
 printf 'model: {mlp: [64, 400000, 10]}\nepochs: 1\nbatch_size: 20\nmicrobatches: 4\nsparsity: {method: rigl, distribution: er, sparsity: 0.9999, tile_budget_mb: 1}\n' > "$WORK/tile.yaml"
 expect_error "a tile budget too small for one row" "$WORK/tile.yaml: sparsity.tile_budget_mb: 1 MB holds no row of fc2.weight's dense gradient" "$SPRIG" train --config "$WORK/tile.yaml" --data "$good" --metrics-out "$WORK/metrics.jsonl"
 expect_error "missing config file" "$WORK/none.yaml: no such config file" "$SPRIG" train --config "$WORK/none.yaml"
-expect_error "model that does not fit the data" "model: mlp 784-300-100-10 takes 784 inputs, the data has 64 features" "$SPRIG" train --config "$ROOT/configs/lenet300-dense.yaml" --data "$good" --metrics-out "$WORK/metrics.jsonl"
+expect_error "model that does not fit the data" "--set model={mlp: [784, 300, 100, 10]}: mlp 784-300-100-10 cannot take the data: it takes 784 input features; the data's examples are 1x8x8 (64 features) of 10 classes" \
+  "$SPRIG" train --config "$ROOT/configs/lenet300-dense.yaml" --set 'model={mlp: [784, 300, 100, 10]}' --data "$good" --metrics-out "$WORK/metrics.jsonl"
 
 # Under mpirun: a batch the ranks cannot share ends every rank, with one message.
 expect_error "batch not divisible by the number of ranks (mpirun -np 3)" "batch_size: 20 is not divisible by the number of ranks (3)" \
@@ -128,6 +129,98 @@ d=$(variant mpi-label); printf '\014' | dd of="$d/t10k-labels-idx1-ubyte" bs=1 s
 expect_error "bad data under mpirun -np 2" "$d/t10k-labels-idx1-ubyte: label 12" "$MPIRUN" 2 train --config "$WORK/tiny.yaml" --data "$d" --metrics-out "$WORK/metrics.jsonl"
 
 expect_error "compare: missing file" "$WORK/a.safetensors: no such file" "$SPRIG" compare "$WORK/a.safetensors" "$WORK/b.safetensors"
+
+# CIFAR binary files and NumPy arrays: each damaged folder, written by NumPy from the good
+# IDX data (8 x 8 images as 1 x 8 x 8, or padded into CIFAR's 3 x 32 x 32 records).
+PY="$(numpy_python)" || fail "NumPy from PyPI for the npz cases"
+"$PY" - "$good" "$WORK/bad" <<'PY'
+import os, struct, sys
+import numpy as np
+good, out = sys.argv[1:]
+def idx(name):
+    raw = open(os.path.join(good, name), "rb").read()
+    dims = struct.unpack(">" + "I" * raw[3], raw[4:4 + 4 * raw[3]])
+    return np.frombuffer(raw, np.uint8, offset=4 + 4 * raw[3]).reshape(dims)
+x, y = idx("train-images-idx3-ubyte")[:, None], idx("train-labels-idx1-ubyte").astype(np.int64)
+tx, ty = idx("t10k-images-idx3-ubyte")[:, None], idx("t10k-labels-idx1-ubyte").astype(np.int64)
+def npz(case, train, test):
+    os.makedirs(f"{out}/{case}", exist_ok=True)
+    for name, arrays in (("train", train), ("test", test)):
+        np.savez(f"{out}/{case}/{name}.npz", **arrays)
+npz("npz-good", {"x": x, "y": y}, {"x": tx, "y": ty})
+npz("npz-no-y", {"x": x}, {"x": tx, "y": ty})
+npz("npz-int16", {"x": x.astype(np.int16), "y": y}, {"x": tx, "y": ty})
+npz("npz-count", {"x": x, "y": y[:-1]}, {"x": tx, "y": ty})
+npz("npz-shape", {"x": x, "y": y}, {"x": np.pad(tx, ((0, 0), (0, 0), (0, 0), (0, 1))), "y": ty})
+xf = x.reshape(len(x), -1).astype(np.float32) / 255
+xf[3, 5] = np.nan
+npz("npz-nan", {"x": xf, "y": y}, {"x": tx.reshape(len(tx), -1).astype(np.float32) / 255, "y": ty})
+npz("npz-negative", {"x": x, "y": np.where(np.arange(len(y)) == 7, -1, y)}, {"x": tx, "y": ty})
+npz("npz-flat", {"x": x.reshape(len(x), -1), "y": y}, {"x": tx.reshape(len(tx), -1), "y": ty})
+os.makedirs(f"{out}/npz-text", exist_ok=True)
+open(f"{out}/npz-text/train.npz", "w").write("x,y\n1,2\n")
+np.savez(f"{out}/npz-text/test.npz", x=tx, y=ty)
+def records(images, labels):
+    padded = np.zeros((len(images), 3, 32, 32), np.uint8)
+    padded[:, :, 12:20, 12:20] = images
+    return np.concatenate([np.asarray(labels, np.uint8).reshape(len(images), -1), padded.reshape(len(images), -1)], axis=1).tobytes()
+def cifar10(case, train_labels=y, test_labels=ty, cut=0, test=True):
+    os.makedirs(f"{out}/{case}", exist_ok=True)
+    half = len(x) // 2
+    data = records(x, train_labels)
+    open(f"{out}/{case}/data_batch_1.bin", "wb").write(data[:half * 3073])
+    open(f"{out}/{case}/data_batch_2.bin", "wb").write(data[half * 3073:len(data) - cut])
+    if test: open(f"{out}/{case}/test_batch.bin", "wb").write(records(tx, test_labels))
+cifar10("cifar10-good")
+cifar10("cifar10-cut", cut=1000)
+cifar10("cifar10-label", train_labels=np.where(np.arange(len(y)) == 250, 10, y))
+cifar10("cifar10-no-test", test=False)
+cifar10("cifar10-gap")
+os.rename(f"{out}/cifar10-gap/data_batch_2.bin", f"{out}/cifar10-gap/data_batch_3.bin")
+os.makedirs(f"{out}/cifar100-label", exist_ok=True)
+open(f"{out}/cifar100-label/train.bin", "wb").write(records(x, np.stack([y // 2, y], 1)))
+open(f"{out}/cifar100-label/test.bin", "wb").write(records(tx, np.stack([ty // 2, np.where(np.arange(len(ty)) == 1, 100, ty)], 1)))
+PY
+bad="$WORK/bad"
+if train --data "$bad/npz-good" >"$WORK/out" 2>&1 && [ -s "$WORK/metrics.jsonl" ]; then pass "the good data as npz trains"; else fail "the good data as npz trains" "$(tail -2 "$WORK/out")"; fi
+rm -f "$WORK/metrics.jsonl"
+if train --data "$bad/cifar10-good" --set 'model={mlp: [3072, 16, 10]}' >"$WORK/out" 2>&1 && [ -s "$WORK/metrics.jsonl" ]; then pass "the good data in CIFAR-10 records trains"; else fail "the good data in CIFAR-10 records trains" "$(tail -2 "$WORK/out")"; fi
+expect_error "CIFAR-10 file cut inside a record" "$bad/cifar10-cut/data_batch_2.bin: 613600 bytes is not a whole number of 3073-byte records" \
+  train --data "$bad/cifar10-cut" --set 'model={mlp: [3072, 16, 10]}'
+expect_error "CIFAR-10 label out of range" "$bad/cifar10-label/data_batch_2.bin: label 10 of record 50 is out of range 0..<10" \
+  train --data "$bad/cifar10-label" --set 'model={mlp: [3072, 16, 10]}'
+expect_error "CIFAR-10 without its test file" "$bad/cifar10-no-test/test_batch.bin: missing data file" train --data "$bad/cifar10-no-test"
+expect_error "CIFAR-10 with a training batch missing" "$bad/cifar10-gap/data_batch_2.bin: missing data file (data_batch_3.bin is there" \
+  train --data "$bad/cifar10-gap"
+expect_error "CIFAR-100 fine label out of range" "$bad/cifar100-label/test.bin: fine label 100 of record 1 is out of range 0..<100" \
+  train --data "$bad/cifar100-label"
+expect_error "npz without y" "$bad/npz-no-y/train.npz: holds no array 'y' (it holds x;" train --data "$bad/npz-no-y"
+expect_error "npz with int16 examples" "$bad/npz-int16/train.npz: x is int16 ('<i2'): Sprig reads uint8 or float32 (or float64) examples" \
+  train --data "$bad/npz-int16"
+expect_error "npz with fewer labels than examples" "$bad/npz-count/train.npz: x holds 400 examples but y holds 399 labels" train --data "$bad/npz-count"
+expect_error "npz whose test examples have another shape" "$bad/npz-shape/test.npz: x's examples are 1x8x9, train.npz's are 1x8x8" \
+  train --data "$bad/npz-shape"
+expect_error "npz with a NaN" "$bad/npz-nan/train.npz: x holds nan in example 3: values must be finite" train --data "$bad/npz-nan"
+expect_error "npz with a negative label" "$bad/npz-negative/train.npz: label -1 at index 7 is out of range" train --data "$bad/npz-negative"
+expect_error "a text file named train.npz" "$bad/npz-text/train.npz: not an .npz file" train --data "$bad/npz-text"
+mkdir -p "$WORK/nothing" && touch "$WORK/nothing/readme.txt"
+expect_error "a folder of no known format" "$WORK/nothing: holds no data set Sprig reads" train --data "$WORK/nothing"
+cp "$bad"/npz-good/*.npz "$bad/cifar10-good/"
+expect_error "a folder of two formats" "$bad/cifar10-good: holds files of several formats (cifar10, npz): say which with data: {path:" \
+  train --data "$bad/cifar10-good"
+expect_error "an unknown data.format" "--set data.format=cifar: data.format: unknown format 'cifar' (known: idx, cifar10, cifar100, npz)" \
+  train --data "$good" --set data.format=cifar
+expect_error "data.label on CIFAR-10 data" "--set data.label=coarse: applies to CIFAR-100 data only; $bad/cifar10-good holds cifar10 data" \
+  train --data "$bad/cifar10-good" --set data.format=cifar10 --set data.label=coarse
+expect_error "crops and flips of flat features" "--set augment={horizontal_flip: true}: crops and flips need images; the data's examples are 64 flat features" \
+  train --data "$bad/npz-flat" --set 'augment={horizontal_flip: true}'
+expect_error "a crop padding as large as the images" "--set augment={random_crop: {padding: 8}}: 8 is not below the images' 8 x 8" \
+  train --data "$good" --set 'augment={random_crop: {padding: 8}}'
+expect_error "a conv net too large for the images" "--set model=lenet-5: lenet-5 (net 1x8x8 conv6@5x5p2-pool2-conv16@5x5-pool2-fc120-fc84-fc10) cannot take the data: conv2 (5x5, padding 0) gets 6x4x4 inputs" \
+  train --data "$good" --set model=lenet-5
+expect_error "a model with other classes than the data" "--set model={mlp: [64, 16, 4]}: mlp 64-16-4 gives 4 classes; the data's examples are 1x8x8 (64 features) of 10 classes" \
+  train --data "$good" --set 'model={mlp: [64, 16, 4]}'
+expect_error "sprig data of a damaged folder" "$bad/npz-count/train.npz: x holds 400 examples but y holds 399 labels" "$SPRIG" data "$bad/npz-count"
 
 expect_error "unknown --weights-format" "--weights-format: unknown weights format 'csr' (known: dense, sparse, auto)" \
   train --data "$good" --weights-format csr --weights-out "$WORK/never.safetensors"
