@@ -11,16 +11,19 @@
 #   seed-under-srun   another seed when started by srun        slurm: srun + PMIx under sbatch = mpirun
 #                     with PMIx (not by mpirun)
 #   seed-on-resume    another seed on --resume                 checkpoints: resumed = uninterrupted
-#   stop-at-50        training stops after 50 steps, one       accuracy: the MNIST and NNrelief floors
-#                     NNrelief round of one epoch
+#   stop-at-50        training stops after 50 steps, one       accuracy: the MNIST, NNrelief and
+#                     NNrelief round of one epoch              augmented CIFAR-format floors
 #   no-op             exits 0 at once, doing nothing           accuracy: the floors; faults: a killed rank
 #                                                              ends the job; multinode: a cut link does;
-#                                                              pictures: maps with text, the progress bar
+#                                                              pictures: maps with text, the progress bar;
+#                                                              data-formats: npz trains to IDX's bits
 #   no-bar            sprig train's output through a pipe      pictures: the progress bar on a terminal
 #   killed-by-signal  SIGTERM or SIGINT kill sprig train at     checkpoints: a stop signal leaves a checkpoint
 #                     once (no clean stop)                     and the command to resume; slurm: so does scancel
 #   eval-off          sprig eval reports 1% more accuracy      export: NumPy reproduces sprig eval
 #                                                              torch: PyTorch reproduces sprig eval
+#   data-off          sprig data prints another CRC-32 of      data-formats: Sprig reads what NumPy wrote
+#                     the values it read
 #   csr-eval-off      the same, for sparse (CSR) files only    export: the sparse file evaluates as the dense
 #   csr-off           --weights-format sparse writes dense     export: NumPy densifies the CSR file
 #
@@ -96,6 +99,12 @@ if [ "$1" = eval ] && head -c 65536 "$2" | grep -qa sparse_csr; then
   exit "${PIPESTATUS[0]}"
 fi'
 ln -s "$REFERENCE_SPRIG" "$MUTANTS/csr-eval-off/sprig.real"
+mutant data-off '
+if [ "$1" = data ]; then
+  "$0.real" "$@" | sed -E "s/values crc32 0x[0-9a-f]+/values crc32 0x0badc0de/"
+  exit "${PIPESTATUS[0]}"
+fi'
+ln -s "$REFERENCE_SPRIG" "$MUTANTS/data-off/sprig.real"
 mutant no-bar '
 if [ "$1" = train ]; then
   "$0.real" "$@" | cat
@@ -130,6 +139,7 @@ caught() {
 caught seed-under-mpirun rank-invariance.sh \
   "rigl-mnist: mpirun -np 2 weights and masks equal the single process's" \
   "rigl-mnist: mpirun -np 2 losses, accuracies and mask updates equal the single process's" \
+  "lenet5-cifar10-augment: mpirun -np 2 weights and masks equal the single process's" \
   -- CONFIGS=rigl-mnist.yaml RANKS=2 SKIP_EXTRA=1
 caught seed-under-mpirun nnrelief.sh \
   "lenet300-reset: NNrelief on 2 ranks gives the single process's masks and weights" \
@@ -148,7 +158,9 @@ caught stop-at-50 accuracy.sh \
   "RigL (0.98/0.882/dense) >= 98.0% in 30 epochs" \
   "fast-mnist (RigL 0.95/0.5/dense) >= 98.0% in 6 epochs" \
   "NNrelief lenet300: <= 3.0% of the weights" \
-  "NNrelief lenet5: <= 5.0% of the weights"
+  "NNrelief lenet5: <= 5.0% of the weights" \
+  "lenet-5-caffe with crops and flips on cifar10-format files from MNIST, 1 rank(s)" \
+  "lenet-5-caffe with crops and flips on cifar100-format files from MNIST, 2 rank(s)"
 caught no-op accuracy.sh \
   "dense LeNet-300-100 >= 98.0% in 20 epochs" \
   "NNrelief lenet300: <= 3.0% of the weights"
@@ -165,6 +177,10 @@ caught eval-off torch.sh \
   "lenet-300-100: torch " "lenet-5: torch "
 caught csr-eval-off export.sh "sprig eval of the sparse file gives the dense file's line"
 caught csr-off export.sh "NumPy densifies the sparse file into the dense export bit for bit"
+caught data-off data-formats.sh "sprig data npz: the values and labels NumPy wrote" \
+  "sprig data cifar10: the values and labels NumPy wrote" -- DIGESTS_ONLY=1
+caught no-op data-formats.sh "MNIST as npz trains LeNet-5 to the weights and masks of MNIST from IDX" \
+  "float32 features train"
 if [ "$(id -u)" -eq 0 ]; then
   caught seed-under-mpirun multinode.sh "two hosts end with the single process's weights and masks"
   caught no-op multinode.sh "training across the two hosts starts before the cut"

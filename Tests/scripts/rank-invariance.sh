@@ -2,7 +2,9 @@
 # Rank-count invariance under mpirun: one process, 2 ranks and 4 oversubscribed ranks,
 # same global batch and seed, end with the same weights after the same steps, for dense
 # training and for RigL (700 steps: 7 mask updates, decided on rank 0 and broadcast), then
-# in 200 steps LeNet-5 with Adam and RigL on ERK, and RigL with dense gradients all-reduced.
+# in 200 steps LeNet-5 with Adam and RigL on ERK, RigL with dense gradients all-reduced, and
+# LeNet-5 with RigL on CIFAR-10-format files (MNIST padded to 3 x 32 x 32 by NumPy) with
+# random crops and flips, each drawn from (seed, epoch, example) whichever rank gathers it.
 # Sprig's gradient sum is a fixed pairwise tree (GradientTree), so weights and masks are
 # expected to be bitwise identical; the issues' floor is a relative difference of at most
 # 1e-5, and this test holds Sprig to its own claim (tolerance 0).
@@ -19,12 +21,12 @@ trap 'rm -rf "$WORK"' EXIT
 CONFIGS="${CONFIGS:-lenet300-dense.yaml rigl-mnist.yaml}"
 RANKS="${RANKS:-1 2 4}"
 
-run() { # run NP OUT [FLAGS...]: trains STEPS steps on NP ranks (NP=0: plain single process, no mpirun)
+run() { # run NP OUT [FLAGS...]: trains STEPS steps of RUN_DATA (default DATA) on NP ranks (NP=0: plain single process, no mpirun)
   local np="$1" out="$2"; shift 2
   if [ "$np" -eq 0 ]; then
-    "$SPRIG" train --config "$CONFIG" --data "$DATA" --max-steps "$STEPS" --weights-out "$out" --metrics-out "$out.jsonl" "$@"
+    "$SPRIG" train --config "$CONFIG" --data "${RUN_DATA:-$DATA}" --max-steps "$STEPS" --weights-out "$out" --metrics-out "$out.jsonl" "$@"
   else
-    "$MPIRUN" "$np" train --config "$CONFIG" --data "$DATA" --max-steps "$STEPS" --weights-out "$out" --metrics-out "$out.jsonl" "$@"
+    "$MPIRUN" "$np" train --config "$CONFIG" --data "${RUN_DATA:-$DATA}" --max-steps "$STEPS" --weights-out "$out" --metrics-out "$out.jsonl" "$@"
   fi
 }
 
@@ -69,6 +71,24 @@ YAML
   invariance "$WORK/lenet5-adam-rigl.yaml"
   invariance "$WORK/rigl-allreduce.yaml"
   STEPS="$STEPS_BEFORE"
+fi
+if [ -z "${SKIP_AUGMENT:-}" ]; then
+  cat > "$WORK/lenet5-cifar10-augment.yaml" <<YAML
+model: lenet-5
+epochs: 1
+batch_size: 100
+optimizer: {name: sgd, lr: 0.02, momentum: 0.9, nesterov: true, weight_decay: 0.0005}
+augment: {random_crop: {padding: 4}, horizontal_flip: true}
+sparsity: {method: rigl, distribution: erk, sparsity: 0.9, delta_t: 50}
+YAML
+  if RUN_DATA="$(mnist_formats "$DATA")/cifar10"; then
+    STEPS_BEFORE="$STEPS"; STEPS="${EXTRA_STEPS:-200}"
+    invariance "$WORK/lenet5-cifar10-augment.yaml"
+    STEPS="$STEPS_BEFORE"
+  else
+    fail "MNIST written in the CIFAR-10 format (NumPy)"
+  fi
+  RUN_DATA=""
 fi
 # A different seed gives different weights: the comparison can fail.
 CONFIG="$(set -- $CONFIGS; echo "$1")"; [ -f "$CONFIG" ] || CONFIG="$ROOT/configs/$CONFIG"
