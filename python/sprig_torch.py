@@ -1,8 +1,8 @@
-"""Sprig exports in PyTorch: the module of an export, loaded strict, and MNIST as Sprig feeds it.
+"""Sprig exports in PyTorch: the module of an export, loaded strict, and its data as Sprig feeds it.
 
     import sprig_torch
     model, meta = sprig_torch.load("model.safetensors")      # load_state_dict(strict=True)
-    x, y = sprig_torch.mnist("data/mnist", meta)              # the test set, normalised as Sprig does
+    x, y = sprig_torch.dataset("data/mnist", meta)            # the test set, normalised as Sprig does
     accuracy = (sprig_torch.predict(model, x) == y).float().mean()
 
 A dense export (`sprig train --weights-out`) is exactly the state_dict of the module that its
@@ -10,8 +10,11 @@ metadata's `architecture` describes (README, "PyTorch"): `conv1`, ..., `fc1`, ..
 `torch.nn.Conv2d` and `torch.nn.Linear` attributes, a ReLU after each but the last layer, max
 pooling, and a flatten in (C, H, W) order before the first linear layer. The masks are beside it
 in `NAME.masks.safetensors` (`fc1.weight_mask`, 1 where a connection is active); a sparse (CSR)
-export is densified into the same state_dict. Inputs are `x = (pixel / 255 - mean) / std` in
-float32 with the metadata's `input_mean` and `input_std` (the training set's statistics).
+export is densified into the same state_dict. Inputs are `x = (pixel / 255 - mean[c]) / std[c]`
+(bytes) or `(value - mean[c]) / std[c]` (floats) in float32, per channel c, with the metadata's
+`input_mean` and `input_std` (the training set's statistics: a number for one channel, a list
+for several). `dataset` reads the folder's format as the metadata's `data_format` says: MNIST-format
+IDX, CIFAR-10 or CIFAR-100 binary files, or train.npz / test.npz.
 
 Run as a script it prints the test accuracy of an export:
     python3 python/sprig_torch.py model.safetensors --data data/mnist [--predictions FILE]
@@ -128,19 +131,68 @@ def read_idx(path):
     return np.frombuffer(raw, np.uint8, offset=4 + 4 * raw[3]).reshape(dims)
 
 
-def normalise(pixels, meta):
-    """`(pixel / 255 - input_mean) / input_std` in float32, shaped N x input_shape, as Sprig's table computes it."""
-    mean, std = np.float32(meta["input_mean"]), np.float32(meta["input_std"])
-    table = (np.arange(256, dtype=np.float32) / np.float32(255) - mean) / std
-    return torch.from_numpy(table[pixels].reshape([len(pixels)] + json.loads(meta["input_shape"])))
+def normalise(values, meta):
+    """Sprig's input for `values` (N examples of the data's values in (C, H, W) order, uint8 or
+    float32), shaped N x input_shape: per channel c, `(pixel / 255 - input_mean[c]) / input_std[c]`
+    through a float32 table for bytes, `(value - input_mean[c]) / input_std[c]` for floats."""
+    mean = np.atleast_1d(np.float32(json.loads(meta["input_mean"])))
+    std = np.atleast_1d(np.float32(json.loads(meta["input_std"])))
+    channels = len(mean)
+    v = np.asarray(values).reshape(len(values), channels, -1)
+    if meta.get("input_scale", "1/255") == "1/255":
+        tables = (np.arange(256, dtype=np.float32) / np.float32(255) - mean[:, None]) / std[:, None]
+        x = np.stack([tables[c][v[:, c]] for c in range(channels)], axis=1)
+    else:
+        x = (v.astype(np.float32) - mean[None, :, None]) / std[None, :, None]
+    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32).reshape([len(values)] + json.loads(meta["input_shape"])))
+
+
+def read_cifar(path, label_bytes, label):
+    """A CIFAR binary file: records of `label_bytes` label bytes and 3 x 32 x 32 pixels; labels column `label`."""
+    records = np.fromfile(path, np.uint8).reshape(-1, label_bytes + 3072)
+    return records[:, label_bytes:].reshape(-1, 3, 32, 32), records[:, label].astype(np.int64)
+
+
+def read_split(directory, meta, split="test"):
+    """The raw values (N x C x H x W or N x F) and labels of a data folder's training or test set."""
+    fmt = meta.get("data_format", "idx")
+    if fmt == "idx":
+        prefix = "t10k" if split == "test" else "train"
+        images = read_idx(os.path.join(directory, f"{prefix}-images-idx3-ubyte"))
+        return images[:, None], read_idx(os.path.join(directory, f"{prefix}-labels-idx1-ubyte")).astype(np.int64)
+    if fmt in ("cifar10", "cifar100"):
+        folder = {"cifar10": "cifar-10-batches-bin", "cifar100": "cifar-100-binary"}[fmt]
+        marker = "test_batch.bin" if fmt == "cifar10" else "test.bin"
+        if not os.path.exists(os.path.join(directory, marker)) and os.path.isdir(os.path.join(directory, folder)):
+            directory = os.path.join(directory, folder)
+        if fmt == "cifar100":
+            label = 1 if meta.get("data_label", "fine") == "fine" else 0
+            return read_cifar(os.path.join(directory, f"{split}.bin"), 2, label)
+        if split == "test":
+            return read_cifar(os.path.join(directory, "test_batch.bin"), 1, 0)
+        batches, k = [], 1
+        while os.path.exists(os.path.join(directory, f"data_batch_{k}.bin")):
+            batches.append(read_cifar(os.path.join(directory, f"data_batch_{k}.bin"), 1, 0))
+            k += 1
+        return np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches])
+    if fmt == "npz":
+        with np.load(os.path.join(directory, f"{split}.npz")) as f:
+            x, y = f["x"], f["y"].reshape(-1).astype(np.int64)
+        if x.ndim == 4 and meta.get("data_layout") == "nhwc":
+            x = x.transpose(0, 3, 1, 2)
+        return (x.astype(np.float32) if x.dtype.kind == "f" else x), y
+    raise ValueError(f"unknown data_format {fmt!r} in the export's metadata")
+
+
+def dataset(directory, meta, split="test"):
+    """Normalised inputs and labels of a data folder (`test` or `train` set), as Sprig feeds them."""
+    values, labels = read_split(directory, meta, split)
+    return normalise(values, meta), torch.from_numpy(labels)
 
 
 def mnist(directory, meta, split="test"):
-    """Normalised images and labels of an MNIST-format directory (`t10k-*` for test, `train-*` for train)."""
-    prefix = "t10k" if split == "test" else "train"
-    images = read_idx(os.path.join(directory, f"{prefix}-images-idx3-ubyte"))
-    labels = read_idx(os.path.join(directory, f"{prefix}-labels-idx1-ubyte"))
-    return normalise(images, meta), torch.from_numpy(labels.astype(np.int64))
+    """Normalised images and labels of an MNIST-format directory (`dataset` for any format)."""
+    return dataset(directory, {**meta, "data_format": "idx"}, split)
 
 
 @torch.no_grad()
@@ -156,7 +208,7 @@ def main():
     parser.add_argument("--predictions", help="write the predicted class of each test image, one a line")
     args = parser.parse_args()
     model, meta = load(args.weights)
-    x, y = mnist(args.data, meta)
+    x, y = dataset(args.data, meta)
     predicted = predict(model, x)
     if args.predictions:
         with open(args.predictions, "w") as f:

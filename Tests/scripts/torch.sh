@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # PyTorch loads Sprig's export (README, "PyTorch"; python/sprig_torch.py), for LeNet-300-100
-# (RigL, configs/rigl-mnist.yaml, 1200 steps) and LeNet-5 (RigL on ERK at 90%, 600 steps):
+# (RigL, configs/rigl-mnist.yaml, 1200 steps), LeNet-5 (RigL on ERK at 90%, 600 steps) and
+# LeNet-5 on CIFAR-10-format files made from MNIST (3 channels; crops and flips, 600 steps):
 # - torch (the CPU wheel), safetensors and NumPy are installed when missing
 #   (launch/install-torch.sh, into export.sh's venv);
 # - the dense export holds exactly the module's state_dict: `load_state_dict(strict=True)`
@@ -8,8 +9,9 @@
 #   the masks are in NAME.masks.safetensors (fcN.weight_mask; the weight is 0 wherever its mask is),
 #   and strict loading is in force (the same dict plus one key is refused);
 # - the metadata states the normalisation (`input_scale` 1/255, `input_normalization`) and
-#   the README's one-line torch normalisation gives sprig_torch's float32 table bit for bit,
-#   and leaving out the / 255 or the standardisation each costs accuracy (one a point or more);
+#   the README's torch normalisation (one line for MNIST, per channel for CIFAR) gives
+#   sprig_torch's float32 tables bit for bit, and on MNIST leaving out the / 255 or the
+#   standardisation each costs accuracy (one a point or more);
 # - the module over the MNIST test set gets `sprig eval`'s number of correct predictions
 #   within 5 of 10,000 (0.05 points), and the same class as `sprig eval --predictions` on
 #   at least 99.9% of the images. Not "identical": Sprig sums in OpenBLAS's and its sparse
@@ -43,21 +45,21 @@ optimizer: {name: adam, lr: 0.001, weight_decay: 0.0005}
 sparsity: {method: rigl, distribution: erk, sparsity: 0.9, delta_t: 50}
 YAML
 
-# model NAME CONFIG STEPS: trains, exports both forms, evaluates with Sprig and PyTorch
+# model NAME CONFIG STEPS [DATA_DIR]: trains, exports both forms, evaluates with Sprig and PyTorch
 model() {
-  local name="$1" config="$2" steps="$3" code eval_line
+  local name="$1" config="$2" steps="$3" data="${4:-$DATA}" code eval_line
   local t0=$SECONDS
   for form in dense sparse; do
-    "$SPRIG" train --config "$config" --data "$DATA" --max-steps "$steps" --weights-format "$form" \
+    "$SPRIG" train --config "$config" --data "$data" --max-steps "$steps" --weights-format "$form" \
       --weights-out "$WORK/$name-$form.safetensors" >"$WORK/$name-$form-train.log" 2>&1
     code=$?
     check "$name: $steps steps train and export the $form form (exit $code)" test "$code" -eq 0 -a -s "$WORK/$name-$form.safetensors"
   done
-  eval_line=$("$SPRIG" eval "$WORK/$name-dense.safetensors" --data "$DATA" --predictions "$WORK/$name-sprig.txt")
+  eval_line=$("$SPRIG" eval "$WORK/$name-dense.safetensors" --data "$data" --predictions "$WORK/$name-sprig.txt")
   code=$?
   check "$name: sprig eval reads the export with its masks file (exit $code: $eval_line)" \
     test "$code" -eq 0 -a -n "$(echo "$eval_line" | grep -E '^test_accuracy [0-9.]+')" -a -s "$WORK/$name-sprig.txt"
-  PYTHONPATH="$ROOT/python" "$PY" - "$WORK/$name-dense.safetensors" "$WORK/$name-sparse.safetensors" "$DATA" \
+  PYTHONPATH="$ROOT/python" "$PY" - "$WORK/$name-dense.safetensors" "$WORK/$name-sparse.safetensors" "$data" \
     "$eval_line" "$WORK/$name-sprig.txt" <<'PY' >"$WORK/$name-py.log" 2>&1
 import json, sys, time
 import numpy as np, torch
@@ -90,19 +92,23 @@ masks = sprig_torch.masks(dense)
 check(len(masks) > 0 and all(torch.equal(state[k[:-5]][m == 0], torch.zeros_like(state[k[:-5]][m == 0]))
                             and set(m.unique().tolist()) <= {0.0, 1.0} for k, m in masks.items()),
       f"masks file: {', '.join(f'{k} {int(m.sum())}/{m.numel()}' for k, m in masks.items())}, weights 0 where inactive")
-check(meta.get("input_scale") == "1/255" and meta.get("input_normalization", "").startswith("x = (pixel / 255 - input_mean) / input_std"),
+check(meta.get("input_scale") == "1/255" and meta.get("input_normalization", "").startswith("x = (pixel / 255 - input_mean[c]) / input_std[c]"),
       f"metadata states the normalisation: {meta.get('input_normalization')}")
+idx = meta.get("data_format") == "idx"
 
-# the README's one line of torch normalisation is Sprig's table
+# the README's torch normalisation is Sprig's table: one line for MNIST, per channel for CIFAR
 pixels = torch.arange(256, dtype=torch.uint8)
-line = (pixels.float() / 255 - float(meta["input_mean"])) / float(meta["input_std"])
-table = sprig_torch.normalise(np.arange(256, dtype=np.uint8).reshape(256, 1), {**meta, "input_shape": "[1]"}).flatten()
-check(torch.equal(line.view(torch.int32), table.view(torch.int32)), "the README's torch normalisation is the float32 table bit for bit")
+mean, std = torch.tensor(json.loads(meta["input_mean"])).reshape(-1, 1), torch.tensor(json.loads(meta["input_std"])).reshape(-1, 1)
+line = (pixels.float() / 255 - mean) / std
+channels = line.shape[0]
+table = sprig_torch.normalise(np.tile(np.arange(256, dtype=np.uint8), (channels, 1)).T.copy(), {**meta, "input_shape": f"[{channels}]"}).T
+check(torch.equal(line.contiguous().view(torch.int32), table.contiguous().view(torch.int32)),
+      f"the README's torch normalisation is the float32 table bit for bit ({channels} channel{'s' if channels > 1 else ''})")
 
 # accuracy and predictions against sprig eval
 start = time.time()
 model, meta = sprig_torch.load(dense)
-x, y = sprig_torch.mnist(data, meta)
+x, y = sprig_torch.dataset(data, meta)
 predicted = sprig_torch.predict(model, x)
 correct = int((predicted == y).sum())
 sprig_accuracy = float(eval_line.split()[1])
@@ -116,12 +122,13 @@ check(abs(correct - sprig_correct) <= 5,
 check(agree >= 0.999, f"the same class on {agree * 100:.2f}% of the test images ({int(round((1 - agree) * len(y)))} differ), >= 99.9%")
 print(f"torch forward pass {time.time() - start:.1f} s")
 # what a wrong normalisation costs: no / 255, or no standardisation
-raw = torch.from_numpy(sprig_torch.read_idx(f"{data}/t10k-images-idx3-ubyte").astype(np.float32)).reshape(x.shape)
-mean, std = float(meta["input_mean"]), float(meta["input_std"])
-wrong = {"(pixel - mean) / std": (raw - mean) / std, "pixel / 255": raw / 255}
-costs = {k: correct / len(y) - float((sprig_torch.predict(model, v) == y).float().mean()) for k, v in wrong.items()}
-check(min(costs.values()) > 0 and max(costs.values()) >= 0.01, "each wrong normalisation costs accuracy, one >= 1 point: "
-      + ", ".join(f"{k} {100 * c:.1f} points" for k, c in costs.items()))
+if idx:
+    raw = torch.from_numpy(sprig_torch.read_idx(f"{data}/t10k-images-idx3-ubyte").astype(np.float32)).reshape(x.shape)
+    mean, std = float(meta["input_mean"]), float(meta["input_std"])
+    wrong = {"(pixel - mean) / std": (raw - mean) / std, "pixel / 255": raw / 255}
+    costs = {k: correct / len(y) - float((sprig_torch.predict(model, v) == y).float().mean()) for k, v in wrong.items()}
+    check(min(costs.values()) > 0 and max(costs.values()) >= 0.01, "each wrong normalisation costs accuracy, one >= 1 point: "
+          + ", ".join(f"{k} {100 * c:.1f} points" for k, c in costs.items()))
 
 # the sparse (CSR) export densifies into the same state_dict
 rebuilt = sprig_torch.state_dict(sparse)
@@ -139,6 +146,11 @@ PY
 
 model lenet-300-100 "$ROOT/configs/rigl-mnist.yaml" 1200
 model lenet-5 "$WORK/lenet5.yaml" 600
+# LeNet-5 on CIFAR-10-format files (MNIST padded to 3 x 32 x 32, three channels) with crops
+# and flips: 3 input channels, a normalisation per channel, the files read by sprig_torch
+FORMATS="$(mnist_formats "$DATA")" || fail "MNIST written in the CIFAR-10 format"
+printf 'augment: {random_crop: {padding: 4}, horizontal_flip: true}\n' >> "$WORK/lenet5.yaml"
+model lenet-5-cifar10 "$WORK/lenet5.yaml" 600 "$FORMATS/cifar10"
 
 t0=$SECONDS
 ROUNDS=1 SECONDS_PER_ROW=0.2 TORCH_STEPS=100 SEEDS=1 OUT="$WORK/speed" SPRIG_PY_VENV="$VENV" \
@@ -155,5 +167,6 @@ for what in ["LeNet-300-100 RigL 98%", "LeNet-300-100 dense", "LeNet-5 dense", "
 assert re.search(r"fast-mnist.yaml on 2 ranks, seeds 1: test accuracy 9[0-9]\.[0-9]{2}%", text), text
 print("5 ratio rows and the fast config's line")
 PY
-check_code "speed-bench.sh's table has its rows ($(tail -1 "$WORK/speed-check.log"))" $? "$(tail -3 "$WORK/speed-check.log" | tr '\n' ' ')"
+code=$?
+check_code "speed-bench.sh's table has its rows ($(tail -1 "$WORK/speed-check.log"))" "$code" "$(tail -3 "$WORK/speed-check.log" | tr '\n' ' ')"
 finish

@@ -13,7 +13,8 @@ import SprigDistributed
 extension Trainer {
     /// The metadata of an export: the effective config, and what a reader needs to use the
     /// weights without Sprig: the data's format and example shape (`data_format`,
-    /// `data_shape`, `classes`, `class_names` when the files name them), the input
+    /// `data_shape`, `classes`, `class_names` when the files name them, CIFAR-100's
+    /// `data_label` and NumPy's `data_layout`), the input
     /// normalisation per channel in float32 (`input_mean`, `input_std`: a JSON number for
     /// one channel, a list for several; `input_scale` 1/255 for bytes, 1 for floats;
     /// `Normalization`), the model's input shape, the forward pass in PyTorch's terms
@@ -37,6 +38,8 @@ extension Trainer {
                 + "pooling after the ReLU; flatten in (C, H, W) order before the first linear layer; inactive weights are 0, "
                 + "masks in the file 'masks' names (1 where active)"]
         if let names = data.classNames { metadata["class_names"] = "[" + names.map(JSONLine.quote).joined(separator: ", ") + "]" }
+        if data.format == .cifar100 { metadata["data_label"] = (config.data.label ?? .fine).rawValue }
+        if data.format == .npz { metadata["data_layout"] = (config.data.layout ?? .nchw).rawValue }
         return metadata
     }
 
