@@ -21,6 +21,7 @@ import Testing
         let plain = try TrainingConfig.parse(text: "data: somewhere\naugment: {random_crop: true}", source: "p.yaml")
         #expect(plain.data == DataSource(path: "somewhere") && plain.yaml.contains("data: \"somewhere\"\n"))
         #expect(plain.augmentation == Augmentation(cropPadding: 4) && !TrainingConfig().yaml.contains("augment"))
+        #expect(try TrainingConfig.parse(text: "data: {format: npz}", source: "f.yaml").data == DataSource(path: "data/mnist", format: .npz))
         let npz = try TrainingConfig.parse(text: "data: {path: n, layout: nhwc, classes: 12}", source: "n.yaml")
         #expect(try TrainingConfig.parse(text: npz.yaml, source: "again").data == DataSource(path: "n", layout: .nhwc, classes: 12))
         // --set data.format on a config whose data is a folder
@@ -29,7 +30,6 @@ import Testing
     }
 
     @Test(arguments: [
-        ("data: {format: npz}", "data: a data mapping needs the key 'path'"),
         ("data: {path: d, format: cifar}", "data.format: unknown format 'cifar' (known: idx, cifar10, cifar100, npz)"),
         ("data: {path: d, label: medium}", "data.label: must be fine or coarse, got 'medium'"),
         ("data: {path: d, layout: chw}", "data.layout: must be nchw or nhwc, got 'chw'"),

@@ -7,12 +7,12 @@ import SprigModels
 /// model fitted to what the data holds.
 extension TrainingConfig {
     /// `data: DIR`, or `data: {path: DIR, format: idx|cifar10|cifar100|npz,
-    /// label: fine|coarse, layout: nchw|nhwc, classes: N}`; nil when the key is absent.
+    /// label: fine|coarse, layout: nchw|nhwc, classes: N}` (every key optional: the path
+    /// defaults to data/mnist, and `--data` sets it); nil when the key is absent.
     static func readDataSource(_ r: ConfigReader) throws -> DataSource? {
         guard r.isSection("data") else { return try r.string("data").map { DataSource(path: $0) } }
         let d = try r.section("data")!
-        guard let path = try d.string("path") else { throw r.error("data", "a data mapping needs the key 'path' (the folder)") }
-        var source = DataSource(path: path)
+        var source = DataSource(path: try d.string("path") ?? TrainingConfig().data.path)
         if let name = try d.string("format") {
             guard let format = DataFormat(rawValue: name) else {
                 throw d.error("format", "unknown format '\(name)' (known: \(DataFormat.allCases.map(\.rawValue).joined(separator: ", ")))")

@@ -221,9 +221,12 @@ public struct TrainingConfig: Equatable {
     }
 
     /// An error about `field`: `FILE: FIELD: message`, or `FLAG: message` when a flag or a
-    /// `--set` override gave the field its value.
+    /// `--set` override gave the field, or a section holding it, its value.
     public func fieldError(_ field: String, _ message: String) -> SprigError {
-        if let flag = overriddenBy[field] { return SprigError(flag, message) }
+        let parts = field.split(separator: ".")
+        for n in stride(from: parts.count, to: 0, by: -1) {
+            if let flag = overriddenBy[parts[..<n].joined(separator: ".")] { return SprigError(flag, message) }
+        }
         return SprigError(source, "\(field): \(message)")
     }
 
