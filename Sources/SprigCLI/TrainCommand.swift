@@ -141,15 +141,21 @@ struct TrainCommand: ParsableCommand {
         var communication = CommunicationReport(steps: 0, bytes: [:], denseBytesPerStep: trainer.denseBytesPerStep)
         do {
             try trainer.train(afterStep: { step in
-                guard isRoot else { return }
-                progress.update(step: step, examplesPerStep: c.batchSize, loss: trainer.epochLossSoFar)
-                if let checkpoint, c.checkpointEvery > 0, step % c.checkpointEvery == 0, step < trainer.totalSteps {
-                    try trainer.checkpoint().write(to: checkpoint)
-                    lastCheckpoint = step
+                if isRoot {
+                    progress.update(step: step, examplesPerStep: c.batchSize, loss: trainer.epochLossSoFar)
+                    let periodic = c.checkpointEvery > 0 && step % c.checkpointEvery == 0 && step < trainer.totalSteps
+                    if let checkpoint, periodic || step == stopAfter {
+                        try trainer.checkpoint().write(to: checkpoint)
+                        lastCheckpoint = step
+                    }
                 }
                 if step == stopAfter {
-                    progress.clear()
-                    print("sprig: stopped after step \(step) (--stop-after)")
+                    // Every rank is at this step: all end here, once rank 0 has written.
+                    if isRoot {
+                        progress.clear()
+                        print("sprig: stopped after step \(step) (--stop-after)" + (checkpoint.map { "; checkpoint written to \($0)" } ?? ""))
+                    }
+                    communicator.barrier()
                     communicator.finalize()
                     throw ExitCode.success
                 }

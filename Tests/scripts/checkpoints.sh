@@ -61,6 +61,19 @@ PY
   done
 done
 
+# A pause (--stop-after) between periodic checkpoints, on 2 ranks: every rank ends after
+# that step, with exit 0, and the checkpoint of that very step resumes to the whole run.
+if [ -z "${SIGNALS_ONLY:-}" ] && [ -s "$WORK/rigl-mnist-full.safetensors" ]; then
+  "$MPIRUN" 2 train --config "$ROOT/configs/rigl-mnist.yaml" --data "$DATA" --epochs 3 --checkpoint "$WORK/pause.ckpt" \
+    --stop-after 1234 >"$WORK/log" 2>&1
+  code=$?
+  check_code "a pause after step 1234 on 2 ranks (--stop-after between checkpoints every 1000) ends every rank" "$code" "$(tail -2 "$WORK/log")"
+  "$SPRIG" train --resume "$WORK/pause.ckpt" --data "$DATA" --weights-out "$WORK/pause.safetensors" >"$WORK/log" 2>&1
+  check "the pause's checkpoint is of step 1234 ($(grep -o 'resuming at step [0-9]*' "$WORK/log"))" grep -q "resuming at step 1234" "$WORK/log"
+  same_weights "resumed from the pause, the run ends with the whole run's weights and masks" \
+    "$WORK/rigl-mnist-full.safetensors" "$WORK/pause.safetensors"
+fi
+
 if [ -n "${RESUME_ONLY:-}" ]; then finish; exit; fi
 
 # A stop signal: SIGTERM to mpirun (what scancel, a preemption or a time limit sends) and
