@@ -39,24 +39,33 @@ public struct Augmentation: Equatable, Sendable {
         return (i - cropPadding, j - cropPadding, horizontalFlip && flip)
     }
 
-    /// Writes the transformed image `source` (channels x height x width) to `target`.
+    /// Writes the transformed image `source` (channels x height x width) to `target`: per
+    /// row, the source columns that fall inside the image are copied in one run (reversed
+    /// when flipped) and the rest of the row is `zero`.
     public func apply<T>(_ source: UnsafePointer<T>, into target: UnsafeMutablePointer<T>, shape: [Int],
                          draw: (dy: Int, dx: Int, flip: Bool), zero: T) {
         let (channels, height, width) = (shape[0], shape[1], shape[2])
+        // Output columns x whose source column (flip ? W - 1 - x : x) + dx lies in 0..<W.
+        let lo = draw.flip ? max(0, draw.dx) : max(0, -draw.dx)
+        let hi = max(lo, draw.flip ? min(width, width + draw.dx) : min(width, width - draw.dx))
         for c in 0..<channels {
             let plane = source + c * height * width
             for y in 0..<height {
                 let row = target + (c * height + y) * width
                 let sy = y + draw.dy
-                guard sy >= 0 && sy < height else {
+                guard sy >= 0 && sy < height && hi > lo else {
                     row.update(repeating: zero, count: width)
                     continue
                 }
                 let from = plane + sy * width
-                for x in 0..<width {
-                    let sx = (draw.flip ? width - 1 - x : x) + draw.dx
-                    row[x] = sx >= 0 && sx < width ? from[sx] : zero
+                row.update(repeating: zero, count: lo)
+                if draw.flip {
+                    let last = from + (width - 1 + draw.dx)
+                    for x in lo..<hi { row[x] = last[-x] }
+                } else {
+                    (row + lo).update(from: from + (lo + draw.dx), count: hi - lo)
                 }
+                (row + hi).update(repeating: zero, count: width - hi)
             }
         }
     }
