@@ -33,16 +33,22 @@ struct DataCommand: ParsableCommand {
             if let format {
                 guard let f = DataFormat(rawValue: format) else { throw SprigError("--format", "unknown format '\(format)' (known: idx, cifar10, cifar100, npz)") }
                 c.data.format = f
+                c.overriddenBy["data.format"] = "--format"
             }
             if let label {
                 guard let l = DataSource.CIFAR100Label(rawValue: label) else { throw SprigError("--label", "must be fine or coarse, got '\(label)'") }
                 c.data.label = l
+                c.overriddenBy["data.label"] = "--label"
             }
             if let layout {
                 guard let l = DataSource.ArrayLayout(rawValue: layout) else { throw SprigError("--layout", "must be nchw or nhwc, got '\(layout)'") }
                 c.data.layout = l
+                c.overriddenBy["data.layout"] = "--layout"
             }
-            if let classes { c.data.classes = classes }
+            if let classes {
+                c.data.classes = classes
+                c.overriddenBy["data.classes"] = "--classes"
+            }
             let data = try c.loadData()
             print("format: \(data.format.rawValue) (\(data.format.title))")
             print("directory: \(data.directory)")
@@ -51,7 +57,7 @@ struct DataCommand: ParsableCommand {
                 print(String(format: "%@: %d examples of %@ %@, values crc32 0x%08x, labels crc32 0x%08x", name, set.count,
                              set.shapeText, set.values.elementType, d.values, d.labels))
             }
-            print("classes: \(data.classes)" + (data.classNames.map { " (" + $0.joined(separator: ", ") + ")" } ?? ""))
+            print("classes: \(data.classes)" + (data.classNames.map { " (" + $0.prefix(20).joined(separator: ", ") + ($0.count > 20 ? ", ..." : "") + ")" } ?? ""))
             var perClass = [Int](repeating: 0, count: data.classes)
             for label in data.train.labels { perClass[Int(label)] += 1 }
             print("training examples per class: " + perClass.map(String.init).joined(separator: " "))

@@ -33,22 +33,25 @@ public enum CIFAR10Reader: DataReader {
     }
 
     /// `data_batch_1.bin` ... `data_batch_K.bin`, the highest number K present; one missing
-    /// below K is an error naming it.
+    /// below K is an error naming it. Numbers are written as CIFAR writes them (no sign, no
+    /// leading zero).
     static func trainingBatches(in directory: String) throws -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        let numbers = names.compactMap { name -> Int? in
+        let numbers = Set(names.compactMap { name -> Int? in
             guard name.hasPrefix("data_batch_"), name.hasSuffix(".bin") else { return nil }
-            return Int(name.dropFirst("data_batch_".count).dropLast(".bin".count))
+            let digits = String(name.dropFirst("data_batch_".count).dropLast(".bin".count))
+            guard let k = Int(digits), k >= 1, String(k) == digits else { return nil }
+            return k
+        })
+        var batches: [String] = []
+        while numbers.contains(batches.count + 1) { batches.append(path("data_batch_\(batches.count + 1).bin", in: directory)) }
+        if let last = numbers.max(), last > batches.count {
+            throw SprigError(path("data_batch_\(batches.count + 1).bin", in: directory),
+                             "missing data file (data_batch_\(last).bin is there: the training batches go from 1 to \(last))")
         }
-        guard let last = numbers.filter({ $0 >= 1 }).max() else {
+        guard !batches.isEmpty else {
             throw SprigError(path("data_batch_1.bin", in: directory), "missing data file (CIFAR-10's training set is \(expectedFiles))")
         }
-        return try (1...last).map { k in
-            let file = path("data_batch_\(k).bin", in: directory)
-            guard FileManager.default.fileExists(atPath: file) else {
-                throw SprigError(file, "missing data file (data_batch_\(last).bin is there: the training batches go from 1 to \(last))")
-            }
-            return file
-        }
+        return batches
     }
 }

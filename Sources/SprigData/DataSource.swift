@@ -36,13 +36,14 @@ public struct DataSource: Equatable, Sendable {
     public var isPathOnly: Bool { format == nil && label == nil && layout == nil && classes == nil }
 
     /// The format and the folder that holds its files: `format` when given, else the one
-    /// format whose files `path` holds; a folder holding nothing else but a format's
-    /// distribution folder (`cifar-10-batches-bin`) is read through it.
+    /// format whose files `path` holds; a folder with no data files of its own is read
+    /// through the one distribution folder it holds (`cifar-10-batches-bin`).
     public func resolve() throws -> (format: DataFormat, directory: String) {
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw SprigError(path, "data directory does not exist (run launch/fetch-mnist.sh, or pass --data DIR)")
         }
+        guard isDirectory.boolValue else { throw SprigError(path, "is a file; --data and data: name the folder that holds the data files") }
         let formats = format.map { [$0] } ?? DataFormat.allCases
         let held = formats.filter { $0.reader.recognises(path) }
         if held.count == 1 || (format != nil && !held.isEmpty) { return (held[0], path) }
@@ -56,6 +57,10 @@ public struct DataSource: Equatable, Sendable {
             return f.reader.recognises(sub) ? (f, sub) : nil
         }
         if inside.count == 1 { return inside[0] }
+        if inside.count > 1 {
+            throw SprigError(path, "holds the folders of several data sets (\(inside.map { ($0.1 as NSString).lastPathComponent }.joined(separator: ", "))): "
+                             + "pass one of them")
+        }
         if let format {
             throw SprigError(path, "holds no \(format.title) data: looked for \(format.reader.expectedFiles)")
         }
@@ -73,7 +78,9 @@ public struct DataSource: Equatable, Sendable {
             throw fail("data.layout", "applies to NumPy (npz) data only; \(path) holds \(format.rawValue) data")
         }
         if let classes {
-            guard classes >= 1 else { throw fail("data.classes", "must be at least 1, got \(classes)") }
+            guard classes >= 1 && classes <= DataSplits.maximumClasses else {
+                throw fail("data.classes", "must be in 1...\(DataSplits.maximumClasses), got \(classes)")
+            }
             guard format == .idx || format == .npz else {
                 throw fail("data.classes", "applies to idx and npz data, whose files do not state it; \(format.title) has its own classes")
             }

@@ -48,11 +48,19 @@ public struct DataSplits {
         return line
     }
 
+    /// The most classes a data set may have (2^20: a model's output layer of that width
+    /// already takes gigabytes).
+    public static let maximumClasses = 1 << 20
+
     /// The class count of a format whose files do not state it (IDX, NumPy): `declared`
     /// (the config's `data.classes`) or 1 + the largest training label. Every label of
     /// both sets must lie in `0..<classes`; the error names the file holding the first
     /// that does not (`trainSource`, `testSource`).
     static func classes(train: Dataset, trainSource: String, test: Dataset, testSource: String, declared: Int?) throws -> Int {
+        if declared == nil, let top = train.labels.max(), Int(top) >= maximumClasses {
+            let index = train.labels.firstIndex(of: top)!
+            throw SprigError(trainSource, "label \(top) at index \(index) would make \(Int(top) + 1) classes (at most \(maximumClasses))")
+        }
         let classes = declared ?? max(Int(train.labels.max() ?? 0) + 1, 1)
         for (set, source) in [(train, trainSource), (test, testSource)] {
             if let (index, label) = set.labelOutside(classes: classes) {

@@ -46,6 +46,7 @@ extension Dataset {
         let features = featureCount, b = x.cols, channels = self.channels, plane = features / channels
         let tile = 16
         let scratch = augment == nil ? nil : UnsafeMutablePointer<T>.allocate(capacity: tile * features)
+        scratch?.initialize(repeating: zero, count: tile * features)
         defer { scratch?.deallocate() }
         var sources = [UnsafePointer<T>](repeating: UnsafePointer(bitPattern: 1)!, count: tile)
         values.withUnsafeBufferPointer { v in

@@ -48,6 +48,9 @@ public enum IDXReader: DataReader {
         guard images.dimensions[0] > 0 else {
             throw SprigError(imagesPath, "holds no images")
         }
+        guard images.dimensions[1] > 0 && images.dimensions[2] > 0 else {
+            throw SprigError(imagesPath, "images of \(images.dimensions[1]) x \(images.dimensions[2]) pixels hold no values")
+        }
         return Dataset(pixels: images.values, labels: labels.values.map { Int32($0) }, exampleShape: [1] + images.dimensions[1...])
     }
 

@@ -122,6 +122,21 @@ public struct NumPyArray {
         }
     }
 
+    /// The first float value that is not finite or exceeds `limit` in magnitude, read at its
+    /// own precision (a float64 beyond float32's range is found as it is), with its index.
+    public func firstFloat(beyond limit: Double) -> (index: Int, value: Double)? {
+        guard kind == .float else { return nil }
+        return data.withUnsafeBytes { raw -> (Int, Double)? in
+            for i in 0..<count {
+                let p = raw.baseAddress! + i * itemSize
+                let v = itemSize == 4 ? Double(Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(as: UInt32.self))))
+                    : Double(bitPattern: UInt64(littleEndian: p.loadUnaligned(as: UInt64.self)))
+                if !(abs(v) <= limit) { return (i, v) }
+            }
+            return nil
+        }
+    }
+
     /// The values as 32-bit floats (float64 rounded to nearest), nil for other types.
     public func floats() -> [Float]? {
         guard kind == .float else { return nil }

@@ -1,6 +1,5 @@
 import SprigTensor
 import Foundation
-import ZIPFoundation
 
 /// Reads one's own data as NumPy arrays: `train.npz` and `test.npz` (`numpy.savez` or
 /// `savez_compressed`), each holding an array `x` of examples and an array `y` of labels.
@@ -56,7 +55,7 @@ public enum NumPyReader: DataReader {
         }
         guard shape.allSatisfy({ $0 > 0 }) else { throw SprigError(source, "x has shape \(x.shape): an example has no values") }
         guard y.shape == [n] || y.shape == [n, 1] else {
-            if y.shape.first != n { throw SprigError(source, "x holds \(n) examples but y holds \(y.shape.first ?? 0) labels") }
+            if let labels = y.shape.first, labels != n { throw SprigError(source, "x holds \(n) examples but y holds \(labels) labels") }
             throw SprigError(source, "y has shape \(y.shape), expected \(n) labels (N or N x 1)")
         }
         guard let raw = y.integers() else { throw SprigError(source, "y is \(y.typeName): labels must be integers") }
@@ -69,11 +68,11 @@ public enum NumPyReader: DataReader {
         switch (x.kind, x.itemSize) {
         case (.unsigned, 1): values = .uint8(x.data)
         case (.float, _):
-            let floats = x.floats()!
-            if let bad = floats.firstIndex(where: { !$0.isFinite }) {
-                throw SprigError(source, "x holds \(floats[bad]) in example \(bad / shape.reduce(1, *)): values must be finite")
+            // Standardising subtracts and divides in float32: values past 1e30 could overflow.
+            if let (index, value) = x.firstFloat(beyond: 1e30) {
+                throw SprigError(source, "x holds \(value) in example \(index / shape.reduce(1, *)): values must be finite and within ±1e30")
             }
-            values = .float32(floats)
+            values = .float32(x.floats()!)
         default:
             throw SprigError(source, "x is \(x.typeName) ('\(x.descr)'): Sprig reads uint8 or float32 (or float64) examples")
         }
@@ -96,44 +95,6 @@ public enum NumPyReader: DataReader {
         switch values {
         case .uint8(let v): return .uint8(transpose(v))
         case .float32(let v): return .float32(transpose(v))
-        }
-    }
-}
-
-/// An `.npz` file: a zip archive of `.npy` members, `NAME.npy` for the array NAME. It is
-/// read from the file (ZIPFoundation's in-memory archives trap on some damaged input).
-struct NumPyArchive {
-    let path: String
-    private let archive: Archive
-
-    init(path: String) throws {
-        guard FileManager.default.fileExists(atPath: path) else { throw SprigError(path, "missing data file") }
-        do {
-            archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
-        } catch {
-            throw SprigError(path, "not an .npz file (not a zip archive ZIPFoundation can open: \(error))")
-        }
-        self.path = path
-    }
-
-    /// The array `name` (the member `name.npy`).
-    func array(_ name: String) throws -> NumPyArray {
-        guard let entry = archive[name + ".npy"] else {
-            let names = archive.map(\.path).filter { $0.hasSuffix(".npy") }.map { String($0.dropLast(4)) }
-            throw SprigError(path, "holds no array '\(name)' (it holds \(names.isEmpty ? "none" : names.joined(separator: ", ")); "
-                             + "write it with numpy.savez(path, x=examples, y=labels))")
-        }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(Int(min(entry.uncompressedSize, 1 << 30)))
-        do {
-            _ = try archive.extract(entry) { chunk in bytes.append(contentsOf: chunk) }
-        } catch {
-            throw SprigError(path, "\(name).npy cannot be read from the archive: \(error)")
-        }
-        do {
-            return try NumPyArray(bytes: bytes, source: path)
-        } catch let error as SprigError {
-            throw SprigError(path, "\(name): \(error.message)")
         }
     }
 }

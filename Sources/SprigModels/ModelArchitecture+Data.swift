@@ -25,6 +25,7 @@ extension ModelArchitecture {
     /// whose every convolution and pooling window fits.
     public func shapeProblem(input shape: [Int]) -> String? {
         let features = shape.reduce(1, *)
+        guard features > 0 else { return "the examples hold no values" }
         switch self {
         case .mlp(let sizes):
             return sizes[0] == features ? nil : "it takes \(sizes[0]) input features"

@@ -47,6 +47,14 @@ import Testing
         let gap = sprigError { _ = try DataSource(path: dir.path).load() }
         #expect(gap?.subject == dir.file("data_batch_2.bin") && gap?.message.hasPrefix("missing data file") == true)
         try FileManager.default.removeItem(atPath: dir.file("data_batch_3.bin"))
+        // a stray number far past the batches is named without counting up to it; names CIFAR
+        // does not write (a sign, a leading zero) are not batches
+        dir.write("data_batch_99999999999999999.bin", whole)
+        dir.write("data_batch_02.bin", whole)
+        let stray = sprigError { _ = try DataSource(path: dir.path).load() }
+        #expect(stray?.subject == dir.file("data_batch_2.bin") && stray?.message.contains("data_batch_99999999999999999.bin is there") == true)
+        try FileManager.default.removeItem(atPath: dir.file("data_batch_99999999999999999.bin"))
+        #expect(try DataSource(path: dir.path).load().train.count == 3)
         dir.write("data_batch_2.bin", whole)
         dir.write("batches.meta.txt", "cat\ndog\n")
         #expect(sprigError { _ = try DataSource(path: dir.path).load() } == SprigError(dir.file("batches.meta.txt"), "names 2 classes, expected 10 (one name a line)"))
@@ -84,7 +92,14 @@ import Testing
             try FileManager.default.copyItem(atPath: inner.file(name), toPath: root.file("cifar-10-batches-bin/" + name))
         }
         #expect(try DataSource(path: root.path).resolve() == (.cifar10, root.file("cifar-10-batches-bin")))
+        #expect(sprigError { _ = try DataSource(path: inner.file("test_batch.bin")).resolve() }?.message
+            == "is a file; --data and data: name the folder that holds the data files")
         #expect(try DataSource(path: root.path, format: .cifar10).load().train.count == 6)
+        try FileManager.default.createDirectory(atPath: root.file("cifar-100-binary"), withIntermediateDirectories: false)
+        root.write("cifar-100-binary/train.bin", cifarBytes(labels: [[1, 2]], pixels: cifarPixels(1, seed: 1)))
+        #expect(sprigError { _ = try DataSource(path: root.path).resolve() }?.message
+            == "holds the folders of several data sets (cifar-10-batches-bin, cifar-100-binary): pass one of them")
+        #expect(try DataSource(path: root.path, format: .cifar10).resolve().format == .cifar10)
         let wrong = sprigError { _ = try DataSource(path: inner.path, format: .npz).load() }
         #expect(wrong == SprigError(inner.path, "holds no NumPy .npz data: looked for train.npz and test.npz"))
         writeSyntheticMNIST(in: inner, train: 20, test: 5)

@@ -33,7 +33,7 @@ import Testing
         ("data: {path: d, format: cifar}", "data.format: unknown format 'cifar' (known: idx, cifar10, cifar100, npz)"),
         ("data: {path: d, label: medium}", "data.label: must be fine or coarse, got 'medium'"),
         ("data: {path: d, layout: chw}", "data.layout: must be nchw or nhwc, got 'chw'"),
-        ("data: {path: d, classes: 0}", "data.classes: must be at least 1, got 0"),
+        ("data: {path: d, classes: 0}", "data.classes: must be in 1...1048576, got 0"),
         ("data: {path: d, folder: x}", "unknown key 'data.folder'"),
         ("augment: {random_crop: {padding: -1}}", "augment.random_crop.padding: must be non-negative, got -1"),
         ("augment: {random_crop: {pad: 4}}", "unknown key 'augment.random_crop.pad'"),

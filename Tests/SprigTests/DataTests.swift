@@ -106,6 +106,14 @@ import Testing
         #expect(error?.message.contains("40 images") == true)
     }
 
+    @Test func imagesWithoutPixelsAreRefused() {
+        let dir = TemporaryDirectory()
+        writeSyntheticMNIST(in: dir, train: 40, test: 10)
+        dir.write("train-images-idx3-ubyte", idxBytes([40, 0, 8], []))
+        #expect(sprigError { _ = try DataSource(path: dir.path).load() }
+            == SprigError(dir.file("train-images-idx3-ubyte"), "images of 0 x 8 pixels hold no values"))
+    }
+
     @Test func labelOutOfRangeNamesIndex() {
         let dir = TemporaryDirectory()
         writeSyntheticMNIST(in: dir, train: 40, test: 10)

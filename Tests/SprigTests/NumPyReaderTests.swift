@@ -94,6 +94,10 @@ import Testing
             ([("x", npyBytes(descr: "<f4", shape: [2, 4], data: floatBytes([1, 2, 3, 4, 5, .nan, 7, 8]))), ("y", y)], [("x", x), ("y", y)], "train.npz", "x holds nan in example 1: values must be finite"),
             ([("x", x), ("y", y)], [("x", x), ("y", npyBytes(descr: "<i8", shape: [2], data: littleEndianBytes([Int64(0), 2])))], "test.npz", "label 2 at index 1 is out of range 0..<2 (the training labels are 0..<2)"),
             ([("x", npyBytes(descr: "|u1", shape: [0, 4], data: [])), ("y", npyBytes(descr: "<i8", shape: [0], data: []))], [("x", x), ("y", y)], "train.npz", "x holds no examples"),
+            ([("x", npyBytes(descr: "<f8", shape: [2, 4], data: littleEndianBytes([1, 2, 3, 4, 5, 6, 1e300, 8].map(\.bitPattern)))), ("y", y)], [("x", x), ("y", y)], "train.npz", "x holds 1e+300 in example 1: values must be finite and within ±1e30"),
+            ([("x", x), ("y", npyBytes(descr: "<i8", shape: [2], data: littleEndianBytes([Int64(0), 1 << 40])))], [("x", x), ("y", y)], "train.npz", "label 1099511627776 at index 1 is out of range"),
+            ([("x", x), ("y", npyBytes(descr: "<i4", shape: [2], data: littleEndianBytes([Int32(0), 1 << 20])))], [("x", x), ("y", y)], "train.npz", "label 1048576 at index 1 would make 1048577 classes (at most 1048576)"),
+            ([("x", x), ("y", npyBytes(descr: "<i8", shape: [], data: Array(repeating: 0, count: 8)))], [("x", x), ("y", y)], "train.npz", "y has shape [], expected 2 labels"),
         ]
         for (train, test, file, expected) in cases {
             try writeNPZ(dir.file("train.npz"), train)

@@ -177,10 +177,23 @@ cifar10("cifar10-label", train_labels=np.where(np.arange(len(y)) == 250, 10, y))
 cifar10("cifar10-no-test", test=False)
 cifar10("cifar10-gap")
 os.rename(f"{out}/cifar10-gap/data_batch_2.bin", f"{out}/cifar10-gap/data_batch_3.bin")
+os.rename(f"{out}/cifar10-gap", f"{out}/cifar10-huge")
+os.remove(f"{out}/cifar10-huge/data_batch_3.bin")
+open(f"{out}/cifar10-huge/data_batch_1.bin", "wb").write(records(x, y))
+open(f"{out}/cifar10-huge/data_batch_99999999999999999.bin", "wb").write(records(x[:1], y[:1]))
+cifar10("cifar10-gap")
+os.rename(f"{out}/cifar10-gap/data_batch_2.bin", f"{out}/cifar10-gap/data_batch_3.bin")
+npz("npz-huge-label", {"x": x, "y": np.where(np.arange(len(y)) == 9, 2**31 - 1, y)}, {"x": tx, "y": ty})
+os.makedirs(f"{out}/idx-empty-rows", exist_ok=True)
+for name, dims, body in (("train-images-idx3-ubyte", [len(y), 0, 8], b""), ("train-labels-idx1-ubyte", [len(y)], y.astype(np.uint8).tobytes()),
+                         ("t10k-images-idx3-ubyte", [len(ty), 8, 8], tx.tobytes()), ("t10k-labels-idx1-ubyte", [len(ty)], ty.astype(np.uint8).tobytes())):
+    open(f"{out}/idx-empty-rows/{name}", "wb").write(bytes([0, 0, 8, len(dims)]) + b"".join(struct.pack(">I", d) for d in dims) + body)
 os.makedirs(f"{out}/cifar100-label", exist_ok=True)
 open(f"{out}/cifar100-label/train.bin", "wb").write(records(x, np.stack([y // 2, y], 1)))
 open(f"{out}/cifar100-label/test.bin", "wb").write(records(tx, np.stack([ty // 2, np.where(np.arange(len(ty)) == 1, 100, ty)], 1)))
 PY
+code=$?
+check_code "NumPy writes the damaged CIFAR and npz folders" "$code"
 bad="$WORK/bad"
 if train --data "$bad/npz-good" >"$WORK/out" 2>&1 && [ -s "$WORK/metrics.jsonl" ]; then pass "the good data as npz trains"; else fail "the good data as npz trains" "$(tail -2 "$WORK/out")"; fi
 rm -f "$WORK/metrics.jsonl"
@@ -221,6 +234,16 @@ expect_error "a conv net too large for the images" "--set model=lenet-5: lenet-5
 expect_error "a model with other classes than the data" "--set model={mlp: [64, 16, 4]}: mlp 64-16-4 gives 4 classes; the data's examples are 1x8x8 (64 features) of 10 classes" \
   train --data "$good" --set 'model={mlp: [64, 16, 4]}'
 expect_error "sprig data of a damaged folder" "$bad/npz-count/train.npz: x holds 400 examples but y holds 399 labels" "$SPRIG" data "$bad/npz-count"
+expect_error "a stray training batch of a huge number" "$bad/cifar10-huge/data_batch_2.bin: missing data file (data_batch_99999999999999999.bin is there" \
+  "$SPRIG" data "$bad/cifar10-huge"
+expect_error "an npz label that would make 2^31 classes" "$bad/npz-huge-label/train.npz: label 2147483647 at index 9 would make 2147483648 classes (at most 1048576)" \
+  "$SPRIG" data "$bad/npz-huge-label"
+expect_error "IDX images of no pixels" "$bad/idx-empty-rows/train-images-idx3-ubyte: images of 0 x 8 pixels hold no values" \
+  train --data "$bad/idx-empty-rows"
+expect_error "sprig data --label on CIFAR-10 names the flag" "sprig: error: --label: applies to CIFAR-100 data only" \
+  "$SPRIG" data "$bad/cifar10-good" --format cifar10 --label coarse
+expect_error "--data naming a file" "$bad/npz-good/train.npz: is a file; --data and data: name the folder that holds the data files" \
+  train --data "$bad/npz-good/train.npz"
 
 expect_error "unknown --weights-format" "--weights-format: unknown weights format 'csr' (known: dense, sparse, auto)" \
   train --data "$good" --weights-format csr --weights-out "$WORK/never.safetensors"

@@ -72,6 +72,8 @@ if [ -z "${SIGNALS_ONLY:-}" ] && [ -s "$WORK/rigl-mnist-full.safetensors" ]; the
   check "the pause's checkpoint is of step 1234 ($(grep -o 'resuming at step [0-9]*' "$WORK/log"))" grep -q "resuming at step 1234" "$WORK/log"
   same_weights "resumed from the pause, the run ends with the whole run's weights and masks" \
     "$WORK/rigl-mnist-full.safetensors" "$WORK/pause.safetensors"
+elif [ -z "${SIGNALS_ONLY:-}" ]; then
+  fail "a pause on 2 ranks" "no whole rigl-mnist run to compare with (CHECKPOINT_CONFIGS without rigl-mnist.yaml?)"
 fi
 
 if [ -n "${RESUME_ONLY:-}" ]; then finish; exit; fi

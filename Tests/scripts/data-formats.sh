@@ -9,8 +9,9 @@
 # - MNIST as npz trains LeNet-5 to the same bits as MNIST from IDX (one epoch: weights,
 #   masks, losses, accuracies);
 # - float32 features train (LeNet-300-100, one epoch of the float npz, >= 90%);
-# - a run on CIFAR-10-format files exports the per-channel normalisation, and a NumPy forward
-#   pass with the metadata's normalisation reproduces `sprig eval`'s accuracy on those files;
+# - a run on CIFAR-10-format files exports the per-channel normalisation (NumPy's channel
+#   means and deviations of the training files), and a NumPy forward pass with it
+#   reproduces `sprig eval`'s accuracy on those files;
 # - CIFAR-100's coarse labels train a 20-class model; the run reports the data path's share.
 #
 #   Tests/scripts/data-formats.sh [MNIST_DIR]        (DIGESTS_ONLY=1: the sprig data checks alone)
@@ -47,8 +48,11 @@ digests cifar10
 digests cifar100
 digests cifar100-coarse --label coarse
 "$SPRIG" data "$FORMATS/npz-nhwc" >"$WORK/nchw" 2>&1
-check "the NHWC arrays read without data.layout are other values (the layout matters)" \
-  test -z "$(grep -F "$(grep '^npz-nhwc train' "$FORMATS/crc.txt" | awk '{print $3}')" "$WORK/nchw")"
+code=$?
+nhwc_crc="$(grep '^npz-nhwc train' "$FORMATS/crc.txt" | awk '{print $3}')"
+check "the NHWC arrays read without data.layout are other values (the layout matters; exit $code)" \
+  test "$code" -eq 0 -a -n "$nhwc_crc" -a -n "$(grep -E '^train: 60000 examples of 32x32x3 uint8, values crc32 0x' "$WORK/nchw")" \
+  -a -z "$(grep -F "$nhwc_crc" "$WORK/nchw")"
 
 # DIGESTS_ONLY=1 stops here (Tests/scripts/mutations.sh).
 [ -z "${DIGESTS_ONLY:-}" ] || { finish; exit; }
@@ -63,7 +67,8 @@ YAML
 for d in idx npz; do
   dir="$DATA"; [ "$d" = npz ] && dir="$FORMATS/npz"
   "$SPRIG" train --config "$WORK/lenet5.yaml" --data "$dir" --weights-out "$WORK/$d.safetensors" --metrics-out "$WORK/$d.jsonl" >"$WORK/$d.log" 2>&1
-  check_code "LeNet-5 (RigL, ERK 90%) trains one epoch on MNIST from $d" $? "$(tail -2 "$WORK/$d.log")"
+  code=$?
+  check_code "LeNet-5 (RigL, ERK 90%) trains one epoch on MNIST from $d" "$code" "$(tail -2 "$WORK/$d.log")"
 done
 same_weights "MNIST as npz trains LeNet-5 to the weights and masks of MNIST from IDX" "$WORK/idx.safetensors" "$WORK/npz.safetensors"
 same_metrics "MNIST as npz: the losses, accuracies and mask updates of MNIST from IDX" "$WORK/idx.jsonl" "$WORK/npz.jsonl"
@@ -90,18 +95,21 @@ check "the run reports the data path's share of the training time (${share:-none
 eval_line="$("$SPRIG" eval "$WORK/c10.safetensors" --data "$FORMATS/cifar10")"
 code=$?
 check_code "sprig eval reads the CIFAR-10-format export ($eval_line)" "$code"
-normalisation="$("$SPRIG" data "$FORMATS/cifar10" | sed -nE 's/^normalisation \(training set\): mean (.*), std (.*) of the values \/ 255$/\1|\2/p')"
-"$PY" - "$WORK/c10.safetensors" "$FORMATS/cifar10/cifar-10-batches-bin/test_batch.bin" "$eval_line" "$normalisation" <<'PY' >"$WORK/py.log" 2>&1
-import json, sys
+"$PY" - "$WORK/c10.safetensors" "$FORMATS/cifar10/cifar-10-batches-bin" "$eval_line" <<'PY' >"$WORK/py.log" 2>&1
+import glob, json, sys
 import numpy as np
 from safetensors import safe_open
 from safetensors.numpy import load_file
-path, test, eval_line, normalisation = sys.argv[1:]
+path, folder, eval_line = sys.argv[1:]
 t = load_file(path)
 with safe_open(path, framework="numpy") as f:
     meta = f.metadata()
-mean, std = (np.float32(json.loads(v)) for v in normalisation.split("|"))
-assert json.loads(meta["input_mean"]) == json.loads(normalisation.split("|")[0]), (meta["input_mean"], normalisation)
+mean, std = np.float32(json.loads(meta["input_mean"])), np.float32(json.loads(meta["input_std"]))
+# the metadata's statistics are the training set's, channel by channel, as NumPy computes them
+train = np.concatenate([np.fromfile(b, np.uint8).reshape(-1, 3073)[:, 1:] for b in sorted(glob.glob(f"{folder}/data_batch_*.bin"))])
+channels = train.reshape(len(train), 3, 1024).transpose(1, 0, 2).reshape(3, -1) / 255.0
+assert np.allclose(mean, channels.mean(1), rtol=0, atol=1e-6) and np.allclose(std, channels.std(1), rtol=0, atol=1e-6), (mean, std, channels.mean(1), channels.std(1))
+test = f"{folder}/test_batch.bin"
 assert meta["data_format"] == "cifar10" and meta["data_shape"] == "[3, 32, 32]" and meta["input_shape"] == "[3072]", meta
 assert len(mean) == 3 and meta["classes"] == "10" and json.loads(meta["class_names"])[0] == "zero", meta
 records = np.fromfile(test, np.uint8).reshape(-1, 3073)
@@ -120,7 +128,8 @@ check_code "NumPy with the metadata's per-channel normalisation reproduces sprig
 
 # CIFAR-100's coarse labels: a 20-class model.
 "$SPRIG" train --config "$ROOT/configs/lenet300-dense.yaml" --data "$FORMATS/cifar100" --set data.label=coarse --max-steps 50 >"$WORK/c100.log" 2>&1
-check_code "CIFAR-100-format files train on the coarse labels (exit code)" $? "$(tail -2 "$WORK/c100.log")"
+code=$?
+check_code "CIFAR-100-format files train on the coarse labels (exit code)" "$code" "$(tail -2 "$WORK/c100.log")"
 check "with data.label coarse the model has 20 outputs ($(grep -o 'mlp 3072-300-100-[0-9]*' "$WORK/c100.log" | head -1))" \
   grep -q "mlp 3072-300-100-20" "$WORK/c100.log"
 finish

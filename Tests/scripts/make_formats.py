@@ -4,7 +4,8 @@
 - npz-float/: the first sixth of each set with x float32 (pixels / 255) of shape N x 784, y int32;
 - cifar10/cifar-10-batches-bin/: CIFAR-10's binary layout, data_batch_1.bin ... data_batch_5.bin
   and test_batch.bin (one label byte, then 1024 red, 1024 green and 1024 blue bytes, each
-  32 x 32 row by row) and batches.meta.txt;
+  32 x 32 row by row) and batches.meta.txt; cifar10-small/: the same of the first 6000
+  training and 1000 test images;
 - cifar100/cifar-100-binary/: CIFAR-100's, train.bin and test.bin (a coarse label byte,
   label // 2, and a fine one, label, before the pixels), with fine_label_names.txt and
   coarse_label_names.txt;
@@ -82,20 +83,23 @@ def main():
         np.savez(os.path.join(folder, f"{name}.npz"), x=xf, y=y.astype(np.int32))
         report("npz-float", name, xf, y)
 
-    folder = os.path.join(args.out, "cifar10", "cifar-10-batches-bin")
-    os.makedirs(folder, exist_ok=True)
-    x, y = sets["train"]
-    x3 = three_channels(x)
-    for k, part in enumerate(np.array_split(np.arange(len(x3)), 5)):
-        with open(os.path.join(folder, f"data_batch_{k + 1}.bin"), "wb") as f:
-            f.write(cifar_records(x3[part], y[part, None]))
-    report("cifar10", "train", x3, y)
-    x, y = sets["test"]
-    with open(os.path.join(folder, "test_batch.bin"), "wb") as f:
-        f.write(cifar_records(three_channels(x), y[:, None]))
-    report("cifar10", "test", three_channels(x), y)
-    with open(os.path.join(folder, "batches.meta.txt"), "w") as f:
-        f.write("\n".join(digits) + "\n\n")
+    def cifar10(name, train_count, test_count):
+        folder = os.path.join(args.out, name, "cifar-10-batches-bin")
+        os.makedirs(folder, exist_ok=True)
+        x, y = (a[:train_count] for a in sets["train"])
+        x3 = three_channels(x)
+        for k, part in enumerate(np.array_split(np.arange(len(x3)), 5)):
+            with open(os.path.join(folder, f"data_batch_{k + 1}.bin"), "wb") as f:
+                f.write(cifar_records(x3[part], y[part, None]))
+        report(name, "train", x3, y)
+        x, y = (a[:test_count] for a in sets["test"])
+        with open(os.path.join(folder, "test_batch.bin"), "wb") as f:
+            f.write(cifar_records(three_channels(x), y[:, None]))
+        report(name, "test", three_channels(x), y)
+        with open(os.path.join(folder, "batches.meta.txt"), "w") as f:
+            f.write("\n".join(digits) + "\n\n")
+    cifar10("cifar10", len(sets["train"][0]), len(sets["test"][0]))
+    cifar10("cifar10-small", 6000, 1000)
 
     folder = os.path.join(args.out, "cifar100", "cifar-100-binary")
     os.makedirs(folder, exist_ok=True)

@@ -28,7 +28,9 @@ extension TrainingConfig {
             source.layout = layout
         }
         if let classes = try d.int("classes") {
-            guard classes >= 1 else { throw d.error("classes", "must be at least 1, got \(classes)") }
+            guard classes >= 1 && classes <= DataSplits.maximumClasses else {
+                throw d.error("classes", "must be in 1...\(DataSplits.maximumClasses), got \(classes)")
+            }
             source.classes = classes
         }
         try d.rejectUnknownKeys()
