@@ -10,7 +10,7 @@
 # module (the torch CPU wheel, installed when missing) with sprig eval's accuracy, NNrelief
 # on 2 ranks, the same bits as a baseline commit, the build without Open MPI, the
 # mutation checks (each suite fails against a wrong binary), and the accuracy floors on
-# real MNIST. Ends with "N passed, M failed" over all of them (README.md, "Tests").
+# real MNIST and on CIFAR-format files made from it. Ends with "N passed, M failed" over all of them (README.md, "Tests").
 #
 #   launch/test.sh            (QUICK=1 skips the accuracy floors)
 set -uo pipefail
@@ -58,13 +58,13 @@ suite "Slurm: one-node cluster, sbatch = mpirun, srun without PMI, scancel and r
 suite "checkpoints: resume, stop signals, NaN, SIGKILL mid-write" 900 bash Tests/scripts/checkpoints.sh
 suite "export: Python safetensors, eval, pictures" 600 bash Tests/scripts/export.sh
 suite "pictures: titles and scales, progress bar, plot-metrics" 600 bash Tests/scripts/pictures.sh
-suite "PyTorch: strict load, sprig eval's accuracy (LeNet-300-100, LeNet-5)" 900 bash Tests/scripts/torch.sh
+suite "PyTorch: strict load, sprig eval's accuracy (LeNet-300-100, LeNet-5, LeNet-5 on CIFAR-10 files)" 900 bash Tests/scripts/torch.sh
 suite "NNrelief on 2 ranks (mpirun)" 600 bash Tests/scripts/nnrelief.sh
 suite "sparse at scale: 8192 and 32768 wide" 900 bash Tests/scripts/scale.sh
 suite "same bits as the baseline commit" 1500 bash Tests/scripts/same-bits.sh
 suite "build without Open MPI (--disable-default-traits)" 1200 bash Tests/scripts/no-mpi-build.sh
 suite "mutations: each suite fails against a wrong binary" 1800 bash Tests/scripts/mutations.sh
-[ -n "${QUICK:-}" ] || suite "accuracy on MNIST" 1800 bash Tests/scripts/accuracy.sh
+[ -n "${QUICK:-}" ] || suite "accuracy on MNIST and on CIFAR-format files made from MNIST" 1800 bash Tests/scripts/accuracy.sh
 
 echo "== all suites"
 echo "$passed passed, $failed failed"
