@@ -31,18 +31,15 @@ struct DataCommand: ParsableCommand {
             var c = try config.map { try TrainingConfig.load(path: $0) } ?? TrainingConfig()
             if let directory { c.data = DataSource(path: directory) }
             if let format {
-                guard let f = DataFormat(rawValue: format) else { throw SprigError("--format", "unknown format '\(format)' (known: idx, cifar10, cifar100, npz)") }
-                c.data.format = f
+                c.data.format = try DataSource.option(format, kind: "format") { SprigError("--format", $0) }
                 c.overriddenBy["data.format"] = "--format"
             }
             if let label {
-                guard let l = DataSource.CIFAR100Label(rawValue: label) else { throw SprigError("--label", "must be fine or coarse, got '\(label)'") }
-                c.data.label = l
+                c.data.label = try DataSource.option(label) { SprigError("--label", $0) }
                 c.overriddenBy["data.label"] = "--label"
             }
             if let layout {
-                guard let l = DataSource.ArrayLayout(rawValue: layout) else { throw SprigError("--layout", "must be nchw or nhwc, got '\(layout)'") }
-                c.data.layout = l
+                c.data.layout = try DataSource.option(layout) { SprigError("--layout", $0) }
                 c.overriddenBy["data.layout"] = "--layout"
             }
             if let classes {

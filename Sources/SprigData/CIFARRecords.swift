@@ -24,10 +24,7 @@ struct CIFARRecords {
     /// The images and labels of the file at `path`. A size that is not a whole number of
     /// records, an empty file, or a label out of its range is an error naming the file.
     func read(_ path: String) throws -> (pixels: [UInt8], labels: [Int32]) {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw SprigError(path, FileManager.default.fileExists(atPath: path) ? "cannot read file" : "missing data file")
-        }
-        return try parse([UInt8](data), source: path)
+        try parse(try DataFile.bytes(path, missing: "missing data file"), source: path)
     }
 
     /// Parses the bytes of one file; `source` names it in errors.
@@ -62,8 +59,7 @@ struct CIFARRecords {
     /// of classes than `classes` is an error.
     static func classNames(_ path: String, classes: Int) throws -> [String]? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
-        guard let data = FileManager.default.contents(atPath: path) else { throw SprigError(path, "cannot read file") }
-        let names = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline)
+        let names = String(decoding: try DataFile.bytes(path), as: UTF8.self).split(whereSeparator: \.isNewline)
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         guard names.count == classes else {
             throw SprigError(path, "names \(names.count) classes, expected \(classes) (one name a line)")

@@ -32,6 +32,17 @@ public struct DataSource: Equatable, Sendable {
         self.classes = classes
     }
 
+    /// The case of `T` named `name` (an option's value as written); otherwise `fail` gets
+    /// the message: `unknown KIND 'name' (known: ...)` when `kind` is given, else
+    /// `must be a or b, got 'name'`.
+    public static func option<T: CaseIterable & RawRepresentable>(_ name: String, kind: String? = nil,
+                                                                   fail: (String) -> SprigError) throws -> T where T.RawValue == String {
+        if let value = T(rawValue: name) { return value }
+        let names = T.allCases.map(\.rawValue)
+        throw fail(kind.map { "unknown \($0) '\(name)' (known: \(names.joined(separator: ", ")))" }
+                   ?? "must be \(names.joined(separator: " or ")), got '\(name)'")
+    }
+
     /// True when only the folder is given (the config writes it as `data: DIR`).
     public var isPathOnly: Bool { format == nil && label == nil && layout == nil && classes == nil }
 

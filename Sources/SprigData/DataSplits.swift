@@ -57,11 +57,12 @@ public struct DataSplits {
     /// both sets must lie in `0..<classes`; the error names the file holding the first
     /// that does not (`trainSource`, `testSource`).
     static func classes(train: Dataset, trainSource: String, test: Dataset, testSource: String, declared: Int?) throws -> Int {
-        if declared == nil, let top = train.labels.max(), Int(top) >= maximumClasses {
-            let index = train.labels.firstIndex(of: top)!
-            throw SprigError(trainSource, "label \(top) at index \(index) would make \(Int(top) + 1) classes (at most \(maximumClasses))")
+        let top = Int(train.labels.max() ?? 0)
+        if declared == nil && top >= maximumClasses {
+            throw SprigError(trainSource, "label \(top) at index \(train.labels.firstIndex(of: Int32(top))!) would make \(top + 1) classes "
+                             + "(at most \(maximumClasses))")
         }
-        let classes = declared ?? max(Int(train.labels.max() ?? 0) + 1, 1)
+        let classes = declared ?? max(top + 1, 1)
         for (set, source) in [(train, trainSource), (test, testSource)] {
             if let (index, label) = set.labelOutside(classes: classes) {
                 let origin = declared != nil ? "data.classes is \(classes)" : "the training labels are 0..<\(classes)"

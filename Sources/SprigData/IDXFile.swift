@@ -55,10 +55,7 @@ public struct IDXFile {
 
     /// Reads and parses the IDX file at `path`, gunzipping it first when it is gzipped.
     public init(path: String, expectedRank: Int) throws {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw SprigError(path, FileManager.default.fileExists(atPath: path) ? "cannot read file" : "no such file")
-        }
-        var bytes = [UInt8](data)
+        var bytes = try DataFile.bytes(path)
         if Gzip.isCompressed(bytes) {
             bytes = try Gzip.decompress(bytes, source: path)
         }

@@ -64,12 +64,7 @@ extension TrainingConfig {
             throw SprigError(source, "not valid YAML")
         }
         if tree.scalar?.string == "" { tree = Node.mapping([:]) }
-        // `data: DIR` is short for `data: {path: DIR}`: `--set data.format=npz` sets a key of that.
-        if overrides.contains(where: { $0.path.count > 1 && $0.path[0] == "data" }), var mapping = tree.mapping,
-           let folder = mapping["data"], folder.scalar != nil {
-            mapping["data"] = Node.mapping([Node("path"): folder])
-            tree = Node.mapping(mapping)
-        }
+        tree = expandingDataFolder(tree, for: overrides)
         for override in overrides { tree = try override.applied(to: tree) }
         let yaml: String
         do { yaml = try Yams.serialize(node: tree) } catch { throw SprigError("--set", "cannot write the overridden config") }

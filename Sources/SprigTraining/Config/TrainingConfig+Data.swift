@@ -2,6 +2,7 @@ import SprigTensor
 import SprigData
 import SprigExport
 import SprigModels
+import Yams
 
 /// The config's data keys: `data` (a folder, or how to read it) and `augment`, and the
 /// model fitted to what the data holds.
@@ -13,20 +14,9 @@ extension TrainingConfig {
         guard r.isSection("data") else { return try r.string("data").map { DataSource(path: $0) } }
         let d = try r.section("data")!
         var source = DataSource(path: try d.string("path") ?? TrainingConfig().data.path)
-        if let name = try d.string("format") {
-            guard let format = DataFormat(rawValue: name) else {
-                throw d.error("format", "unknown format '\(name)' (known: \(DataFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
-            }
-            source.format = format
-        }
-        if let name = try d.string("label") {
-            guard let label = DataSource.CIFAR100Label(rawValue: name) else { throw d.error("label", "must be fine or coarse, got '\(name)'") }
-            source.label = label
-        }
-        if let name = try d.string("layout") {
-            guard let layout = DataSource.ArrayLayout(rawValue: name) else { throw d.error("layout", "must be nchw or nhwc, got '\(name)'") }
-            source.layout = layout
-        }
+        source.format = try d.string("format").map { try DataSource.option($0, kind: "format") { d.error("format", $0) } }
+        source.label = try d.string("label").map { try DataSource.option($0) { d.error("label", $0) } }
+        source.layout = try d.string("layout").map { try DataSource.option($0) { d.error("layout", $0) } }
         if let classes = try d.int("classes") {
             guard classes >= 1 && classes <= DataSplits.maximumClasses else {
                 throw d.error("classes", "must be in 1...\(DataSplits.maximumClasses), got \(classes)")
@@ -35,6 +25,15 @@ extension TrainingConfig {
         }
         try d.rejectUnknownKeys()
         return source
+    }
+
+    /// `tree` with `data: DIR` written as `data: {path: DIR}` when an override sets a key
+    /// inside `data` (`--set data.format=npz` on a config whose data is a folder).
+    static func expandingDataFolder(_ tree: Node, for overrides: [ConfigOverride]) -> Node {
+        guard overrides.contains(where: { $0.path.count > 1 && $0.path[0] == "data" }), var mapping = tree.mapping,
+              let folder = mapping["data"], folder.scalar != nil else { return tree }
+        mapping["data"] = Node.mapping([Node("path"): folder])
+        return Node.mapping(mapping)
     }
 
     /// `augment: {random_crop: {padding: P}, horizontal_flip: true}` (`random_crop: true`
