@@ -18,7 +18,9 @@ import SprigSparsity
 /// out the buffers a backward pass writes into, `endMicrobatch(lossSum:)` files them with
 /// the micro-batch's loss sum, and `finish` returns the global batch's `StepGradients`. A
 /// buffer holds every gradient in the store's layout, then the loss sum and the ranks' stop
-/// votes: the one fused buffer of the per-step all-reduce. When two subtrees of equal size are complete, the
+/// votes: the one fused buffer of the per-step all-reduce; then, for a model with batch
+/// normalisation, the micro-batch's statistics (`statisticsCount` floats, summed the same
+/// way and all-reduced as `statistics` traffic). When two subtrees of equal size are complete, the
 /// right one is added into the left (a binary counter), so the pool needs
 /// log2(local micro-batches) + 1 buffers and no copies.
 ///
@@ -34,6 +36,8 @@ public final class GradientTree {
     public let store: ParameterStore
     let communicator: Communicator
     public let localMicrobatches: Int
+    /// Floats of batch-norm statistics per micro-batch, after the loss sum and the stop vote.
+    public let statisticsCount: Int
     /// How the dense gradients are combined: to every rank, or to rank 0 only (the rank
     /// that decides masks), which halves their traffic.
     public var denseReduction: DenseGradientReduction = .reduceToRoot
@@ -57,16 +61,17 @@ public final class GradientTree {
     /// The step's factors (`factors` reduction, on dense steps).
     private var factors: GrowthFactors?
 
-    public init(store: ParameterStore, replicas: Replicas, localMicrobatches: Int) {
+    public init(store: ParameterStore, replicas: Replicas, localMicrobatches: Int, statisticsCount: Int = 0) {
         precondition(localMicrobatches >= 1)
         self.store = store
+        self.statisticsCount = statisticsCount
         self.communicator = replicas.communicator
         self.localMicrobatches = localMicrobatches
         var levels = 0
         while (1 << levels) < localMicrobatches { levels += 1 }
         self.levels = levels
         poolVersion = store.layoutVersion
-        length = store.count + 2
+        length = store.count + 2 + statisticsCount
         allocatePool()
     }
 
@@ -74,7 +79,7 @@ public final class GradientTree {
     /// micro-batch being computed: levels + 1 buffers of the store's gradients and the loss.
     private func allocatePool() {
         for b in pool { b.deallocate() }
-        length = store.count + 2
+        length = store.count + 2 + statisticsCount
         pool = (0...levels).map { _ in
             let b = UnsafeMutablePointer<Float>.allocate(capacity: length)
             b.initialize(repeating: 0, count: length)
@@ -127,6 +132,11 @@ public final class GradientTree {
         let d = densePool.isEmpty ? nil : denseFree.removeLast()
         current = (b, d)
         return GradientBuffers(gradients: b, denseGradients: d, factors: factors)
+    }
+
+    /// Where the micro-batch whose gradients go to `buffers` leaves its statistics.
+    public func statistics(in buffers: GradientBuffers) -> UnsafeMutablePointer<Float> {
+        buffers.gradients + store.count + 2
     }
 
     /// Files the finished micro-batch's gradients, with the sum of its examples' losses,
@@ -185,7 +195,11 @@ public final class GradientTree {
         precondition(current == nil && !tree.isEmpty, "finish without micro-batches")
         let right = tree.finish(combine: add)
         right.buffer[store.count + 1] = stopVote() ? 1 : 0
-        communicator.treeAllReduce(UnsafeMutableBufferPointer(start: right.buffer, count: length), kind: .gradients)
+        communicator.treeAllReduce(UnsafeMutableBufferPointer(start: right.buffer, count: store.count + 2), kind: .gradients)
+        if statisticsCount > 0 {
+            communicator.treeAllReduce(UnsafeMutableBufferPointer(start: right.buffer + store.count + 2, count: statisticsCount),
+                                       kind: .statistics)
+        }
         free.append(right.buffer)
         if let dense = right.dense {
             let buffer = UnsafeMutableBufferPointer(start: dense, count: store.denseCount)
@@ -203,6 +217,7 @@ public final class GradientTree {
         }
         return StepGradients(gradients: right.buffer, denseGradients: holdsDenseGradients ? right.dense : nil,
                              factors: factors, lossSum: right.buffer[store.count],
+                             statistics: statisticsCount > 0 ? right.buffer + store.count + 2 : nil,
                              stopRequested: right.buffer[store.count + 1] > 0)
     }
 }
@@ -217,6 +232,8 @@ public struct StepGradients {
     public let denseGradients: UnsafeMutablePointer<Float>?
     public let factors: GrowthFactors?
     public let lossSum: Float
+    /// The batch-norm statistics summed over the global batch's micro-batches, if any.
+    public var statistics: UnsafeMutablePointer<Float>?
     /// True when some rank voted to stop after this step (the same on every rank).
     public var stopRequested = false
 

@@ -3,7 +3,8 @@ import SprigLayers
 import SprigSparsity
 
 /// Checks that every rank holds the same model: a checksum per tensor (FNV-1a over the
-/// bit patterns of its values and, for a sparse tensor, its active indices) is gathered
+/// bit patterns of its values and, for a sparse tensor, its active indices; then one per
+/// batch norm over its running statistics and `num_batches_tracked`) is gathered
 /// from every rank and compared with rank 0's. Replicas that drifted apart (the RigL
 /// paper's lesson on stateful randomness) end the run with the tensor and the step named.
 public struct ReplicaCheck {
@@ -35,6 +36,10 @@ public struct ReplicaCheck {
             for k in 0..<model.store.specs[i].count { mix(values[k].bitPattern) }
             if let p = patterns[i] { for c in p.columns { mix(UInt32(bitPattern: c)) }; for r in p.rowStart { mix(UInt32(bitPattern: r)) } }
             return h
+        } + model.batchNorms.map { bn in
+            var h: UInt64 = 0xCBF2_9CE4_8422_2325
+            for v in bn.runningMean + bn.runningVariance { h = (h ^ UInt64(v.bitPattern)) &* 0x0000_0100_0000_01B3 }
+            return (h ^ UInt64(bn.batchesTracked)) &* 0x0000_0100_0000_01B3
         }
     }
 
@@ -46,7 +51,8 @@ public struct ReplicaCheck {
         let n = mine.count
         for rank in 1..<max(communicator.size, 1) {
             for t in 0..<n where all[rank * n + t] != all[t] {
-                throw Divergence(step: step, tensor: model.store.specs[t].name, rank: rank)
+                let names = model.store.specs.map(\.name) + model.batchNormNames.map { "\($0).running_mean/running_var" }
+                throw Divergence(step: step, tensor: names[t], rank: rank)
             }
         }
     }

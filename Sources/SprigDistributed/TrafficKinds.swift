@@ -14,11 +14,14 @@ extension TrafficKind {
     public static let growthCandidates = TrafficKind(rawValue: "growth_candidates")
     /// Mask decisions broadcast by rank 0.
     public static let maskDiffs = TrafficKind(rawValue: "mask_diffs")
+    /// Batch-norm statistics of each step (per-micro-batch means and variances, summed for
+    /// the running statistics).
+    public static let statistics = TrafficKind(rawValue: "bn_statistics")
     /// Replica checksums.
     public static let checks = TrafficKind(rawValue: "checks")
     /// Loss sums, accuracy counts, error flags and other bookkeeping.
     public static let metrics = TrafficKind(rawValue: "metrics")
 
     /// Sprig's kinds, in the order reports list them.
-    public static let sprigKinds: [TrafficKind] = [.gradients, .denseGradients, .growthFactors, .growthCandidates, .maskDiffs, .checks, .metrics]
+    public static let sprigKinds: [TrafficKind] = [.gradients, .statistics, .denseGradients, .growthFactors, .growthCandidates, .maskDiffs, .checks, .metrics]
 }

@@ -41,7 +41,7 @@ public final class Conv2D: Layer {
     private var usedDirectPath = false
 
     public init(inputChannels: Int, inputHeight: Int, inputWidth: Int, outputChannels: Int, kernel: Int,
-                stride: Int = 1, padding: Int = 0, pattern: SparsePattern? = nil, denseMathDensity: Double = 0.3) {
+                stride: Int = 1, padding: Int = 0, bias: Bool = true, pattern: SparsePattern? = nil, denseMathDensity: Double = 0.3) {
         precondition(kernel > 0 && stride > 0 && padding >= 0, "bad convolution geometry")
         self.inputChannels = inputChannels
         self.inputHeight = inputHeight
@@ -57,9 +57,10 @@ public final class Conv2D: Layer {
         precondition(outputHeight > 0 && outputWidth > 0, "the kernel does not fit the input")
         let k = inputChannels * kernel * kernel
         if let pattern {
-            product = SparseLinear(inputFeatures: k, outputFeatures: outputChannels, pattern: pattern, denseMathDensity: denseMathDensity)
+            product = SparseLinear(inputFeatures: k, outputFeatures: outputChannels, pattern: pattern, denseMathDensity: denseMathDensity,
+                                   bias: bias)
         } else {
-            product = Linear(inputFeatures: k, outputFeatures: outputChannels)
+            product = Linear(inputFeatures: k, outputFeatures: outputChannels, bias: bias)
         }
     }
 
@@ -170,7 +171,7 @@ public final class Conv2D: Layer {
                                                     grad: weightGradient, zeros: zeros.baseAddress!)
         }
         let n = dy.cols
-        for i in 0..<outputChannels { biasGradient[i] = rowSum(dy.data + i * n, n) }
+        if let biasGradient { for i in 0..<outputChannels { biasGradient[i] = rowSum(dy.data + i * n, n) } }
         guard needInputGradient else { return nil }
         let dp = Matrix.reuse(patchGradient, rows: inputChannels * kernel * kernel, cols: n)
         patchGradient = dp

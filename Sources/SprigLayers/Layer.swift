@@ -33,6 +33,11 @@ public protocol Layer: AnyObject {
     func backward(_ dy: Matrix, microbatches: Int, into gradients: GradientBuffers, needInputGradient: Bool) -> Matrix?
     /// Multiply-adds x 2 of one example's forward pass.
     var forwardFLOPsPerExample: Int { get }
+    /// The layers this one is made of, in the order they run (a residual block's), or none.
+    var sublayers: [Layer] { get }
+    /// `forward(_:)`, calling `observe(layer, input, output)` after each layer without
+    /// sublayers (this one, or each of its sublayers in turn).
+    func forward(_ x: Matrix, observe: (Layer, Matrix, Matrix) -> Void) -> Matrix
 }
 
 extension Layer {
@@ -40,6 +45,12 @@ extension Layer {
     public func bind(_ slots: [ParameterSlot]) {}
     public func initialize(_ initializer: WeightInitializer, seed: UInt64, layerIndex: Int) {}
     public var forwardFLOPsPerExample: Int { 0 }
+    public var sublayers: [Layer] { [] }
+    public func forward(_ x: Matrix, observe: (Layer, Matrix, Matrix) -> Void) -> Matrix {
+        let y = forward(x)
+        observe(self, x, y)
+        return y
+    }
     public func batchesMicrobatches(ofSize size: Int) -> Bool { false }
     public func backward(_ dy: Matrix, microbatches: Int, into gradients: GradientBuffers, needInputGradient: Bool) -> Matrix? {
         precondition(microbatches == 1 || parameterSpecs.isEmpty, "\(type(of: self)) does not add micro-batches' gradients")

@@ -1,7 +1,8 @@
 import SprigTensor
 
 /// A fully connected layer: `Y = W X + b 1^T`, with `W` out x in, `X` in x batch
-/// (feature-major), `b` of length out.
+/// (feature-major), `b` of length out (or `Y = W X` without a bias, as a convolution
+/// before batch normalisation has in PyTorch's ResNets: `bias=False`).
 ///
 /// Gradients, for the upstream gradient `dY`: `dW = dY X^T`, `db = dY 1`, `dX = W^T dY`.
 /// The three products run on `DenseKernels`.
@@ -9,34 +10,37 @@ public final class Linear: Layer {
     public let inputFeatures: Int
     public let outputFeatures: Int
     private var weight: ParameterSlot!
-    private var bias: ParameterSlot!
+    private var bias: ParameterSlot?
+    /// Whether the layer has a bias `b`.
+    public let hasBias: Bool
     private var input: Matrix?
     private var output: Matrix?
     private var inputGradient: Matrix?
     private let workspace = DenseWorkspace()
 
-    public init(inputFeatures: Int, outputFeatures: Int) {
+    public init(inputFeatures: Int, outputFeatures: Int, bias: Bool = true) {
         precondition(inputFeatures > 0 && outputFeatures > 0, "Linear needs positive sizes")
         self.inputFeatures = inputFeatures
         self.outputFeatures = outputFeatures
+        hasBias = bias
     }
 
     public var parameterSpecs: [ParameterSpec] {
-        [ParameterSpec(name: "weight", shape: [outputFeatures, inputFeatures], decays: true),
-         ParameterSpec(name: "bias", shape: [outputFeatures], decays: false)]
+        [ParameterSpec(name: "weight", shape: [outputFeatures, inputFeatures], decays: true)]
+            + (hasBias ? [ParameterSpec(name: "bias", shape: [outputFeatures], decays: false)] : [])
     }
 
     public func bind(_ slots: [ParameterSlot]) {
-        precondition(slots.count == 2 && slots[0].count == outputFeatures * inputFeatures && slots[1].count == outputFeatures,
-                     "Linear bound to slots of the wrong sizes")
+        precondition(slots.count == (hasBias ? 2 : 1) && slots[0].count == outputFeatures * inputFeatures
+                     && (!hasBias || slots[1].count == outputFeatures), "Linear bound to slots of the wrong sizes")
         weight = slots[0]
-        bias = slots[1]
+        bias = hasBias ? slots[1] : nil
     }
 
     public func initialize(_ initializer: WeightInitializer, seed: UInt64, layerIndex: Int) {
         var random = StatelessRandom(seed: seed, purpose: .weightInit, layer: layerIndex)
         initializer.fill(weight.values, count: weight.count, fanIn: inputFeatures, fanOut: outputFeatures, random: &random)
-        bias.values.update(repeating: 0, count: bias.count)
+        bias?.values.update(repeating: 0, count: outputFeatures)
     }
 
     public var forwardFLOPsPerExample: Int { 2 * inputFeatures * outputFeatures }
@@ -47,7 +51,7 @@ public final class Linear: Layer {
         let y = Matrix.reuse(output, rows: outputFeatures, cols: batch)
         output = y
         input = x
-        DenseProducts.forward(weights: weight.values, bias: bias.values, x: x, y: y, workspace: workspace)
+        DenseProducts.forward(weights: weight.values, bias: bias?.values, x: x, y: y, workspace: workspace)
         return y
     }
 
@@ -61,7 +65,7 @@ public final class Linear: Layer {
         guard let x = input else { preconditionFailure("Linear.backward before forward") }
         precondition(dy.rows == outputFeatures && dy.cols == x.cols && x.cols % microbatches == 0, "Linear.backward gradient shape mismatch")
         DenseProducts.weightGradient(dy: dy, x: x, into: weight.gradients(in: gradients), microbatches: microbatches, workspace: workspace)
-        biasGradient(dy, microbatches: microbatches, into: bias.gradients(in: gradients))
+        if let bias { biasGradient(dy, microbatches: microbatches, into: bias.gradients(in: gradients)) }
         guard needInputGradient else { return nil }
         let dx = Matrix.reuse(inputGradient, rows: inputFeatures, cols: x.cols)
         inputGradient = dx
@@ -74,7 +78,7 @@ public final class Linear: Layer {
 /// activations, on `DenseKernels` (each element's sum in a fixed order, whatever the batch):
 /// `Y = W X + b 1^T`, `dW = dY X^T`, `dX = W^T dY`.
 enum DenseProducts {
-    static func forward(weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, x: Matrix, y: Matrix, workspace: DenseWorkspace) {
+    static func forward(weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?, x: Matrix, y: Matrix, workspace: DenseWorkspace) {
         DenseKernels.multiply(m: y.rows, n: x.cols, k: x.rows, a: .init(weights, rowStride: x.rows), b: .init(x.data, rowStride: x.cols),
                               rowInitial: bias, c: y.data, ldc: x.cols, workspace: workspace)
     }

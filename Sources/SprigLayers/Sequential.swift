@@ -1,17 +1,27 @@
 import SprigTensor
 
 /// Layers applied one after another, with all their parameters in one `ParameterStore`.
+/// A layer may be a block of layers (`ResidualBlock`): the model is then a graph, and its
+/// `leaves` (every layer without sublayers, in the order they run) are what
+/// initialisation, the sparse methods and NNrelief see.
 ///
-/// Parameter tensors are named by the layer's kind and its rank among the layers of that
-/// kind (`fc1.weight`, `fc1.bias`, `fc2.weight`, ...).
+/// Parameter tensors are named by `names` (PyTorch's module names: `layer1.0.conv1.weight`)
+/// or else by the layer's kind and its rank among the layers of that kind (`fc1.weight`,
+/// `fc1.bias`, `fc2.weight`, ...).
 public final class Sequential {
     public let layers: [Layer]
     public let store: ParameterStore
     /// The index of the first store tensor of each layer.
     public let firstParameter: [Int]
+    /// The layers without sublayers, depth first, in the order they run.
+    public let leaves: [Layer]
+    /// The batch normalisations among the leaves, and their names (`layer1.0.bn1`).
+    public let batchNorms: [BatchNorm]
+    public let batchNormNames: [String]
 
-    /// Builds the model and its store.
-    public init(layers: [Layer]) {
+    /// Builds the model and its store; `names` (one per layer, nil for layers without
+    /// parameters) name the parameters.
+    public init(layers: [Layer], names: [String?]? = nil) {
         precondition(!layers.isEmpty, "a model needs at least one layer")
         for (a, b) in zip(layers, layers.dropFirst()) {
             precondition(a.outputFeatures == b.inputFeatures,
@@ -21,18 +31,30 @@ public final class Sequential {
         var specs: [ParameterSpec] = []
         var first: [Int] = []
         var kindCounts: [String: Int] = [:]
-        for layer in layers {
+        precondition(names == nil || names!.count == layers.count, "one name per layer")
+        var normNames: [String] = []
+        for (i, layer) in layers.enumerated() {
             first.append(specs.count)
             let layerSpecs = layer.parameterSpecs
             guard !layerSpecs.isEmpty else { continue }
             let kind = layer is Conv2D ? "conv" : layer is Linear || layer is SparseLinear ? "fc" : "layer"
             kindCounts[kind, default: 0] += 1
+            let name = names?[i] ?? "\(kind)\(kindCounts[kind]!)"
+            if layer is BatchNorm { normNames.append(name) }
+            if let block = layer as? ResidualBlock {
+                for (sub, subName) in zip(block.sublayers, block.names) where sub is BatchNorm { normNames.append("\(name).\(subName ?? "layer")") }
+            }
             for var spec in layerSpecs {
-                spec.name = "\(kind)\(kindCounts[kind]!).\(spec.name)"
+                spec.name = "\(name).\(spec.name)"
                 specs.append(spec)
             }
         }
         firstParameter = first
+        func flatten(_ layer: Layer) -> [Layer] { layer.sublayers.isEmpty ? [layer] : layer.sublayers.flatMap(flatten) }
+        leaves = layers.flatMap(flatten)
+        batchNorms = leaves.compactMap { $0 as? BatchNorm }
+        batchNormNames = normNames
+        precondition(batchNormNames.count == batchNorms.count, "batch norms nested deeper than one block")
         store = ParameterStore(specs: specs)
         for (i, layer) in layers.enumerated() {
             let n = layer.parameterSpecs.count
@@ -43,10 +65,41 @@ public final class Sequential {
     public var inputFeatures: Int { layers[0].inputFeatures }
     public var outputFeatures: Int { layers[layers.count - 1].outputFeatures }
 
-    /// Draws every layer's initial parameters from streams keyed by (seed, layer index).
+    /// Draws every layer's initial parameters from streams keyed by (seed, index among the leaves).
     public func initialize(_ initializer: WeightInitializer, seed: UInt64) {
-        for (i, layer) in layers.enumerated() {
+        for (i, layer) in leaves.enumerated() {
             layer.initialize(initializer, seed: seed, layerIndex: i)
+        }
+    }
+
+    /// Training mode (batch normalisation over each micro-batch of `microbatchSize`
+    /// examples) or evaluation mode (over the running statistics), the default.
+    public func setTraining(_ on: Bool, microbatchSize: Int = 0) {
+        for bn in batchNorms {
+            bn.isTraining = on
+            bn.microbatchSize = microbatchSize
+        }
+    }
+
+    /// Floats of the statistics a training pass leaves for the running statistics.
+    public var statisticsCount: Int { batchNorms.reduce(0) { $0 + $1.statisticsCount } }
+
+    /// The last training pass's statistics, every batch norm's in turn, its micro-batches
+    /// added in the pairwise tree (`BatchNorm.writeStatistics`).
+    public func writeStatistics(into buffer: UnsafeMutablePointer<Float>) {
+        var offset = 0
+        for bn in batchNorms {
+            bn.writeStatistics(into: buffer + offset)
+            offset += bn.statisticsCount
+        }
+    }
+
+    /// Updates every running statistic from the global batch's sums over `microbatches`.
+    public func applyStatistics(_ sums: UnsafePointer<Float>, microbatches: Int) {
+        var offset = 0
+        for bn in batchNorms {
+            bn.applyStatistics(sums + offset, microbatches: microbatches)
+            offset += bn.statisticsCount
         }
     }
 
@@ -57,14 +110,13 @@ public final class Sequential {
         return h
     }
 
-    /// The logits of a batch, calling `observe(index, input, output)` after each layer
-    /// (a ReLU works in place: its input and output are the same matrix).
+    /// The logits of a batch, calling `observe(index, input, output)` after each leaf, with
+    /// its index in `leaves` (a ReLU works in place: its input and output are the same matrix).
     public func forward(_ x: Matrix, observe: (Int, Matrix, Matrix) -> Void) -> Matrix {
+        let index = Dictionary(uniqueKeysWithValues: leaves.enumerated().map { (ObjectIdentifier($1), $0) })
         var h = x
-        for (i, layer) in layers.enumerated() {
-            let input = h
-            h = layer.forward(h)
-            observe(i, input, h)
+        for layer in layers {
+            h = layer.forward(h) { leaf, input, output in observe(index[ObjectIdentifier(leaf)]!, input, output) }
         }
         return h
     }
@@ -101,17 +153,18 @@ public final class Sequential {
 
     /// FLOPs of one example's forward pass were every layer dense.
     public var denseForwardFLOPsPerExample: Int {
-        layers.reduce(0) { acc, layer in
+        let blocks = layers.reduce(0) { $0 + ($1.sublayers.isEmpty ? 0 : $1.outputFeatures) } // residual additions
+        return leaves.reduce(blocks) { acc, layer in
             if let s = layer as? SparseLinear { return acc + 2 * s.inputFeatures * s.outputFeatures }
             if let c = layer as? Conv2D, let s = c.product as? SparseLinear { return acc + 2 * s.inputFeatures * s.outputFeatures * c.positions }
             return acc + layer.forwardFLOPsPerExample
         }
     }
 
-    /// The sparse products, in order, with the index in `layers` of the layer that holds
+    /// The sparse products, in order, with the index in `leaves` of the layer that holds
     /// them (a `SparseLinear`, or the `Conv2D` whose kernels it holds).
     public var sparseLayers: [(index: Int, layer: SparseLinear)] {
-        layers.enumerated().compactMap { i, l in
+        leaves.enumerated().compactMap { i, l in
             if let s = l as? SparseLinear { return (i, s) }
             if let c = l as? Conv2D, let s = c.product as? SparseLinear { return (i, s) }
             return nil

@@ -1,7 +1,7 @@
 import SprigTensor
 
 /// A fully connected layer whose weight matrix keeps only its active entries:
-/// `Y = (M * W) X + b 1^T`, with the mask M held as a CSR `SparsePattern` and only the
+/// `Y = (M * W) X + b 1^T` (or without `b`, see `Linear`), with the mask M held as a CSR `SparsePattern` and only the
 /// active weights stored (in the `ParameterStore`, in CSR order).
 ///
 /// Gradients: active weights `dW_k = dY_i . X_(c_k)` (SDDMM), `db = dY 1`, `dX = (M*W)^T dY`.
@@ -19,7 +19,11 @@ public final class SparseLinear: Layer {
     /// Which fan-in scales the initial weights.
     public var fanIn: SparseFanIn
     private var weight: ParameterSlot!
-    private var bias: ParameterSlot!
+    private var bias: ParameterSlot?
+    /// Whether the layer has a bias `b`.
+    public let hasBias: Bool
+    /// Zeros standing for the bias of a layer without one, for the kernels.
+    private let zeroBias: UnsafeMutablePointer<Float>?
     private var input: Matrix?
     private var output: Matrix?
     private var inputGradient: Matrix?
@@ -28,25 +32,34 @@ public final class SparseLinear: Layer {
     private let workspace = DenseWorkspace()
 
     public init(inputFeatures: Int, outputFeatures: Int, pattern: SparsePattern, denseMathDensity: Double = 0.3,
-                fanIn: SparseFanIn = .dense) {
+                fanIn: SparseFanIn = .dense, bias: Bool = true) {
         precondition(pattern.rows == outputFeatures && pattern.cols == inputFeatures, "pattern shape does not match the layer")
         self.inputFeatures = inputFeatures
         self.outputFeatures = outputFeatures
         self.pattern = pattern
         self.denseMathDensity = denseMathDensity
         self.fanIn = fanIn
+        hasBias = bias
+        if bias {
+            zeroBias = nil
+        } else {
+            zeroBias = .allocate(capacity: outputFeatures)
+            zeroBias!.initialize(repeating: 0, count: outputFeatures)
+        }
     }
 
+    deinit { zeroBias?.deallocate() }
+
     public var parameterSpecs: [ParameterSpec] {
-        [ParameterSpec(name: "weight", shape: [outputFeatures, inputFeatures], count: pattern.activeCount, decays: true, isSparse: true),
-         ParameterSpec(name: "bias", shape: [outputFeatures], decays: false)]
+        [ParameterSpec(name: "weight", shape: [outputFeatures, inputFeatures], count: pattern.activeCount, decays: true, isSparse: true)]
+            + (hasBias ? [ParameterSpec(name: "bias", shape: [outputFeatures], decays: false)] : [])
     }
 
     public func bind(_ slots: [ParameterSlot]) {
-        precondition(slots.count == 2 && slots[0].count == pattern.activeCount && slots[1].count == outputFeatures,
-                     "SparseLinear bound to slots of the wrong sizes")
+        precondition(slots.count == (hasBias ? 2 : 1) && slots[0].count == pattern.activeCount
+                     && (!hasBias || slots[1].count == outputFeatures), "SparseLinear bound to slots of the wrong sizes")
         weight = slots[0]
-        bias = slots[1]
+        bias = hasBias ? slots[1] : nil
     }
 
     /// Counts the pattern's changes (`setPattern`), for tables derived from it.
@@ -58,9 +71,10 @@ public final class SparseLinear: Layer {
         gradients.factors != nil || weight.denseGradients(in: gradients) != nil
     }
 
-    /// This layer's weight-gradient (active entries) and bias-gradient buffers in `gradients`.
-    public func gradientBuffers(in gradients: GradientBuffers) -> (weight: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>) {
-        (weight.gradients(in: gradients), bias.gradients(in: gradients))
+    /// This layer's weight-gradient (active entries) and bias-gradient (nil without a bias)
+    /// buffers in `gradients`.
+    public func gradientBuffers(in gradients: GradientBuffers) -> (weight: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>?) {
+        (weight.gradients(in: gradients), bias?.gradients(in: gradients))
     }
 
     /// The index of the weight tensor in the store.
@@ -94,7 +108,7 @@ public final class SparseLinear: Layer {
                 w[k] = initializer.sample(scale: s, random: &random)
             }
         }
-        bias.values.update(repeating: 0, count: bias.count)
+        bias?.values.update(repeating: 0, count: outputFeatures)
     }
 
     public var usesDenseMath: Bool { pattern.density > denseMathDensity }
@@ -114,10 +128,10 @@ public final class SparseLinear: Layer {
         output = y
         input = x
         if usesDenseMath {
-            DenseProducts.forward(weights: expandedWeights().data, bias: bias.values, x: x, y: y, workspace: workspace)
+            DenseProducts.forward(weights: expandedWeights().data, bias: bias?.values, x: x, y: y, workspace: workspace)
         } else {
             denseWeights = nil
-            SparseKernels.forward(pattern, values: weight.values, bias: bias.values, x: x, y: y)
+            SparseKernels.forward(pattern, values: weight.values, bias: biasValues.baseAddress!, x: x, y: y)
         }
         return y
     }
@@ -158,7 +172,7 @@ public final class SparseLinear: Layer {
             denseGradientScratch = nil
             SparseKernels.weightGradient(pattern, dy: dy, x: x, grad: weightGradient)
         }
-        biasGradient(dy, microbatches: microbatches, into: bias.gradients(in: gradients))
+        if let bias { biasGradient(dy, microbatches: microbatches, into: bias.gradients(in: gradients)) }
         guard needInputGradient else { return nil }
         let dx = Matrix.reuse(inputGradient, rows: inputFeatures, cols: batch)
         inputGradient = dx
@@ -203,7 +217,7 @@ public final class SparseLinear: Layer {
 
     /// Zeroes the frozen biases and their optimizer state (after every optimizer step).
     public func enforceFrozenBiases() {
-        guard !frozenBiases.isEmpty else { return }
+        guard !frozenBiases.isEmpty, let bias else { return }
         let store = bias.store
         for buffer in [store.values] + store.states {
             let b = buffer + store.offsets[bias.index]
@@ -211,9 +225,9 @@ public final class SparseLinear: Layer {
         }
     }
 
-    /// The bias values.
+    /// The bias values (zeros for a layer without a bias).
     public var biasValues: UnsafeMutableBufferPointer<Float> {
-        UnsafeMutableBufferPointer(start: bias.values, count: outputFeatures)
+        UnsafeMutableBufferPointer(start: bias?.values ?? zeroBias!, count: outputFeatures)
     }
 
     /// The active weights, in storage (CSR) order.

@@ -17,6 +17,8 @@ extension ModelArchitecture {
                 layers[last] = .fc(outputs: classes)
             }
             return .network(input: shape.count == 3 ? shape : input, layers: layers)
+        case .graph(let input, let layers):
+            return .graph(input: shape.count == 3 ? shape : input, layers: ModelArchitecture.withClasses(layers, classes))
         }
     }
 
@@ -50,6 +52,10 @@ extension ModelArchitecture {
                 }
             }
             return nil
+        case .graph(let input, let layers):
+            guard shape.count == 3 else { return "it takes images (C x H x W), not flat features" }
+            guard shape == input else { return "it takes \(input.map(String.init).joined(separator: "x")) images" }
+            return ModelArchitecture.walk(input, layers).walk.problem
         }
     }
 }

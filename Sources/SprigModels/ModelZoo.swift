@@ -19,6 +19,9 @@ public enum ModelArchitecture: Equatable, CustomStringConvertible {
     case mlp(sizes: [Int])
     /// Layers over an input of shape (channels, height, width).
     case network(input: [Int], layers: [LayerSpec])
+    /// A list of layers and blocks with every ReLU, batch norm and pooling written out
+    /// (`LayerNode`), over an input of shape `[C, H, W]` (or `[F]`).
+    case graph(input: [Int], layers: [LayerNode])
 
     /// The named models:
     /// - `lenet-300-100` (LeCun et al. 1998; 784-300-100-10, the RigL paper's MNIST model);
@@ -27,8 +30,10 @@ public enum ModelArchitecture: Equatable, CustomStringConvertible {
     ///   features after the second pooling, as in LeCun et al. 1998);
     /// - `lenet-5-caffe` (conv 20@5x5, pool 2, conv 50@5x5, pool 2, 500, 10: Caffe's LeNet,
     ///   the LeNet-5 of Han et al. 2015 and of NNrelief's code; 431,080 parameters on MNIST);
-    /// - `vgg-small` (two 3x3 blocks of 16 and 32 channels with pooling, 128, 10).
-    public static let zoo: [String: ModelArchitecture] = [
+    /// - `vgg-small` (two 3x3 blocks of 16 and 32 channels with pooling, 128, 10);
+    /// - `resnet-20`, `resnet-32`, `resnet-56`, `wrn-22-2` and `vgg-16`, the CIFAR conv nets
+    ///   with batch norm (`ModelArchitecture+ConvNets`).
+    public static let zoo: [String: ModelArchitecture] = convNets.merging([
         "lenet-300-100": .mlp(sizes: [784, 300, 100, 10]),
         "mlp-wide": .mlp(sizes: [784, 2048, 2048, 10]),
         "lenet-5": .network(input: [1, 28, 28], layers: [
@@ -41,7 +46,7 @@ public enum ModelArchitecture: Equatable, CustomStringConvertible {
             .conv(channels: 16, kernel: 3, padding: 1), .conv(channels: 16, kernel: 3, padding: 1), .pool(size: 2),
             .conv(channels: 32, kernel: 3, padding: 1), .conv(channels: 32, kernel: 3, padding: 1), .pool(size: 2),
             .fc(outputs: 128), .fc(outputs: 10)]),
-    ]
+    ]) { a, _ in a }
 
     public var description: String {
         switch self {
@@ -54,13 +59,15 @@ public enum ModelArchitecture: Equatable, CustomStringConvertible {
                 case .fc(let n): return "fc\(n)"
                 }
             }.joined(separator: "-")
+        case .graph(let input, let layers):
+            return "graph " + input.map(String.init).joined(separator: "x") + " " + LayerNode.describe(layers)
         }
     }
 
     public var inputFeatures: Int {
         switch self {
         case .mlp(let sizes): return sizes[0]
-        case .network(let input, _): return input.reduce(1, *)
+        case .network(let input, _), .graph(let input, _): return input.reduce(1, *)
         }
     }
 
@@ -77,12 +84,7 @@ public enum ModelArchitecture: Equatable, CustomStringConvertible {
     /// Walks the layers, tracking the (channels, height, width) shape.
     private var stages: [Stage] {
         func pattern(_ rows: Int, _ cols: Int, _ s: Double, _ seed: UInt64, _ k: Int, _ denseStart: Bool) -> SparsePattern? {
-            if denseStart { return .dense(rows: rows, cols: cols) }
-            guard s > 0 else { return nil }
-            var random = StatelessRandom(seed: seed, purpose: .maskInit, layer: k)
-            let total = rows * cols
-            return SparsePattern(rows: rows, cols: cols, activeIndices: RandomMask.indices(
-                count: SparsityDistribution.activeCount(count: total, sparsity: s), of: total, random: &random))
+            ModelArchitecture.initialPattern(rows: rows, cols: cols, sparsity: s, seed: seed, layer: k, denseStart: denseStart)
         }
         func fc(_ name: String, _ n: Int, _ m: Int, relu: Bool) -> Stage {
             Stage(name: name, shape: [m, n], make: { s, seed, k, dm, ds, fan in
@@ -127,13 +129,45 @@ public enum ModelArchitecture: Equatable, CustomStringConvertible {
                 }
             }
             return out
+        case .graph:
+            preconditionFailure("a graph model has no stages")
         }
     }
 
-    /// The weight layers as the sparsity distributions see them (`conv1`, ..., `fc1`, ...),
-    /// with dense shapes (out, in) or (out, in, k, k).
+    /// The weight layers as the sparsity distributions see them (`conv1`, ..., `fc1`, ...,
+    /// or a graph model's names: `layer1.0.conv1`), with dense shapes (out, in) or
+    /// (out, in, k, k), in the order they run.
     public var weightShapes: [SparsityDistribution.LayerShape] {
-        stages.compactMap { s in s.name.map { SparsityDistribution.LayerShape(name: $0, shape: s.shape) } }
+        if case .graph(let input, let layers) = self { return ModelArchitecture.walk(input, layers).walk.weightShapes }
+        return stages.compactMap { s in s.name.map { SparsityDistribution.LayerShape(name: $0, shape: s.shape) } }
+    }
+
+    /// The model: `makeLayers`' layers, named (a graph model's parameters carry its names).
+    public func makeModel(sparsities: [Double]? = nil, seed: UInt64 = 0, denseMathDensity: Double = 0.3,
+                          convDenseMathDensity: Double = 0.5, denseStart: Set<Int> = [], fanIn: SparseFanIn = .dense) -> Sequential {
+        let built = namedLayers(sparsities: sparsities, seed: seed, denseMathDensity: denseMathDensity,
+                                convDenseMathDensity: convDenseMathDensity, denseStart: denseStart, fanIn: fanIn)
+        return Sequential(layers: built.map(\.layer), names: built.contains { $0.name != nil } ? built.map(\.name) : nil)
+    }
+
+    private func namedLayers(sparsities: [Double]?, seed: UInt64, denseMathDensity: Double, convDenseMathDensity: Double,
+                             denseStart: Set<Int>, fanIn: SparseFanIn) -> [(layer: Layer, name: String?)] {
+        guard case .graph(let input, let nodes) = self else {
+            return makeLayers(sparsities: sparsities, seed: seed, denseMathDensity: denseMathDensity,
+                              convDenseMathDensity: convDenseMathDensity, denseStart: denseStart, fanIn: fanIn).map { ($0, nil) }
+        }
+        precondition(sparsities == nil || sparsities!.count == weightShapes.count, "one sparsity per weight layer")
+        let (layers, walk) = ModelArchitecture.walk(input, nodes) { w in
+            w.builds = true
+            w.sparsities = sparsities
+            w.seed = seed
+            w.denseMathDensity = denseMathDensity
+            w.convDenseMathDensity = convDenseMathDensity
+            w.denseStart = denseStart
+            w.fanIn = fanIn
+        }
+        precondition(walk.problem == nil, "the model does not fit its input: \(walk.problem!)")
+        return layers
     }
 
     /// The layers of the architecture. A weight layer with sparsity above 0 (one entry per
@@ -147,6 +181,10 @@ public enum ModelArchitecture: Equatable, CustomStringConvertible {
     public func makeLayers(sparsities: [Double]? = nil, seed: UInt64 = 0, denseMathDensity: Double = 0.3,
                            convDenseMathDensity: Double = 0.5, denseStart: Set<Int> = [],
                            fanIn: SparseFanIn = .dense) -> [Layer] {
+        if case .graph = self {
+            return namedLayers(sparsities: sparsities, seed: seed, denseMathDensity: denseMathDensity,
+                               convDenseMathDensity: convDenseMathDensity, denseStart: denseStart, fanIn: fanIn).map(\.layer)
+        }
         let shapes = weightShapes
         precondition(sparsities == nil || sparsities!.count == shapes.count, "one sparsity per weight layer")
         var layers: [Layer] = []

@@ -23,7 +23,7 @@ public final class NNreliefPruner: MaskPolicy {
     }
 
     var weightLayers: [WeightLayer] {
-        model.sparseLayers.map { WeightLayer(index: $0.index, product: $0.layer, conv: model.layers[$0.index] as? Conv2D) }
+        model.sparseLayers.map { WeightLayer(index: $0.index, product: $0.layer, conv: model.leaves[$0.index] as? Conv2D) }
     }
 
     public init(model: Sequential, alphaFC: Double = 0.95, alphaConv: Double = 0.9) {
@@ -65,6 +65,10 @@ public final class NNreliefPruner: MaskPolicy {
         var o = 0
         for l in layout { offsets.append(o); o += l.inputs + l.neurons }
         let lastIndex = layers.last!.index
+        // A layer's neurons' activity is the output of the first ReLU after it (past any
+        // batch norm, and in a residual block the ReLU after the addition, which the
+        // shortcut's convolution shares), or its own output for the last layer.
+        var pending: [Int] = []
         _ = model.forward(x) { i, input, output in
             if let l = byIndex[i] {
                 let w = layers[l]
@@ -78,9 +82,17 @@ public final class NNreliefPruner: MaskPolicy {
                         stats[offsets[l] + f] += s
                     }
                 }
-                if i == lastIndex { accumulateActivity(output, neurons: layout[l].neurons, into: &stats, at: offsets[l] + layout[l].inputs) }
-            } else if model.layers[i] is ReLU, let l = byIndex[i - 1] {
-                accumulateActivity(output, neurons: layout[l].neurons, into: &stats, at: offsets[l] + layout[l].inputs)
+                if i == lastIndex {
+                    accumulateActivity(output, neurons: layout[l].neurons, into: &stats, at: offsets[l] + layout[l].inputs)
+                } else {
+                    pending.append(l)
+                }
+            } else if model.leaves[i] is ReLU {
+                for l in pending {
+                    precondition(output.rows % layout[l].neurons == 0, "a ReLU of another width than the layer before it")
+                    accumulateActivity(output, neurons: layout[l].neurons, into: &stats, at: offsets[l] + layout[l].inputs)
+                }
+                pending = []
             }
         }
     }

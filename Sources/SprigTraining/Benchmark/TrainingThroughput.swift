@@ -83,8 +83,8 @@ public struct TrainingThroughput {
             configuration = c
             let model = c.model, batch = c.batch, microbatches = c.microbatches, sparsity = c.sparsity
             let sparsities = c.distribution.sparsities(of: model.weightShapes, sparsity: sparsity)
-            layers = model.makeLayers(sparsities: sparsity > 0 ? sparsities : nil, seed: 1)
-            net = Sequential(layers: layers)
+            net = model.makeModel(sparsities: sparsity > 0 ? sparsities : nil, seed: 1)
+            layers = net.layers
             net.initialize(.glorotUniform, seed: 1)
             let optimizer = SGD(store: net.store, settings: SGD.Settings(momentum: 0.9, nesterov: true, weightDecay: 1e-4))
             let schedule = DropFractionSchedule(deltaT: c.deltaT, end: Int.max)

@@ -9,8 +9,8 @@ import Foundation
 /// Everything needed to continue a run exactly: the step, the seed and full config, every
 /// parameter and the optimizer's state buffers (momentum, or Adam's moments, in the
 /// store's layout) and step count, the masks, SNFS's moving averages, and the counters of
-/// the reports, and the partial epoch's loss sum (so that the epoch's reported train loss is
-/// the whole run's). Data order, learning rate and drop fraction are
+/// the reports, the partial epoch's loss sum (so that the epoch's reported train loss is
+/// the whole run's), and every batch norm's running statistics and `num_batches_tracked`. Data order, learning rate and drop fraction are
 /// stateless functions of (seed, step), so nothing else is needed.
 ///
 /// File layout: the magic `SPRIGCKP`, a little-endian UInt32 version and UInt32 header
@@ -45,6 +45,11 @@ public struct Checkpoint: Equatable {
     /// (0 and 0 at an epoch boundary, and in checkpoints written before they were kept).
     public var epochLossSum: Double = 0
     public var epochSteps: Int = 0
+    /// Per batch norm, its running means then running variances (header
+    /// `running_statistics`: their counts; payload after the averages), and its
+    /// `num_batches_tracked` (header `batches_tracked`). Empty without batch norm.
+    public var runningStatistics: [[Float]] = []
+    public var batchesTracked: [Int] = []
 
     static let magic = Array("SPRIGCKP".utf8)
     static let version: UInt32 = 2
@@ -80,6 +85,10 @@ public struct Checkpoint: Equatable {
         header.add("dense_flops", denseFLOPs)
         header.add("epoch_loss_sum_bits", json: String(epochLossSum.bitPattern))
         header.add("epoch_steps", epochSteps)
+        if !runningStatistics.isEmpty {
+            header.add("running_statistics", json: "[" + runningStatistics.map { String($0.count) }.joined(separator: ", ") + "]")
+            header.add("batches_tracked", json: "[" + batchesTracked.map(String.init).joined(separator: ", ") + "]")
+        }
         let headerBytes = Array(header.text.utf8)
         var out = Checkpoint.magic
         Checkpoint.append(version, to: &out)
@@ -97,6 +106,7 @@ public struct Checkpoint: Equatable {
             }
         }
         for a in averages { Checkpoint.appendLittleEndian(a, to: &out) }
+        for r in runningStatistics { Checkpoint.appendLittleEndian(r, to: &out) }
         Checkpoint.append(Checkpoint.crc(out, count: out.count), to: &out)
         return out
     }
@@ -141,6 +151,11 @@ public struct Checkpoint: Equatable {
             throw fail("header fields missing")
         }
         let counts = try ints("counts"), maskCounts = try ints("masks"), averageCounts = try ints("averages")
+        let runningCounts = json["running_statistics"] == nil ? [] : try ints("running_statistics")
+        let batchesTracked = json["running_statistics"] == nil ? [] : try ints("batches_tracked")
+        guard batchesTracked.count == runningCounts.count else {
+            throw fail("\(batchesTracked.count) batches_tracked for \(runningCounts.count) running statistics")
+        }
         // Version 2: each mask's rows (its payload holds rows + 1 row starts before the columns).
         let maskRows = fileVersion == 1 ? nil : try ints("mask_rows")
         if let maskRows, maskRows.count != maskCounts.count { throw fail("\(maskRows.count) mask_rows for \(maskCounts.count) masks") }
@@ -149,7 +164,8 @@ public struct Checkpoint: Equatable {
         let total = counts.reduce(0, +)
         let stateCount = try int("states")
         guard stateCount <= 8 else { throw fail("\(stateCount) optimizer state buffers") }
-        let payload = 4 * ((1 + stateCount) * total + maskCounts.reduce(0, +) + rowStartCount + averageCounts.reduce(0, +))
+        let payload = 4 * ((1 + stateCount) * total + maskCounts.reduce(0, +) + rowStartCount + averageCounts.reduce(0, +)
+                           + runningCounts.reduce(0, +))
         guard 16 + headerLength + payload + 4 == bytes.count else { throw fail("payload of \(bytes.count - 20 - headerLength) bytes, header describes \(payload)") }
         var offset = 16 + headerLength
         func floats(_ n: Int) -> [Float] {
@@ -165,6 +181,7 @@ public struct Checkpoint: Equatable {
         let masks: [Mask] = maskRows.map { rows in zip(rows, maskCounts).map { .csr(rowStart: int32s($0 + 1), columns: int32s($1)) } }
             ?? maskCounts.map { .flat(int32s($0)) }
         let averages = averageCounts.map { floats($0) }
+        let runningStatistics = runningCounts.map { floats($0) }
         var epochLossSum = 0.0, epochSteps = 0
         if json["epoch_steps"] != nil {
             guard let bits = (json["epoch_loss_sum_bits"] as? NSNumber)?.uint64Value else { throw fail("header field 'epoch_loss_sum_bits' missing") }
@@ -178,6 +195,8 @@ public struct Checkpoint: Equatable {
                           flops: flops, denseFLOPs: denseFLOPs)
         checkpoint.epochLossSum = epochLossSum
         checkpoint.epochSteps = epochSteps
+        checkpoint.runningStatistics = runningStatistics
+        checkpoint.batchesTracked = batchesTracked
         return checkpoint
     }
 

@@ -29,7 +29,7 @@ extension SparsitySettings {
     public func resolvedReduction(for model: Sequential, batchSize: Int,
                                   fail: (String, String) -> SprigError) throws -> DenseGradientReduction {
         let sparse = model.sparseLayers
-        return try resolvedReduction(layers: sparse.map(\.layer), convolutional: sparse.contains { model.layers[$0.index] is Conv2D },
+        return try resolvedReduction(layers: sparse.map(\.layer), convolutional: sparse.contains { model.leaves[$0.index] is Conv2D },
                                      batchSize: batchSize, fail: fail)
     }
 

@@ -20,7 +20,9 @@ extension Trainer {
                           averages: trainingStep.policy?.state ?? [],
                           maskUpdates: trainingStep.maskUpdates, connectionsChanged: trainingStep.connectionsChanged,
                           flops: trainingStep.flops.total, denseFLOPs: trainingStep.flops.denseTotal,
-                          epochLossSum: epochLossSum, epochSteps: epochSteps)
+                          epochLossSum: epochLossSum, epochSteps: epochSteps,
+                          runningStatistics: model.batchNorms.map { $0.runningMean + $0.runningVariance },
+                          batchesTracked: model.batchNorms.map(\.batchesTracked))
     }
 
     /// Continues from `checkpoint`: masks, parameters, momentum, SNFS's averages,
@@ -45,6 +47,13 @@ extension Trainer {
         }
         guard checkpoint.states.count == store.states.count else {
             throw fail("\(checkpoint.states.count) optimizer state buffers for \(store.states.count) (another optimizer?)")
+        }
+        guard checkpoint.runningStatistics.map(\.count) == model.batchNorms.map({ 2 * $0.channels }) else {
+            throw fail("running statistics of \(checkpoint.runningStatistics.count) batch norms (\(checkpoint.runningStatistics.map(\.count)) values) "
+                       + "for \(model.batchNorms.count) (\(model.batchNorms.map { 2 * $0.channels }))")
+        }
+        for (bn, (saved, tracked)) in zip(model.batchNorms, zip(checkpoint.runningStatistics, checkpoint.batchesTracked)) {
+            bn.setRunningStatistics(mean: Array(saved[..<bn.channels]), variance: Array(saved[bn.channels...]), batchesTracked: tracked)
         }
         store.values.update(from: checkpoint.values, count: store.count)
         for (state, saved) in zip(store.states, checkpoint.states) { state.update(from: saved, count: store.count) }

@@ -58,10 +58,8 @@ public final class Trainer {
         // Methods that start dense (NNrelief, gradual pruning) keep their pruned layers as
         // fully active sparse layers that shrink.
         let pruned = Set(sparsities.indices.filter { s.method.startsDense && (s.method == .nnrelief || sparsities[$0] > 0) })
-        model = Sequential(layers: config.model.makeLayers(sparsities: sparsities, seed: config.seed,
-                                                           denseMathDensity: s.denseMathDensity,
-                                                           convDenseMathDensity: s.convDenseMathDensity, denseStart: pruned,
-                                                           fanIn: s.fanIn))
+        model = config.model.makeModel(sparsities: sparsities, seed: config.seed, denseMathDensity: s.denseMathDensity,
+                                       convDenseMathDensity: s.convDenseMathDensity, denseStart: pruned, fanIn: s.fanIn)
         model.initialize(config.initializer, seed: config.seed)
         let store = model.store
         optimizer = config.adam.map { Adam(store: store, settings: $0) as Optimizer } ?? SGD(store: store, settings: config.sgd)

@@ -61,7 +61,8 @@ public final class TrainingStep {
         synchronizer = MaskSynchronizer(replicas: replicas)
         sparseLayers = model.sparseLayers.map(\.layer)
         flops = TrainingFLOPs(denseForward: Double(model.denseForwardFLOPsPerExample))
-        tree = GradientTree(store: model.store, replicas: replicas, localMicrobatches: microbatches / replicas.count)
+        tree = GradientTree(store: model.store, replicas: replicas, localMicrobatches: microbatches / replicas.count,
+                            statisticsCount: model.statisticsCount)
     }
 
     /// Examples per micro-batch.
@@ -85,6 +86,7 @@ public final class TrainingStep {
     public func callAsFunction(_ batch: LocalBatch, learningRate: Float, step t: Int = 0) -> Double {
         let dense = policy?.needsDenseGradients(atStep: t) ?? false
         let reduced = accumulateGradients(batch, dense: dense)
+        if let statistics = reduced.statistics { model.applyStatistics(statistics, microbatches: microbatches) }
         var context = MaskContext(layers: sparseLayers, store: model.store, step: t, denseGradients: reduced.denseGradients,
                                   factors: reduced.factors, rank: replicas.rank, ranks: replicas.count,
                                   tileBudgetBytes: tileBudgetBytes)
@@ -133,12 +135,15 @@ public final class TrainingStep {
                      "expected \(tree.localMicrobatches) micro-batches of \(microbatchSize), got \(batch.microbatches) of \(batch.microbatchSize)")
         let scale = 1 / Float(globalBatch)
         tree.begin(dense: dense)
+        model.setTraining(true, microbatchSize: microbatchSize)
+        defer { model.setTraining(false) }
         if runsSideBySide(dense: dense) {
             let buffers = tree.beginAllMicrobatches()
             let input = batch.allMicrobatches { scratch(&sideBySideInput, rows: batch.features, cols: globalBatch / replicas.count) }
             let logits = model.forward(input)
             let (lossSums, dLogits) = loss(logits, labels: batch.labels, gradientScale: scale, segments: batch.microbatches)
             model.backward(dLogits, microbatches: batch.microbatches, into: buffers)
+            model.writeStatistics(into: tree.statistics(in: buffers))
             tree.endAllMicrobatches(lossSums: lossSums.map { Float($0) })
         } else {
             for k in 0..<batch.microbatches {
@@ -147,6 +152,7 @@ public final class TrainingStep {
                 let logits = model.forward(x)
                 let (outcome, dLogits) = loss(logits, labels: Array(batch.labels(ofMicrobatch: k)), gradientScale: scale)
                 model.backward(dLogits!, into: buffers)
+                model.writeStatistics(into: tree.statistics(in: buffers))
                 tree.endMicrobatch(lossSum: Float(outcome.lossSum))
             }
         }
