@@ -8,7 +8,10 @@
 A dense export (`sprig train --weights-out`) is exactly the state_dict of the module that its
 metadata's `architecture` describes (README, "PyTorch"): `conv1`, ..., `fc1`, ... as
 `torch.nn.Conv2d` and `torch.nn.Linear` attributes, a ReLU after each but the last layer, max
-pooling, and a flatten in (C, H, W) order before the first linear layer. The masks are beside it
+pooling, and a flatten in (C, H, W) order before the first linear layer; for the conv nets with
+batch norm (resnet-20, wrn-22-2, vgg-16, layer lists), modules at their PyTorch paths
+(`layer1.0.conv1`, `layer1.0.bn1` as `torch.nn.BatchNorm2d` with its running statistics) and
+residual blocks `after(body(h) + shortcut(h))`. The masks are beside it
 in `NAME.masks.safetensors` (`fc1.weight_mask`, 1 where a connection is active); a sparse (CSR)
 export is densified into the same state_dict. Inputs are `x = (pixel / 255 - mean[c]) / std[c]`
 (bytes) or `(value - mean[c]) / std[c]` (floats) in float32, per channel c, with the metadata's
@@ -32,7 +35,7 @@ import torch.nn.utils.prune as prune
 from safetensors import safe_open
 from safetensors.numpy import load_file
 
-OPS = {"conv2d", "relu", "max_pool2d", "flatten", "linear"}
+OPS = {"conv2d", "relu", "max_pool2d", "flatten", "linear", "batch_norm2d", "batch_norm1d", "global_avg_pool2d", "residual"}
 
 
 def metadata(path):
@@ -41,35 +44,75 @@ def metadata(path):
         return f.metadata() or {}
 
 
+def _attach(root, name, module):
+    """Places `module` at the dotted path `name` under `root` (`layer1.0.conv1`), making the
+    containers on the way, so that state_dict keys are `name.weight`."""
+    *path, last = name.split(".")
+    for part in path:
+        if part not in root._modules:
+            root.add_module(part, torch.nn.Module())
+        root = root._modules[part]
+    root.add_module(last, module)
+
+
+def _module(root, name):
+    for part in name.split("."):
+        root = root._modules[part]
+    return root
+
+
 class SprigNet(torch.nn.Module):
     """The forward pass of an export's `architecture` (a JSON list of operations)."""
 
     def __init__(self, architecture):
         super().__init__()
-        self.ops = []
-        for op in architecture:
+        self.ops = architecture
+        self._build(architecture, "")
+
+    def _build(self, ops, prefix):
+        for op in ops:
             kind = op.get("op")
             if kind not in OPS:
                 raise ValueError(f"unsupported operation {kind!r} in the export's architecture (known: {sorted(OPS)})")
             if kind == "conv2d":
-                setattr(self, op["name"], torch.nn.Conv2d(op["in_channels"], op["out_channels"], op["kernel_size"],
-                                                          stride=op["stride"], padding=op["padding"]))
+                _attach(self, prefix + op["name"], torch.nn.Conv2d(op["in_channels"], op["out_channels"], op["kernel_size"],
+                                                                  stride=op["stride"], padding=op["padding"],
+                                                                  bias=op.get("bias", True)))
             elif kind == "linear":
-                setattr(self, op["name"], torch.nn.Linear(op["in_features"], op["out_features"]))
-            self.ops.append(op)
+                _attach(self, prefix + op["name"], torch.nn.Linear(op["in_features"], op["out_features"], bias=op.get("bias", True)))
+            elif kind in ("batch_norm2d", "batch_norm1d"):
+                norm = torch.nn.BatchNorm2d if kind == "batch_norm2d" else torch.nn.BatchNorm1d
+                _attach(self, prefix + op["name"], norm(op["num_features"], eps=1e-5, momentum=0.1))
+            elif kind == "residual":
+                inner = prefix + op["name"] + "."
+                for part in ("before", "body", "after"):
+                    self._build(op[part], inner)
+                if op["shortcut"] is not None:
+                    self._build(op["shortcut"], inner)
 
-    def forward(self, x):
-        for op in self.ops:
+    def _run(self, ops, x, prefix):
+        for op in ops:
             kind = op["op"]
-            if kind in ("conv2d", "linear"):
-                x = getattr(self, op["name"])(x)
+            if kind in ("conv2d", "linear", "batch_norm2d", "batch_norm1d"):
+                x = _module(self, prefix + op["name"])(x)
             elif kind == "relu":
                 x = F.relu(x)
             elif kind == "max_pool2d":
                 x = F.max_pool2d(x, op["kernel_size"], op["stride"])
+            elif kind == "global_avg_pool2d":
+                x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
+            elif kind == "residual":
+                inner = prefix + op["name"] + "."
+                h = self._run(op["before"], x, inner)
+                branch = self._run(op["body"], h, inner)
+                side = h if op["shortcut"] is None else self._run(op["shortcut"], h, inner)
+                x = self._run(op["after"], branch + side, inner)
             else:
                 x = torch.flatten(x, 1)
         return x
+
+    def forward(self, x):
+        return self._run(self.ops, x, "")
 
 
 def build(meta):
@@ -118,7 +161,7 @@ def keep_masks(model, path):
     """Registers the export's masks with torch.nn.utils.prune, so fine-tuning keeps inactive weights at 0."""
     for name, mask in masks(path).items():
         layer, param = name[:-len("_mask")].rsplit(".", 1)
-        prune.custom_from_mask(getattr(model, layer), param, mask)
+        prune.custom_from_mask(_module(model, layer), param, mask)
     return model
 
 

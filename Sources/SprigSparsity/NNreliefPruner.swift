@@ -185,8 +185,10 @@ public final class NNreliefPruner: MaskPolicy {
             prunedBiases.append(biases)
         }
         // Neurons left without outgoing connections go too, from the last layer down so
-        // that removals cascade.
-        for l in stride(from: layers.count - 2, through: 0, by: -1) {
+        // that removals cascade, where the next weight layer reads this one's output alone
+        // (not across a residual addition, whose other branch still reads it).
+        let feeds = feedsNext
+        for l in stride(from: layers.count - 2, through: 0, by: -1) where feeds[l] {
             let next = layers[l + 1].product.pattern
             let neurons = layout[l].neurons
             let group = layers[l + 1].conv.map { $0.kernel * $0.kernel } ?? next.cols / neurons
@@ -206,6 +208,29 @@ public final class NNreliefPruner: MaskPolicy {
             MaskDiff(sparseLayer: $0, dropped: dropped[$0].sorted(), grown: [],
                      prunedBiases: prunedBiases[$0].subtracting(layers[$0].product.frozenBiases).sorted())
         }
+    }
+
+    /// Per weight layer: whether the next one reads its output and nothing else does (they
+    /// follow each other in one chain of layers, with no residual block between them; a
+    /// block's parts are chains of their own).
+    var feedsNext: [Bool] {
+        let layers = weightLayers
+        let position = Dictionary(uniqueKeysWithValues: layers.enumerated().map { (ObjectIdentifier(model.leaves[$1.index]), $0) })
+        var feeds = [Bool](repeating: false, count: layers.count)
+        func scan(_ chain: [Layer]) {
+            var last: Int?
+            for layer in chain {
+                if let block = layer as? ResidualBlock {
+                    for part in [block.pre, block.body, block.shortcut ?? [], block.post] { scan(part) }
+                    last = nil
+                } else if let l = position[ObjectIdentifier(layer)] {
+                    if let last, last + 1 == l { feeds[last] = true }
+                    last = l
+                }
+            }
+        }
+        scan(model.layers)
+        return feeds
     }
 
     /// Neurons (channels) per weight layer with no incoming connection and a pruned bias.

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import SprigDistributed
 @testable import SprigLayers
@@ -180,5 +181,44 @@ import Testing
         #expect(json.contains(#""shortcut": null"#))
         #expect(json.contains(#"{"op": "global_avg_pool2d"}, {"op": "linear", "name": "hidden", "in_features": 6"#))
         #expect(json.contains(#"{"op": "batch_norm1d", "name": "bn_fc", "num_features": 5}"#))
+    }
+}
+
+/// Models written in the config as lists of layers and blocks.
+@Suite struct LayerListConfigTests {
+    static var root: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    }
+
+    /// `configs/models/resnet-20.yaml` spells out the zoo's resnet-20: the same architecture,
+    /// and its effective config (what a checkpoint keeps) reads back to it.
+    @Test func layerListSpellsOutTheZoo() throws {
+        let c = try TrainingConfig.load(path: Self.root + "/configs/models/resnet-20.yaml")
+        guard case .graph(_, let layers) = c.model, case .graph(_, let zoo) = ModelArchitecture.zoo["resnet-20"]! else {
+            Issue.record("not a graph model")
+            return
+        }
+        #expect(layers == zoo)
+        #expect(c.model.adapted(toInput: [3, 32, 32], classes: 10).weightShapes == ModelArchitecture.zoo["resnet-20"]!.weightShapes)
+        let back = try TrainingConfig.parse(text: c.yaml, source: "effective")
+        #expect(back.model == c.model && back.modelName == "resnet-20-layers")
+    }
+
+    /// A layer list's mistakes are one line naming the field.
+    @Test func layerListMistakesNameTheField() {
+        func message(_ layers: String) -> String? {
+            sprigError { _ = try TrainingConfig.parse(text: "model:\n  layers: \(layers)\n", source: "c.yaml") }?.description
+        }
+        #expect(message("[relu, {pool: 2}]") == "c.yaml: model.layers[1]: unknown layer 'pool' (known: conv, batch_norm, relu, max_pool, global_avg_pool, linear, residual)")
+        #expect(message("[{conv: {channels: 0, kernel: 3}}]") == "c.yaml: model.layers[0].conv.channels: must be at least 1, got 0")
+        #expect(message("[{conv: {channels: 4}}]") == "c.yaml: model.layers[0].conv.kernel: missing")
+        #expect(message("[{conv: {channels: 4, kernel: 3, pad: 1}}]") == "c.yaml: unknown key 'model.layers[0].conv.pad'")
+        #expect(message("[{batch_norm: a}, {batch_norm: a}]") == "c.yaml: model.layers[1]: the name 'a' is used twice")
+        #expect(message("[{linear: {name: 'fc-1', outputs: 3}}]") == "c.yaml: model.layers[0].linear: 'fc-1' is not a module name (letters, digits and _, dot-separated)")
+        #expect(message("[{residual: {name: b, body: [{batch_norm: x}, relu]}}]") == "c.yaml: model.layers[0].residual.body: may not start or end with relu (put it in before or after)")
+        #expect(message("[{residual: {name: b}}]") == "c.yaml: model.layers[0].residual.body: a block needs a body (a list of layers)")
+        #expect(message("[{linear: {outputs: 3}, relu: 1}]") == "c.yaml: model.layers[0]: a layer is a word (relu, global_avg_pool) or a mapping of one kind to its settings ({conv: {...}})")
+        #expect(sprigError { _ = try TrainingConfig.parse(text: "model: {name: resnet-20, layers: [relu]}\n", source: "c.yaml") }?.description
+                == "c.yaml: model.name: 'resnet-20' is a zoo model's name; give yours another")
     }
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # PyTorch loads Sprig's export (README, "PyTorch"; python/sprig_torch.py), for LeNet-300-100
-# (RigL, configs/rigl-mnist.yaml, 1200 steps), LeNet-5 (RigL on ERK at 90%, 600 steps) and
-# LeNet-5 on CIFAR-10-format files made from MNIST (3 channels; crops and flips, 600 steps):
+# (RigL, configs/rigl-mnist.yaml, 1200 steps), LeNet-5 (RigL on ERK at 90%, 600 steps),
+# LeNet-5 on CIFAR-10-format files made from MNIST (3 channels; crops and flips, 600 steps),
+# and ResNet-20, WRN-22-2 and VGG-16 (batch norm, residual blocks; 50 steps on the small
+# CIFAR-10-format files):
 # - torch (the CPU wheel), safetensors and NumPy are installed when missing
 #   (launch/install-torch.sh, into export.sh's venv);
 # - the dense export holds exactly the module's state_dict: `load_state_dict(strict=True)`
@@ -84,7 +86,7 @@ try:
 except RuntimeError as e:
     check(False, f"load_state_dict(strict=True) succeeds: {str(e)[:300]}")
 try:
-    model.load_state_dict({**state, "fc1.mask": state["fc1.weight"]}, strict=True)
+    model.load_state_dict({**state, "extra.mask": next(iter(state.values()))}, strict=True)
     check(False, "strict loading refuses an extra key")
 except RuntimeError:
     check(True, "strict loading refuses an extra key")
@@ -151,6 +153,23 @@ model lenet-5 "$WORK/lenet5.yaml" 600
 FORMATS="$(mnist_formats "$DATA")" || fail "MNIST written in the CIFAR-10 format"
 printf 'augment: {random_crop: {padding: 4}, horizontal_flip: true}\n' >> "$WORK/lenet5.yaml"
 model lenet-5-cifar10 "$WORK/lenet5.yaml" 600 "$FORMATS/cifar10"
+# The conv nets with batch norm and residual blocks, 50 steps on the small CIFAR-10-format
+# files (6000 training, 1000 test images) with crops and flips: ResNet-20 with RigL on ERK at
+# 90%, WRN-22-2 with SET at 80%, VGG-16 with static ERK at 90% (the batch norms' running
+# statistics, the nested module names and the blocks' additions all have to agree)
+for net in "resnet-20 rigl 0.9" "wrn-22-2 set 0.8" "vgg-16 static 0.9"; do
+  read -r name method sparsity <<<"$net"
+  cat > "$WORK/$name.yaml" <<YAML
+model: $name
+batch_size: 32
+seed: 1
+init: he_normal
+optimizer: {name: sgd, lr: 0.05, momentum: 0.9, nesterov: true, weight_decay: 0.0005}
+augment: {random_crop: {padding: 4}, horizontal_flip: true}
+sparsity: {method: $method, distribution: erk, sparsity: $sparsity, delta_t: 20}
+YAML
+  model "$name" "$WORK/$name.yaml" 50 "$FORMATS/cifar10-small"
+done
 
 t0=$SECONDS
 ROUNDS=1 SECONDS_PER_ROW=0.2 TORCH_STEPS=100 SEEDS=1 OUT="$WORK/speed" SPRIG_PY_VENV="$VENV" \

@@ -105,6 +105,13 @@ public final class ConfigReader {
         }
     }
 
+    /// The items of the list at `key`, if present.
+    public func list(_ key: String) throws -> [Node]? {
+        guard let n = node(key) else { return nil }
+        guard let seq = n.sequence else { throw error(key, "must be a list") }
+        return Array(seq)
+    }
+
     /// A mapping of names to numbers, e.g. per-layer sparsities `{fc1: 0.98, fc3: 0}`.
     public func doubleMap(_ key: String) throws -> [String: Double]? {
         guard let n = node(key) else { return nil }

@@ -86,7 +86,8 @@ extension TrainingConfig {
     public func model(fitting data: DataSplits) throws -> ModelArchitecture {
         let shape = data.train.exampleShape
         let isZoo = ModelArchitecture.zoo[modelName] != nil
-        let fitted = isZoo ? model.adapted(toInput: shape, classes: data.classes) : model
+        var fitted = isZoo ? model.adapted(toInput: shape, classes: data.classes) : model
+        if !isZoo, case .graph = model, shape.count == 3 { fitted = model.adapted(toInput: shape, classes: model.classes) } // a layer list's input
         let examples = "the data's examples are \(data.train.shapeText) (\(data.train.featureCount) features) of \(data.classes) classes"
         let name = isZoo ? "\(modelName) (\(fitted))" : "\(fitted)"
         if let problem = fitted.shapeProblem(input: shape) {

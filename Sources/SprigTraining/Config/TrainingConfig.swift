@@ -102,9 +102,19 @@ public struct TrainingConfig: Equatable {
         c.source = source
         c.text = text
         c.keysInFile = Set(r.keys)
-        if r.isSection("model") {
+        if r.isSection("model"), let m = try r.section("model"), m.has("layers") {
+            let layers = try LayerListYAML.parse(m, key: "layers")
+            let name = try m.string("name") ?? "custom"
+            guard ModelArchitecture.zoo[name] == nil else { throw m.error("name", "'\(name)' is a zoo model's name; give yours another") }
+            try m.rejectUnknownKeys()
+            // The input shape comes from the data (`model(fitting:)`).
+            c.model = .graph(input: [1, 28, 28], layers: layers)
+            c.modelName = name
+        } else if r.isSection("model") {
             let m = try r.section("model")!
-            guard let sizes = try m.intList("mlp") else { throw r.error("model", "a model mapping needs the key 'mlp' (a list of layer widths)") }
+            guard let sizes = try m.intList("mlp") else {
+                throw r.error("model", "a model mapping needs the key 'mlp' (a list of layer widths) or 'layers' (a list of layers and blocks)")
+            }
             try m.rejectUnknownKeys()
             guard sizes.count >= 2, sizes.allSatisfy({ $0 > 0 }) else {
                 throw r.error("model.mlp", "needs at least two positive widths, got \(sizes)")

@@ -17,6 +17,8 @@ extension TrainingConfig {
             lines.append("model: \(modelName)") // fitted to the data again when read
         } else if case .mlp(let sizes) = model {
             lines.append("model: {mlp: [\(sizes.map(String.init).joined(separator: ", "))]}")
+        } else if case .graph(_, let layers) = model {
+            lines.append("model: {name: \"\(modelName)\", layers: \(LayerListYAML.yaml(layers))}")
         }
         lines += dataYAML
         lines.append("epochs: \(epochs)")

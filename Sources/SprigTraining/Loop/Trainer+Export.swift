@@ -37,6 +37,12 @@ extension Trainer {
                 + "values in (C, H, W) order, data_shape flattened); a ReLU after every conv and linear layer but the last; max "
                 + "pooling after the ReLU; flatten in (C, H, W) order before the first linear layer; inactive weights are 0, "
                 + "masks in the file 'masks' names (1 where active)"]
+        if case .graph = config.model {
+            metadata["layout"] = "the state_dict of the torch.nn.Module that 'architecture' describes (python/sprig_torch.py builds it): "
+                + "parameters named by module path (layer1.0.conv1.weight), Conv2d weights [O, C, k, k], Linear weights [out, in]; "
+                + "batch norm as torch.nn.BatchNorm2d/1d (momentum 0.1, eps 1e-5) with its buffers running_mean, running_var and "
+                + "num_batches_tracked; input NCHW; inactive weights are 0, masks in the file 'masks' names (1 where active)"
+        }
         if let names = data.classNames { metadata["class_names"] = "[" + names.map(JSONLine.quote).joined(separator: ", ") + "]" }
         if data.format == .cifar100 { metadata["data_label"] = (config.data.label ?? .fine).rawValue }
         if data.format == .npz { metadata["data_layout"] = (config.data.layout ?? .nchw).rawValue }
@@ -123,6 +129,15 @@ extension Trainer {
             let values = sparseByIndex[i].map { layer in layer.pattern.activeIndices.map { t.values[$0] } } ?? t.values
             (model.store.values + model.store.offsets[i]).update(from: values, count: values.count)
         }
+        for (name, bn) in zip(model.batchNormNames, model.batchNorms) {
+            guard let mean = byName["\(name).running_mean"], mean.shape == [bn.channels], mean.dtype == .f32,
+                  let variance = byName["\(name).running_var"], variance.shape == [bn.channels], variance.dtype == .f32,
+                  let tracked = byName["\(name).num_batches_tracked"], tracked.dtype == .i64, tracked.count == 1 else {
+                throw SprigError(source, "no running statistics for batch norm \(name) (\(name).running_mean and .running_var, "
+                                 + "float32 [\(bn.channels)], and .num_batches_tracked, int64)")
+            }
+            bn.setRunningStatistics(mean: mean.values, variance: variance.values, batchesTracked: Int(tracked.integers[0]))
+        }
     }
 
     /// The model's tensors in the dense form, exactly the `state_dict` of the PyTorch module
@@ -130,13 +145,25 @@ extension Trainer {
     /// connections) and biases.
     public func tensors() -> [NamedTensor] {
         let sparseByIndex = Dictionary(uniqueKeysWithValues: model.sparseLayers.map { ($0.layer.weightIndex, $0.layer) })
-        return model.store.specs.enumerated().map { i, spec in
+        return withRunningStatistics(model.store.specs.enumerated().map { i, spec in
             let values = model.store.valuesArray(i)
-            guard let layer = sparseByIndex[i] else { return NamedTensor(name: spec.name, shape: spec.shape, values: values) }
+            guard let layer = sparseByIndex[i] else { return [NamedTensor(name: spec.name, shape: spec.shape, values: values)] }
             var dense = [Float](repeating: 0, count: spec.denseCount)
             for (k, index) in layer.pattern.activeIndices.enumerated() { dense[index] = values[k] }
-            return NamedTensor(name: spec.name, shape: spec.shape, values: dense)
-        }
+            return [NamedTensor(name: spec.name, shape: spec.shape, values: dense)]
+        })
+    }
+
+    /// The tensors of every store tensor (one list each), with each batch norm's buffers
+    /// after its bias, as PyTorch's state_dict orders them: `running_mean`, `running_var`
+    /// (float32 [C]) and `num_batches_tracked` (int64, a scalar).
+    private func withRunningStatistics(_ perSpec: [[NamedTensor]]) -> [NamedTensor] {
+        let buffers = Dictionary(uniqueKeysWithValues: zip(model.batchNormNames, model.batchNorms).map { name, bn in
+            ("\(name).bias", [NamedTensor(name: "\(name).running_mean", shape: [bn.channels], values: bn.runningMean),
+                              NamedTensor(name: "\(name).running_var", shape: [bn.channels], values: bn.runningVariance),
+                              NamedTensor(name: "\(name).num_batches_tracked", shape: [], integers: [Int64(bn.batchesTracked)])])
+        })
+        return zip(model.store.specs, perSpec).flatMap { spec, tensors in tensors + (buffers[spec.name] ?? []) }
     }
 
     /// The sparse layers' masks for the sidecar file: `fcN.weight_mask`, dense-shaped, 1
@@ -154,10 +181,10 @@ extension Trainer {
     /// values only), dense weights and biases as they are.
     public func sparseTensors() -> [NamedTensor] {
         let sparseByIndex = Dictionary(uniqueKeysWithValues: model.sparseLayers.map { ($0.layer.weightIndex, $0.layer) })
-        return model.store.specs.enumerated().flatMap { i, spec in
+        return withRunningStatistics(model.store.specs.enumerated().map { i, spec in
             let values = model.store.valuesArray(i)
             guard let layer = sparseByIndex[i] else { return [NamedTensor(name: spec.name, shape: spec.shape, values: values)] }
             return CSRTensors.tensors(name: spec.name, pattern: layer.pattern, values: values)
-        }
+        })
     }
 }

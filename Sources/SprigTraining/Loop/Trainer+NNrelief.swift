@@ -8,10 +8,10 @@ import SprigDistributed
 /// and retraining from the initial weights or from the current ones.
 extension Trainer {
     /// Puts the initial weights back at every active connection, zero biases, and fresh
-    /// optimizer state (NNrelief retrains LeNets from their initial weights). The masks
-    /// and the pruned biases stay.
+    /// optimizer state (NNrelief retrains LeNets from their initial weights), and batch
+    /// norms' initial running statistics. The masks and the pruned biases stay.
     public func resetToInitialWeights() {
-        for (i, layer) in model.layers.enumerated() { layer.initialize(config.initializer, seed: config.seed, layerIndex: i) }
+        model.initialize(config.initializer, seed: config.seed)
         for state in model.store.states { state.update(repeating: 0, count: model.store.count) }
         optimizer.steps = 0
         for (_, layer) in model.sparseLayers { layer.enforceFrozenBiases() }

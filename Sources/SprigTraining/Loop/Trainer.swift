@@ -226,7 +226,7 @@ public final class Trainer {
     public var layerSummary: [(name: String, shape: [Int], active: Int, density: Double, sparseMath: Bool)] {
         let sparse = Dictionary(uniqueKeysWithValues: model.sparseLayers.map { ($0.layer.weightIndex, $0.layer) })
         return model.store.specs.enumerated().compactMap { i, spec in
-            guard spec.name.hasSuffix(".weight") else { return nil }
+            guard spec.name.hasSuffix(".weight"), spec.shape.count >= 2 else { return nil } // not a batch norm's scale
             let name = String(spec.name.dropLast(".weight".count))
             let math = sparse[i].map { !$0.usesDenseMath } ?? false
             return (name, spec.shape, spec.count, Double(spec.count) / Double(spec.denseCount), math)
