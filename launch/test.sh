@@ -51,15 +51,16 @@ suite "architecture: imports follow the layers" 300 bash Tests/scripts/architect
 suite "bad input" 300 bash Tests/scripts/bad-input.sh
 suite "data formats: npz, CIFAR-10/100 and NHWC read as NumPy wrote them, npz = IDX bits" 600 bash Tests/scripts/data-formats.sh
 suite "launch scripts: train.sh runs RigL" 600 bash Tests/scripts/launch-scripts.sh
-suite "rank-count invariance (mpirun)" 1200 bash Tests/scripts/rank-invariance.sh
+suite "rank-count invariance (mpirun; ResNet-20 with batch norm)" 1500 bash Tests/scripts/rank-invariance.sh
 suite "faults: a killed rank (mpirun)" 300 bash Tests/scripts/faults.sh
 suite "multi-node over namespaces: same model, cut link" 600 bash Tests/scripts/multinode.sh
 suite "Slurm: one-node cluster, sbatch = mpirun, srun without PMI, scancel and resume" 1200 bash Tests/scripts/slurm.sh
-suite "checkpoints: resume, stop signals, NaN, SIGKILL mid-write" 900 bash Tests/scripts/checkpoints.sh
+suite "checkpoints: resume (ResNet-20 too), stop signals, NaN, SIGKILL mid-write" 900 bash Tests/scripts/checkpoints.sh
 suite "export: Python safetensors, eval, pictures" 600 bash Tests/scripts/export.sh
 suite "pictures: titles and scales, progress bar, plot-metrics" 600 bash Tests/scripts/pictures.sh
-suite "PyTorch: strict load, sprig eval's accuracy (LeNet-300-100, LeNet-5, LeNet-5 on CIFAR-10 files)" 900 bash Tests/scripts/torch.sh
-suite "NNrelief on 2 ranks (mpirun)" 600 bash Tests/scripts/nnrelief.sh
+suite "PyTorch: strict load, sprig eval's accuracy (LeNet-300-100, LeNet-5; LeNet-5, ResNet-20, WRN-22-2, VGG-16 on CIFAR-10 files)" 1500 bash Tests/scripts/torch.sh
+suite "NNrelief on 2 ranks (mpirun; LeNets, ResNet-20)" 1200 bash Tests/scripts/nnrelief.sh
+suite "conv nets: every method on ResNet-20, a layer list trains to the zoo model's bits" 900 bash Tests/scripts/conv-nets.sh
 suite "sparse at scale: 8192 and 32768 wide" 900 bash Tests/scripts/scale.sh
 suite "same bits as the baseline commit" 1500 bash Tests/scripts/same-bits.sh
 suite "build without Open MPI (--disable-default-traits)" 1200 bash Tests/scripts/no-mpi-build.sh

@@ -9,7 +9,8 @@
 #   checkpoint file valid and resumable;
 # - SIGTERM under mpirun and SIGINT to one process stop the run after an agreed step with a
 #   checkpoint and the command to resume, which ends bit for bit as the uninterrupted run;
-#   resuming a complete run writes its weights.
+#   resuming a complete run writes its weights;
+# - ResNet-20 with batch norm resumes bit for bit, running statistics included.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 DATA="${1:-$ROOT/data/mnist}"
@@ -163,4 +164,36 @@ step=$(grep -o 'resuming at step [0-9]*' "$WORK/big2.log" | grep -o '[0-9]*$')
 "$SPRIG" train --resume "$WORK/big.ckpt" --data "$DATA" --max-steps $((${step:-0} + 2)) >"$WORK/big3.log" 2>&1
 check "SIGKILL during a checkpoint write (try $attempt, mid-write: $midwrite) leaves a valid checkpoint of step ${step:-?} that resumes" \
   test -n "$step" -a "$midwrite" -eq 1 -a "$(grep -c '^done:' "$WORK/big3.log")" -eq 1
+# ResNet-20 with batch norm (running statistics are state) and RigL on ERK, on the small
+# CIFAR-10-format files with crops and flips: stopped at step 20 of 40 and resumed on one
+# process and on 2 ranks, it ends bit for bit as the whole run, running statistics included.
+cat > "$WORK/resnet20.yaml" <<YAML
+model: resnet-20
+batch_size: 64
+init: he_normal
+optimizer: {name: sgd, lr: 0.05, momentum: 0.9, nesterov: true, weight_decay: 0.0005}
+augment: {random_crop: {padding: 4}, horizontal_flip: true}
+sparsity: {method: rigl, distribution: erk, sparsity: 0.9, delta_t: 10}
+YAML
+if SMALL="$(mnist_formats "$DATA")/cifar10-small"; then
+  common=(--config "$WORK/resnet20.yaml" --data "$SMALL" --max-steps 40)
+  "$SPRIG" train "${common[@]}" --weights-out "$WORK/resnet20-full.safetensors" >"$WORK/log" 2>&1
+  check_code "resnet-20: the whole run (40 steps) ends" $? "$(tail -2 "$WORK/log")"
+  "$SPRIG" train "${common[@]}" --checkpoint "$WORK/resnet20.ckpt" --stop-after 20 >"$WORK/log" 2>&1
+  check_code "resnet-20: a run stopped after step 20 leaves a checkpoint" $? "$(tail -2 "$WORK/log")"
+  for np in 1 2; do
+    if [ "$np" = 1 ]; then
+      "$SPRIG" train --resume "$WORK/resnet20.ckpt" --data "$SMALL" --weights-out "$WORK/resnet20-r$np.safetensors" >"$WORK/log" 2>&1
+    else
+      "$MPIRUN" 2 train --resume "$WORK/resnet20.ckpt" --data "$SMALL" --weights-out "$WORK/resnet20-r$np.safetensors" >"$WORK/log" 2>&1
+    fi
+    code=$?
+    resumed=$(grep -o 'resuming at step [0-9]*' "$WORK/log")
+    check "resnet-20: the resumed run on $np rank(s) ends (exit $code, $resumed)" test "$code" -eq 0 -a "$resumed" = "resuming at step 20"
+    same_weights "resnet-20: stopped at step 20, resumed on $np rank(s): same weights, masks and running statistics as the whole run" \
+      "$WORK/resnet20-full.safetensors" "$WORK/resnet20-r$np.safetensors"
+  done
+else
+  fail "MNIST written in the CIFAR-10 format (NumPy)"
+fi
 finish

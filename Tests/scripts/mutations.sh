@@ -140,10 +140,10 @@ caught seed-under-mpirun rank-invariance.sh \
   "rigl-mnist: mpirun -np 2 weights and masks equal the single process's" \
   "rigl-mnist: mpirun -np 2 losses, accuracies and mask updates equal the single process's" \
   "lenet5-cifar10-augment: mpirun -np 2 weights and masks equal the single process's" \
-  -- CONFIGS=rigl-mnist.yaml RANKS=2 SKIP_EXTRA=1
+  -- CONFIGS=rigl-mnist.yaml RANKS=2 SKIP_EXTRA=1 SKIP_RESNET=1
 caught seed-under-mpirun nnrelief.sh \
   "lenet300-reset: NNrelief on 2 ranks gives the single process's masks and weights" \
-  "lenet5-reset: NNrelief on 2 ranks gives the single process's masks and weights"
+  "lenet5-reset: NNrelief on 2 ranks gives the single process's masks and weights" -- SKIP_CONV_NETS=1
 caught seed-on-resume checkpoints.sh \
   "rigl-mnist: stopped at step 1000, resumed on 1 rank(s): same weights and masks as the whole run" \
   "rigl-mnist: stopped at step 1000, resumed on 2 rank(s): same weights and masks as the whole run" \
@@ -174,7 +174,7 @@ caught no-bar pictures.sh "on a terminal the progress bar shows step, loss, rate
 caught eval-off export.sh \
   "Python safetensors + NumPy read shapes, masks and config, and reproduce sprig eval's accuracy"
 caught eval-off torch.sh \
-  "lenet-300-100: torch " "lenet-5: torch "
+  "lenet-300-100: torch " "lenet-5: torch " -- SKIP_CONV_NETS=1
 caught csr-eval-off export.sh "sprig eval of the sparse file gives the dense file's line"
 caught csr-off export.sh "NumPy densifies the sparse file into the dense export bit for bit"
 caught data-off data-formats.sh "sprig data npz: the values and labels NumPy wrote" \

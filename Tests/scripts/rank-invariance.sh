@@ -5,7 +5,8 @@
 # in 200 steps LeNet-5 with Adam and RigL on ERK, RigL with dense gradients all-reduced, and
 # LeNet-5 with RigL on CIFAR-10-format files (6000 MNIST digits padded to 3 x 32 x 32 by
 # NumPy; the 200 steps span 4 epochs) with random crops and flips, each drawn from (seed,
-# epoch, example) whichever rank gathers it.
+# epoch, example) whichever rank gathers it; and ResNet-20 with batch norm and RigL on ERK on
+# those files, with crops and flips (40 steps).
 # Sprig's gradient sum is a fixed pairwise tree (GradientTree), so weights and masks are
 # expected to be bitwise identical; the issues' floor is a relative difference of at most
 # 1e-5, and this test holds Sprig to its own claim (tolerance 0).
@@ -86,6 +87,29 @@ YAML
   if RUN_DATA="$(mnist_formats "$DATA")/cifar10-small"; then
     STEPS_BEFORE="$STEPS"; STEPS="${EXTRA_STEPS:-200}"
     invariance "$WORK/lenet5-cifar10-augment.yaml"
+    STEPS="$STEPS_BEFORE"
+  else
+    fail "MNIST written in the CIFAR-10 format (NumPy)"
+  fi
+  RUN_DATA=""
+fi
+# ResNet-20 (batch norm over each micro-batch, residual blocks) with RigL on ERK at 90%, crops
+# and flips on the CIFAR-10-format files: weights, masks and the batch norms' running
+# statistics (in the export) bitwise on 1, 2 and 4 ranks; 40 steps, mask updates at 10 and 20.
+if [ -z "${SKIP_RESNET:-}" ]; then
+  cat > "$WORK/resnet20-rigl-augment.yaml" <<YAML
+model: resnet-20
+epochs: 1
+batch_size: 64
+microbatches: 4
+init: he_normal
+optimizer: {name: sgd, lr: 0.05, momentum: 0.9, nesterov: true, weight_decay: 0.0005}
+augment: {random_crop: {padding: 4}, horizontal_flip: true}
+sparsity: {method: rigl, distribution: erk, sparsity: 0.9, delta_t: 10}
+YAML
+  if RUN_DATA="$(mnist_formats "$DATA")/cifar10-small"; then
+    STEPS_BEFORE="$STEPS"; STEPS="${RESNET_STEPS:-40}"
+    invariance "$WORK/resnet20-rigl-augment.yaml"
     STEPS="$STEPS_BEFORE"
   else
     fail "MNIST written in the CIFAR-10 format (NumPy)"

@@ -7,11 +7,14 @@ import SprigDistributed
 /// Evaluation over the replicas.
 extension Trainer {
     /// Examples per evaluation batch: `eval_batch_size`, or fewer when the widest layer's
-    /// activations for that many examples would pass 64 MB (wide sparse models: a
-    /// 250000-wide layer evaluates 67 examples at a time instead of holding 1 GB per
-    /// activation).
+    /// activations (or a convolution's patch matrix, C k k values per output position) for
+    /// that many examples would pass 64 MB (wide sparse models: a 250000-wide layer
+    /// evaluates 67 examples at a time instead of holding 1 GB per activation).
     var evaluationBatch: Int {
-        let widest = model.layers.reduce(model.layers.first?.inputFeatures ?? 1) { max($0, $1.outputFeatures) }
+        let widest = model.leaves.reduce(model.layers.first?.inputFeatures ?? 1) { w, layer in
+            let patches = (layer as? Conv2D).map { $0.inputChannels * $0.kernel * $0.kernel * $0.positions } ?? 0
+            return max(w, layer.outputFeatures, patches)
+        }
         return max(1, min(config.evalBatchSize, (64 << 20) / (4 * widest)))
     }
 
