@@ -270,4 +270,19 @@ expect_error "sprig eval of a sparse file with unordered columns" \
   "$WORK/bad-csr.safetensors: sparse weight fc1.weight: the columns of row $(cat "$WORK/swap") are not ascending" \
   "$SPRIG" eval "$WORK/bad-csr.safetensors"
 
+# Models given as layer lists, and conv nets that cannot take the data (8 x 8 images here)
+layers() { printf 'model:\n  layers: %s\nepochs: 1\nbatch_size: 20\n' "$1" > "$WORK/layers.yaml"; }
+layers '[{conv: {channels: 4, kernel: 3}}, {residual: {name: b, body: [{conv: {channels: 8, kernel: 3, padding: 1}}]}}, global_avg_pool, {linear: {outputs: 10}}]'
+expect_error "a residual block whose body and shortcut differ" "model: graph 1x8x8 conv4@3x3-[conv8@3x3p1+id]-gap-fc10 cannot take the data: b's body gives 8x6x6 features, its shortcut 4x6x6" \
+  "$SPRIG" train --config "$WORK/layers.yaml" --data "$good" --metrics-out "$WORK/metrics.jsonl"
+layers '[{conv: {channels: 4, kernel: 3}}, {batch_norm: x}, {batch_norm: x}, global_avg_pool, {linear: {outputs: 10}}]'
+expect_error "a layer name used twice" "$WORK/layers.yaml: model.layers[2]: the name 'x' is used twice" \
+  "$SPRIG" train --config "$WORK/layers.yaml" --data "$good" --metrics-out "$WORK/metrics.jsonl"
+layers '[{residual: {name: b, body: [{conv: {channels: 1, kernel: 3, padding: 1}}, relu]}}, global_avg_pool, {linear: {outputs: 10}}]'
+expect_error "a block's body ending in relu" "$WORK/layers.yaml: model.layers[0].residual.body: may not start or end with relu" \
+  "$SPRIG" train --config "$WORK/layers.yaml" --data "$good" --metrics-out "$WORK/metrics.jsonl"
+layers '[{conv: {channels: 4, kernel: 3}}, global_avg_pool, {linear: {outputs: 7}}]'
+expect_error "a layer list of 7 classes on data of 10" "gives 7 classes; the data's examples are 1x8x8 (64 features) of 10 classes" \
+  "$SPRIG" train --config "$WORK/layers.yaml" --data "$good" --metrics-out "$WORK/metrics.jsonl"
+expect_error "vgg-16 on 8 x 8 images" "cannot take the data: a 2x2 pooling gets 512x1x1 inputs" train --data "$good" --set model=vgg-16
 finish

@@ -80,14 +80,14 @@ extension TrainingConfig {
     }
 
     /// The config's model for `data`'s examples and classes: a zoo model takes its input
-    /// shape and class count from the data (`ModelArchitecture.adapted`); a model given by
-    /// its layer widths must already fit them. A model that cannot take the examples is an
+    /// shape and class count from the data (`ModelArchitecture.adapted`), a layer list its
+    /// input shape; a model given by its layer widths must already fit them. A model that cannot take the examples is an
     /// error naming both shapes.
     public func model(fitting data: DataSplits) throws -> ModelArchitecture {
         let shape = data.train.exampleShape
         let isZoo = ModelArchitecture.zoo[modelName] != nil
         var fitted = isZoo ? model.adapted(toInput: shape, classes: data.classes) : model
-        if !isZoo, case .graph = model, shape.count == 3 { fitted = model.adapted(toInput: shape, classes: model.classes) } // a layer list's input
+        if !isZoo, case .graph(_, let layers) = model, shape.count == 3 { fitted = .graph(input: shape, layers: layers) } // a layer list's input
         let examples = "the data's examples are \(data.train.shapeText) (\(data.train.featureCount) features) of \(data.classes) classes"
         let name = isZoo ? "\(modelName) (\(fitted))" : "\(fitted)"
         if let problem = fitted.shapeProblem(input: shape) {

@@ -48,12 +48,16 @@ extension Trainer {
         guard checkpoint.states.count == store.states.count else {
             throw fail("\(checkpoint.states.count) optimizer state buffers for \(store.states.count) (another optimizer?)")
         }
-        guard checkpoint.runningStatistics.map(\.count) == model.batchNorms.map({ 2 * $0.channels }) else {
-            throw fail("running statistics of \(checkpoint.runningStatistics.count) batch norms (\(checkpoint.runningStatistics.map(\.count)) values) "
-                       + "for \(model.batchNorms.count) (\(model.batchNorms.map { 2 * $0.channels }))")
+        let norms = model.batchNorms
+        let savedCounts = checkpoint.runningStatistics.map { $0.count }
+        let expectedCounts = norms.map { 2 * $0.channels }
+        guard savedCounts == expectedCounts, checkpoint.batchesTracked.count == norms.count else {
+            throw fail("running statistics of \(savedCounts.count) batch norms (\(savedCounts) values) for \(norms.count) (\(expectedCounts))")
         }
-        for (bn, (saved, tracked)) in zip(model.batchNorms, zip(checkpoint.runningStatistics, checkpoint.batchesTracked)) {
-            bn.setRunningStatistics(mean: Array(saved[..<bn.channels]), variance: Array(saved[bn.channels...]), batchesTracked: tracked)
+        for (k, bn) in norms.enumerated() {
+            let saved = checkpoint.runningStatistics[k]
+            bn.setRunningStatistics(mean: Array(saved[0..<bn.channels]), variance: Array(saved[bn.channels..<(2 * bn.channels)]),
+                                    batchesTracked: checkpoint.batchesTracked[k])
         }
         store.values.update(from: checkpoint.values, count: store.count)
         for (state, saved) in zip(store.states, checkpoint.states) { state.update(from: saved, count: store.count) }
