@@ -35,7 +35,8 @@ import torch.nn.utils.prune as prune
 from safetensors import safe_open
 from safetensors.numpy import load_file
 
-OPS = {"conv2d", "relu", "max_pool2d", "flatten", "linear", "batch_norm2d", "batch_norm1d", "global_avg_pool2d", "residual"}
+OPS = {"conv2d", "relu", "max_pool2d", "flatten", "linear", "batch_norm2d", "batch_norm1d", "global_avg_pool2d", "residual",
+       "dropout"}
 
 
 def metadata(path):
@@ -99,6 +100,8 @@ class SprigNet(torch.nn.Module):
                 x = F.relu(x)
             elif kind == "max_pool2d":
                 x = F.max_pool2d(x, op["kernel_size"], op["stride"])
+            elif kind == "dropout":
+                x = F.dropout(x, op["p"], training=self.training)
             elif kind == "global_avg_pool2d":
                 x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
             elif kind == "residual":

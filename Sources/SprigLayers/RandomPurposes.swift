@@ -6,3 +6,8 @@ extension RandomPurpose {
     /// Initial biases.
     public static let biasInit = RandomPurpose(rawValue: 3)
 }
+
+extension RandomPurpose {
+    /// Dropout masks (`Dropout`).
+    public static let dropout = RandomPurpose(rawValue: 9)
+}

@@ -73,13 +73,26 @@ public final class Sequential {
     }
 
     /// Training mode (batch normalisation over each micro-batch of `microbatchSize`
-    /// examples) or evaluation mode (over the running statistics), the default.
+    /// examples, dropout) or evaluation mode (the running statistics, no dropout), the default.
     public func setTraining(_ on: Bool, microbatchSize: Int = 0) {
         for bn in batchNorms {
             bn.isTraining = on
             bn.microbatchSize = microbatchSize
         }
+        for d in dropouts { d.isTraining = on }
     }
+
+    /// Where the next training forward pass sits: its step, and the global-batch position of
+    /// its first column (the key of its dropout masks).
+    public func setBatchPosition(step: Int, firstExample: Int) {
+        for d in dropouts {
+            d.step = step
+            d.firstExample = firstExample
+        }
+    }
+
+    /// The dropout layers among the leaves.
+    public var dropouts: [Dropout] { leaves.compactMap { $0 as? Dropout } }
 
     /// Floats of the statistics a training pass leaves for the running statistics.
     public var statisticsCount: Int { batchNorms.reduce(0) { $0 + $1.statisticsCount } }

@@ -11,6 +11,8 @@ public indirect enum LayerNode: Equatable, Sendable {
     case relu
     /// Non-overlapping `size x size` max pooling.
     case maxPool(size: Int)
+    /// Dropout of a share `rate` of the values in training (`Dropout`), the identity in evaluation.
+    case dropout(rate: Double)
     /// The mean of each channel over its positions; the result is flat (channels).
     case globalAveragePool
     /// `torch.nn.Linear(in, outputs, bias=bias)`, flattening a feature map in (C, H, W) order.
@@ -27,6 +29,7 @@ public indirect enum LayerNode: Equatable, Sendable {
             case .batchNorm: return "bn"
             case .relu: return "relu"
             case .maxPool(let size): return "pool\(size)"
+            case .dropout(let rate): return "drop\(rate)"
             case .globalAveragePool: return "gap"
             case .linear(_, let n, _): return "fc\(n)"
             case .residual(_, let before, let body, let shortcut, let after):

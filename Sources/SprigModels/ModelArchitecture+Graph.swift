@@ -60,6 +60,9 @@ extension ModelArchitecture {
                     }
                     shape = FeatureShape(channels: s.channels, height: s.height / size, width: s.width / size, flat: false)
                     if builds { out.append((MaxPool2D(channels: s.channels, inputHeight: s.height, inputWidth: s.width, size: size), nil)) }
+                case .dropout(let rate):
+                    guard rate >= 0 && rate < 1 else { problem = "a dropout rate of \(rate), not in [0, 1)"; break }
+                    if builds { out.append((Dropout(features: s.features, rate: rate), nil)) }
                 case .globalAveragePool:
                     shape = FeatureShape(channels: s.channels, height: 1, width: 1, flat: true)
                     if builds { out.append((GlobalAveragePool(channels: s.channels, positions: s.height * s.width), nil)) }

@@ -22,6 +22,7 @@
 ///   `torch.nn.BatchNorm2d` (after a convolution) or `BatchNorm1d` (after a linear layer),
 ///   momentum 0.1, eps 1e-5, with its buffers `running_mean`, `running_var` and
 ///   `num_batches_tracked` in the state_dict;
+/// - `{"op": "dropout", "p"}`: `torch.nn.functional.dropout` (the identity in eval mode);
 /// - `{"op": "global_avg_pool2d"}`: the mean over each channel's positions, flat
 ///   (`torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)`);
 /// - `{"op": "residual", "name", "before", "body", "shortcut", "after"}`: lists of operations
@@ -110,6 +111,8 @@ extension ModelArchitecture {
             case .maxPool(let size):
                 ops.append(object([("op", quoted("max_pool2d")), ("kernel_size", "\(size)"), ("stride", "\(size)")]))
                 shape = FeatureShape(channels: s.channels, height: s.height / size, width: s.width / size, flat: false)
+            case .dropout(let rate):
+                ops.append(object([("op", quoted("dropout")), ("p", "\(rate)")]))
             case .globalAveragePool:
                 ops.append(object([("op", quoted("global_avg_pool2d"))]))
                 shape = FeatureShape(channels: s.channels, height: 1, width: 1, flat: true)

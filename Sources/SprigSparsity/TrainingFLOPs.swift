@@ -2,7 +2,10 @@
 /// the forward pass, so a step costs `3 f_S` per example with the sparse forward cost
 /// `f_S`, and `2 f_S + f_D` when it also computes dense gradients (RigL's update steps,
 /// every SNFS step, SNIP's one shot); a dense model costs `3 f_D`. Forward costs count 2
-/// FLOPs per active weight (a multiply and an add) per example.
+/// FLOPs per active weight (a multiply and an add) per example, and the dense layers beside
+/// the weights alike in the sparse and the dense cost: batch norm 2 per value (the
+/// normalisation and the affine map), global average pooling 1 per input value, a residual
+/// addition 1 per value (`Layer.forwardFLOPsPerExample`).
 public struct TrainingFLOPs {
     /// Dense forward FLOPs per example.
     public let denseForward: Double

@@ -2,7 +2,7 @@
 /// purposes never share a stream. Each library layer names its own purposes (data order
 /// and augmentation in SprigData, initial weights in SprigLayers, masks in SprigSparsity)
 /// with distinct raw values: 1 shuffle, 2 weight init, 3 bias init, 4 mask init, 5 drop
-/// noise, 6 grow, 7 pruning set, 8 augmentation.
+/// noise, 6 grow, 7 pruning set, 8 augmentation, 9 dropout.
 public struct RandomPurpose: RawRepresentable, Hashable, Sendable {
     public let rawValue: UInt64
     public init(rawValue: UInt64) { self.rawValue = rawValue }

@@ -26,6 +26,16 @@ import Testing
         .globalAveragePool, .linear(name: "hidden", outputs: 5), .batchNorm(name: "bn_fc"), .relu, .linear(name: "fc", outputs: 3),
     ])
 
+    /// Linear layers only, with batch norm over features, a residual block and dropout: every
+    /// layer runs micro-batches side by side (convolutions take one pass per micro-batch).
+    static let flat = ModelArchitecture.graph(input: [12], layers: [
+        .linear(name: "fc1", outputs: 10), .batchNorm(name: "bn1"), .relu, .dropout(rate: 0.25),
+        .residual(name: "block", body: [.linear(name: "fc1", outputs: 10), .batchNorm(name: "bn1"), .relu,
+                                        .linear(name: "fc2", outputs: 10, bias: false), .batchNorm(name: "bn2")],
+                  shortcut: nil, after: [.relu]),
+        .linear(name: "fc", outputs: 3),
+    ])
+
     private func input(_ rows: Int, _ cols: Int, seed: UInt64) -> Matrix {
         var random = StatelessRandom(seed: seed, purpose: .shuffle)
         let m = Matrix(rows: rows, cols: cols)
@@ -151,26 +161,68 @@ import Testing
     }
 
     /// A step over micro-batches side by side gives the bits of one pass per micro-batch:
-    /// parameters, optimizer state and running statistics, with batch norm and blocks.
-    @Test func sideBySideStepsGiveTheSameBits() {
-        func train(sideBySide: Bool) -> (values: [Float], running: [Float]) {
-            let model = Self.tiny.makeModel()
+    /// parameters, optimizer state and running statistics, with batch norm, a block and
+    /// dropout (`flat`, which runs side by side); and `tiny`'s convolutions, one pass per
+    /// micro-batch, give the same bits on a second run.
+    @Test(arguments: ["flat", "tiny"]) func sideBySideStepsGiveTheSameBits(model name: String) {
+        let architecture = name == "flat" ? Self.flat : Self.tiny
+        let features = architecture.inputFeatures
+        func train(sideBySide: Bool) -> (values: [Float], running: [Float], sideBySide: Bool) {
+            let model = architecture.makeModel()
             model.initialize(.heNormal, seed: 4)
             let optimizer = SGD(store: model.store, settings: SGD.Settings(momentum: 0.9, nesterov: true, weightDecay: 1e-4))
             let step = TrainingStep(model: model, optimizer: optimizer, replicas: .single(), globalBatch: 32, microbatches: 4)
             step.batchesMicrobatches = sideBySide
             for t in 0..<3 {
-                let parts = (0..<4).map { input(72, 8, seed: UInt64(10 * t + $0)) }
+                let parts = (0..<4).map { input(features, 8, seed: UInt64(10 * t + $0)) }
                 let labels = (0..<4).map { k in (0..<8).map { Int32(($0 + k + t) % 3) } }
                 step(inputs: parts, labels: labels, learningRate: 0.05, step: t)
             }
             return (Array(UnsafeBufferPointer(start: model.store.values, count: model.store.count)),
-                    model.batchNorms.flatMap { $0.runningMean + $0.runningVariance })
+                    model.batchNorms.flatMap { $0.runningMean + $0.runningVariance }, step.runsSideBySide(atStep: 0))
         }
         let (a, b) = (train(sideBySide: true), train(sideBySide: false))
+        #expect(a.sideBySide == (name == "flat") && !b.sideBySide)
         #expect(a.values.map(\.bitPattern) == b.values.map(\.bitPattern))
         #expect(a.running.map(\.bitPattern) == b.running.map(\.bitPattern))
         #expect(a.running.contains { $0 != 0 && $0 != 1 }, "the running statistics moved")
+    }
+
+    /// Dropout's masks are a function of (seed, step, layer, position in the global batch,
+    /// feature): the same columns drop the same values wherever they sit; kept values are
+    /// scaled by 1 / (1 - p), backward applies the same mask, and evaluation is the identity.
+    @Test func dropoutMasksAreStateless() {
+        let whole = Dropout(features: 50, rate: 0.3), half = Dropout(features: 50, rate: 0.3)
+        for d in [whole, half] {
+            d.initialize(.heNormal, seed: 7, layerIndex: 3)
+            d.isTraining = true
+            d.step = 11
+        }
+        let x = input(50, 8, seed: 5)
+        let y = whole.forward(x)
+        let yValues = y.values
+        let right = Matrix(rows: 50, cols: 4)
+        for f in 0..<50 { for n in 0..<4 { right[f, n] = x[f, 4 + n] } }
+        half.firstExample = 4
+        let yRight = half.forward(right)
+        var dropped = 0
+        for f in 0..<50 {
+            for n in 0..<8 {
+                let v = y[f, n]
+                #expect(v == 0 || v == x[f, n] * (1 / (1 - Float(0.3))))
+                if v == 0 { dropped += 1 }
+                if n >= 4 { #expect(yRight[f, n - 4].bitPattern == v.bitPattern) }
+            }
+        }
+        #expect(dropped > 80 && dropped < 160, "\(dropped) of 400 dropped at rate 0.3")
+        let none = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+        defer { none.deallocate() }
+        let dx = whole.backward(Matrix(viewing: x, rows: 50, cols: 8), into: GradientBuffers(gradients: none), needInputGradient: true)!
+        #expect(dx.values.map(\.bitPattern) == y.values.map(\.bitPattern), "dy = x gives dx = y")
+        whole.step = 12
+        #expect(whole.forward(x).values != yValues, "another step, other masks")
+        whole.isTraining = false
+        #expect(whole.forward(x) === x)
     }
 
     /// The PyTorch description of a graph model lists its operations with the blocks nested.
@@ -209,7 +261,7 @@ import Testing
         func message(_ layers: String) -> String? {
             sprigError { _ = try TrainingConfig.parse(text: "model:\n  layers: \(layers)\n", source: "c.yaml") }?.description
         }
-        #expect(message("[relu, {pool: 2}]") == "c.yaml: model.layers[1]: unknown layer 'pool' (known: conv, batch_norm, relu, max_pool, global_avg_pool, linear, residual)")
+        #expect(message("[relu, {pool: 2}]") == "c.yaml: model.layers[1]: unknown layer 'pool' (known: conv, batch_norm, relu, max_pool, dropout, global_avg_pool, linear, residual)")
         #expect(message("[{conv: {channels: 0, kernel: 3}}]") == "c.yaml: model.layers[0].conv.channels: must be at least 1, got 0")
         #expect(message("[{conv: {channels: 4}}]") == "c.yaml: model.layers[0].conv.kernel: missing")
         #expect(message("[{conv: {channels: 4, kernel: 3, pad: 1}}]") == "c.yaml: unknown key 'model.layers[0].conv.pad'")
@@ -220,5 +272,12 @@ import Testing
         #expect(message("[{linear: {outputs: 3}, relu: 1}]") == "c.yaml: model.layers[0]: a layer is a word (relu, global_avg_pool) or a mapping of one kind to its settings ({conv: {...}})")
         #expect(sprigError { _ = try TrainingConfig.parse(text: "model: {name: resnet-20, layers: [relu]}\n", source: "c.yaml") }?.description
                 == "c.yaml: model.name: 'resnet-20' is a zoo model's name; give yours another")
+        #expect(message("[{linear: {outputs: 8}}, {dropout: 1.5}, {linear: {outputs: 2}}]") == "c.yaml: model.layers[1].dropout: must be in [0, 1), got 1.5")
+        // A list with every kind of layer reads back from the effective config.
+        let text = "model: {name: all, layers: [{conv: {channels: 4, kernel: 3, stride: 2, padding: 1, bias: false}}, batch_norm, relu, "
+            + "{max_pool: 2}, {dropout: 0.25}, {residual: {name: b, before: [batch_norm], body: [{conv: {channels: 4, kernel: 1}}], "
+            + "shortcut: [{conv: {name: s, channels: 4, kernel: 1}}], after: [relu]}}, global_avg_pool, {linear: {outputs: 10}}]}\n"
+        let c = try? TrainingConfig.parse(text: text, source: "c.yaml")
+        #expect(c != nil && (try? TrainingConfig.parse(text: c!.yaml, source: "effective"))?.model == c!.model)
     }
 }

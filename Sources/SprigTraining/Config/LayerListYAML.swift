@@ -12,6 +12,7 @@ import Yams
 ///         - batch_norm: bn1                   # over the channels (or a linear layer's features)
 ///         - relu
 ///         - max_pool: 2
+///         - dropout: 0.3                      # training only, stateless masks
 ///         - residual:                         # after(body(h) + shortcut(h)), h = before(x)
 ///             name: layer1.0
 ///             body: [{conv: {name: conv1, channels: 16, kernel: 3, padding: 1, bias: false}},
@@ -53,7 +54,7 @@ enum LayerListYAML {
                 case "relu": nodes.append(.relu)
                 case "global_avg_pool": nodes.append(.globalAveragePool)
                 case "batch_norm": nodes.append(.batchNorm(name: try name(nil, kind: "bn", at: at)))
-                default: throw fail(at, "unknown layer '\(word)' (known: conv, batch_norm, relu, max_pool, global_avg_pool, linear, residual)")
+                default: throw fail(at, "unknown layer '\(word)' (known: conv, batch_norm, relu, max_pool, dropout, global_avg_pool, linear, residual)")
                 }
                 continue
             }
@@ -81,6 +82,10 @@ enum LayerListYAML {
                 nodes.append(.batchNorm(name: try name(try layer.string("batch_norm"), kind: "bn", at: at)))
             case "max_pool":
                 nodes.append(.maxPool(size: try positive(layer, "max_pool", try layer.int("max_pool"))))
+            case "dropout":
+                guard let rate = try layer.double("dropout") else { throw layer.error("dropout", "needs a rate") }
+                guard rate >= 0 && rate < 1 else { throw layer.error("dropout", "must be in [0, 1), got \(rate)") }
+                nodes.append(.dropout(rate: rate))
             case "linear":
                 guard let s = try layer.section("linear") else { throw layer.error("linear", "needs {outputs, ...}") }
                 let node = LayerNode.linear(name: try name(try s.string("name"), kind: "fc", at: s.path),
@@ -107,7 +112,7 @@ enum LayerListYAML {
                 }
                 nodes.append(.residual(name: blockName, before: before, body: body, shortcut: shortcut, after: after))
             default:
-                throw fail(at, "unknown layer '\(kind)' (known: conv, batch_norm, relu, max_pool, global_avg_pool, linear, residual)")
+                throw fail(at, "unknown layer '\(kind)' (known: conv, batch_norm, relu, max_pool, dropout, global_avg_pool, linear, residual)")
             }
             try layer.rejectUnknownKeys()
         }
@@ -123,6 +128,7 @@ enum LayerListYAML {
             case .batchNorm(let name): return "{batch_norm: \"\(name)\"}"
             case .relu: return "relu"
             case .maxPool(let size): return "{max_pool: \(size)}"
+            case .dropout(let rate): return "{dropout: \(rate)}"
             case .globalAveragePool: return "global_avg_pool"
             case .linear(let name, let m, let bias): return "{linear: {name: \"\(name)\", outputs: \(m), bias: \(bias)}}"
             case .residual(let name, let before, let body, let shortcut, let after):
@@ -138,7 +144,7 @@ extension LayerNode {
     var moduleName: String? {
         switch self {
         case .conv(let name, _, _, _, _, _), .batchNorm(let name), .linear(let name, _, _), .residual(let name, _, _, _, _): return name
-        case .relu, .maxPool, .globalAveragePool: return nil
+        case .relu, .maxPool, .dropout, .globalAveragePool: return nil
         }
     }
 }

@@ -45,6 +45,8 @@ public final class TrainingStep {
     private let loss = SoftmaxCrossEntropy()
     /// Where a local batch given in the other layout is copied (`LocalBatch`).
     private var microbatchInput: Matrix?
+    /// The step under way (the key of dropout masks).
+    private var currentStep = 0
     private var sideBySideInput: Matrix?
 
     /// `microbatches` must divide `globalBatch` and be a multiple of the number of ranks.
@@ -84,6 +86,7 @@ public final class TrainingStep {
     /// broadcast and applied on every rank.
     @discardableResult
     public func callAsFunction(_ batch: LocalBatch, learningRate: Float, step t: Int = 0) -> Double {
+        currentStep = t
         let dense = policy?.needsDenseGradients(atStep: t) ?? false
         let reduced = accumulateGradients(batch, dense: dense)
         if let statistics = reduced.statistics { model.applyStatistics(statistics, microbatches: microbatches) }
@@ -140,6 +143,7 @@ public final class TrainingStep {
         if runsSideBySide(dense: dense) {
             let buffers = tree.beginAllMicrobatches()
             let input = batch.allMicrobatches { scratch(&sideBySideInput, rows: batch.features, cols: globalBatch / replicas.count) }
+            model.setBatchPosition(step: currentStep, firstExample: replicas.rank * (globalBatch / replicas.count))
             let logits = model.forward(input)
             let (lossSums, dLogits) = loss(logits, labels: batch.labels, gradientScale: scale, segments: batch.microbatches)
             model.backward(dLogits, microbatches: batch.microbatches, into: buffers)
@@ -149,6 +153,7 @@ public final class TrainingStep {
             for k in 0..<batch.microbatches {
                 let buffers = tree.beginMicrobatch()
                 let x = batch.microbatch(k) { scratch(&microbatchInput, rows: batch.features, cols: microbatchSize) }
+                model.setBatchPosition(step: currentStep, firstExample: replicas.rank * (globalBatch / replicas.count) + k * microbatchSize)
                 let logits = model.forward(x)
                 let (outcome, dLogits) = loss(logits, labels: Array(batch.labels(ofMicrobatch: k)), gradientScale: scale)
                 model.backward(dLogits!, into: buffers)
