@@ -143,7 +143,7 @@ public final class BatchNorm: Layer {
     }
 
     public func backward(_ dy: Matrix, microbatches: Int, into gradients: GradientBuffers, needInputGradient: Bool) -> Matrix? {
-        guard let xhat = normalized, isTraining || segments > 0 else { preconditionFailure("BatchNorm.backward before a training forward pass") }
+        guard isTraining, let xhat = normalized else { preconditionFailure("BatchNorm.backward outside a training pass") }
         precondition(dy.rows == outputFeatures && dy.cols == xhat.cols,
                      "BatchNorm.backward gradient shape mismatch")
         let b = dy.cols, m = b / segments, n = Float(positions * m)
