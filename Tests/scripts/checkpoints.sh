@@ -178,9 +178,11 @@ YAML
 if SMALL="$(mnist_formats "$DATA")/cifar10-small"; then
   common=(--config "$WORK/resnet20.yaml" --data "$SMALL" --max-steps 40)
   "$SPRIG" train "${common[@]}" --weights-out "$WORK/resnet20-full.safetensors" >"$WORK/log" 2>&1
-  check_code "resnet-20: the whole run (40 steps) ends" $? "$(tail -2 "$WORK/log")"
+  code=$?
+  check_code "resnet-20: the whole run (40 steps) ends" "$code" "$(tail -2 "$WORK/log")"
   "$SPRIG" train "${common[@]}" --checkpoint "$WORK/resnet20.ckpt" --stop-after 20 >"$WORK/log" 2>&1
-  check_code "resnet-20: a run stopped after step 20 leaves a checkpoint" $? "$(tail -2 "$WORK/log")"
+  code=$?
+  check_code "resnet-20: a run stopped after step 20 leaves a checkpoint" "$code" "$(tail -2 "$WORK/log")"
   for np in 1 2; do
     if [ "$np" = 1 ]; then
       "$SPRIG" train --resume "$WORK/resnet20.ckpt" --data "$SMALL" --weights-out "$WORK/resnet20-r$np.safetensors" >"$WORK/log" 2>&1

@@ -36,7 +36,8 @@ for method in dense rigl; do
   for f in list list-norelu zoo; do
     "$SPRIG" train --config "$WORK/$f.yaml" "${flags[@]}" --weights-out "$WORK/$f-$method.safetensors" \
       --metrics-out "$WORK/$f-$method.jsonl" >"$WORK/$f-$method.log" 2>&1
-    check_code "$method: $f trains 30 steps" $? "$(tail -2 "$WORK/$f-$method.log")"
+    code=$?
+    check_code "$method: $f trains 30 steps" "$code" "$(tail -2 "$WORK/$f-$method.log")"
   done
   same_weights "$method: the layer list trains to the zoo resnet-20's weights, masks and running statistics" \
     "$WORK/zoo-$method.safetensors" "$WORK/list-$method.safetensors"
@@ -66,6 +67,8 @@ assert 0.05 < final["training_flops_vs_dense"] < 1 and final["inference_flops_vs
 print(f"density {density:.4f}, {final['mask_updates']} mask updates, training FLOPs {final['training_flops_vs_dense']:.3f} x dense, "
       f"test accuracy {final['test_accuracy']:.4f}")
 PY
-  check_code "resnet-20 with $method on ERK at 90%: 30 steps ($(tail -1 "$WORK/$method.check"))" $((code | $?)) "$(tail -2 "$WORK/$method.log")"
+  checked=$?
+  check_code "resnet-20 with $method on ERK at 90%: 30 steps ($(tail -1 "$WORK/$method.check"))" $((code | checked)) \
+    "$(tail -2 "$WORK/$method.log") $(tail -1 "$WORK/$method.check")"
 done
 finish
