@@ -18,6 +18,8 @@ public final class Sequential {
     /// The batch normalisations among the leaves, and their names (`layer1.0.bn1`).
     public let batchNorms: [BatchNorm]
     public let batchNormNames: [String]
+    /// The dropout layers among the leaves.
+    public let dropouts: [Dropout]
 
     /// Builds the model and its store; `names` (one per layer, nil for layers without
     /// parameters) name the parameters.
@@ -54,6 +56,7 @@ public final class Sequential {
         leaves = layers.flatMap(flatten)
         batchNorms = leaves.compactMap { $0 as? BatchNorm }
         batchNormNames = normNames
+        dropouts = leaves.compactMap { $0 as? Dropout }
         precondition(batchNormNames.count == batchNorms.count, "batch norms nested deeper than one block")
         store = ParameterStore(specs: specs)
         for (i, layer) in layers.enumerated() {
@@ -90,9 +93,6 @@ public final class Sequential {
             d.firstExample = firstExample
         }
     }
-
-    /// The dropout layers among the leaves.
-    public var dropouts: [Dropout] { leaves.compactMap { $0 as? Dropout } }
 
     /// Floats of the statistics a training pass leaves for the running statistics.
     public var statisticsCount: Int { batchNorms.reduce(0) { $0 + $1.statisticsCount } }

@@ -8,13 +8,6 @@ import Testing
 @testable import SprigTraining
 
 @Suite struct ConvTests {
-    private func randomMatrix(_ rows: Int, _ cols: Int, seed: UInt64) -> Matrix {
-        var random = StatelessRandom(seed: seed, purpose: .shuffle)
-        let m = Matrix(rows: rows, cols: cols)
-        for i in 0..<m.count { m.data[i] = random.nextNormal() }
-        return m
-    }
-
     /// The im2col-free kernels give bitwise `SparseKernels`' results on the patch matrix,
     /// forward and weight gradient, with padding and stride, for batches of 8, 16 and 40 and
     /// rows long enough for the kernels' eight-, four- and one-entry groups.

@@ -36,13 +36,6 @@ import Testing
         .linear(name: "fc", outputs: 3),
     ])
 
-    private func input(_ rows: Int, _ cols: Int, seed: UInt64) -> Matrix {
-        var random = StatelessRandom(seed: seed, purpose: .shuffle)
-        let m = Matrix(rows: rows, cols: cols)
-        for i in 0..<m.count { m.data[i] = random.nextNormal() }
-        return m
-    }
-
     /// Parameters carry PyTorch's module names, and the walk names the weight layers alike.
     @Test func parametersCarryTheModuleNames() {
         let model = Self.tiny.makeModel()
@@ -93,8 +86,8 @@ import Testing
         for (i, spec) in model.store.specs.enumerated() where spec.name.contains("bn") || spec.name.contains("shortcut.1") {
             for k in 0..<spec.count { model.store.values[model.store.offsets[i] + k] = 0.5 + 0.1 * Float(k % 5) }
         }
-        let x = input(72, 8, seed: 1)
-        let c = input(3, 8, seed: 2)
+        let x = randomMatrix(72, 8, seed: 1)
+        let c = randomMatrix(3, 8, seed: 2)
         model.setTraining(true, microbatchSize: 4)
         func loss() -> Double {
             let y = model.forward(x)
@@ -174,7 +167,7 @@ import Testing
             let step = TrainingStep(model: model, optimizer: optimizer, replicas: .single(), globalBatch: 32, microbatches: 4)
             step.batchesMicrobatches = sideBySide
             for t in 0..<3 {
-                let parts = (0..<4).map { input(features, 8, seed: UInt64(10 * t + $0)) }
+                let parts = (0..<4).map { randomMatrix(features, 8, seed: UInt64(10 * t + $0)) }
                 let labels = (0..<4).map { k in (0..<8).map { Int32(($0 + k + t) % 3) } }
                 step(inputs: parts, labels: labels, learningRate: 0.05, step: t)
             }
@@ -198,7 +191,7 @@ import Testing
             d.isTraining = true
             d.step = 11
         }
-        let x = input(50, 8, seed: 5)
+        let x = randomMatrix(50, 8, seed: 5)
         let y = whole.forward(x)
         let yValues = y.values
         let right = Matrix(rows: 50, cols: 4)

@@ -18,13 +18,6 @@ private func randomSparse(rows: Int, cols: Int, density: Double, seed: UInt64) -
     return (pattern, values, dense)
 }
 
-private func randomMatrix(_ rows: Int, _ cols: Int, seed: UInt64) -> Matrix {
-    var random = StatelessRandom(seed: seed, purpose: .shuffle)
-    let m = Matrix(rows: rows, cols: cols)
-    for i in 0..<m.count { m.data[i] = random.nextNormal() }
-    return m
-}
-
 /// max |a - b| / max |b|
 private func relativeError(_ a: [Float], _ b: [Float]) -> Double {
     let diff = zip(a, b).map { Double(abs($0 - $1)) }.max() ?? 0

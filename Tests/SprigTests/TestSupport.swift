@@ -114,3 +114,11 @@ extension Sequential {
         return g.all
     }
 }
+
+/// A rows x cols matrix of standard normal values from the stream (seed, shuffle).
+func randomMatrix(_ rows: Int, _ cols: Int, seed: UInt64) -> Matrix {
+    var random = StatelessRandom(seed: seed, purpose: .shuffle)
+    let m = Matrix(rows: rows, cols: cols)
+    for i in 0..<m.count { m.data[i] = random.nextNormal() }
+    return m
+}
