@@ -12,10 +12,11 @@ import SprigTensor
 /// every sparse method, the dense-gradient machinery and export serve convolutions too.
 /// Backward: the product's backward gives dW, db and dP; col2im adds dP back into dX.
 ///
-/// A sparse product on its sparse kernels skips im2col (`SparseConvolutionKernels`, the
-/// same bits): the forward pass and the weight gradient read the patches from the input,
-/// and only steps that need the patch matrix itself (dense gradients, growth factors,
-/// NNrelief's statistics) build it.
+/// A sparse product on its sparse kernels skips im2col (`SparseConvolutionKernels`): the
+/// forward pass and the weight gradient read the patches from the input (the same bits as
+/// on the patch matrix), the input gradient is a transposed convolution over the active
+/// taps (no patch gradient, no col2im), and only steps that need the patch matrix itself
+/// (dense gradients, growth factors, NNrelief's statistics) build it.
 public final class Conv2D: Layer {
     public let inputChannels: Int, inputHeight: Int, inputWidth: Int
     public let outputChannels: Int, kernel: Int, stride: Int, padding: Int
@@ -30,14 +31,16 @@ public final class Conv2D: Layer {
     /// The last forward pass's input, and whether `patches` holds its im2col.
     private var input: Matrix?
     private var patchesCurrent = false
-    /// For the im2col-free path: the product's output, the patch-gradient scratch, a row of
-    /// zeros for the padding, and the input row of every (active entry, position), for the
+    /// For the im2col-free path: the product's output, a row of zeros for the padding, and the input row of every (active entry, position), for the
     /// pattern version `rowsVersion`.
     private var directOutput: Matrix?
-    private var patchGradient: Matrix?
     private var zeros: [Float] = []
     private var inputRows: [Int32] = []
     private var rowsVersion = -1
+    /// The taps seen from the input, for the transposed-convolution input gradient, for the
+    /// pattern version `tapsVersion`.
+    private var taps: TransposedTaps?
+    private var tapsVersion = -1
     private var usedDirectPath = false
 
     public init(inputChannels: Int, inputHeight: Int, inputWidth: Int, outputChannels: Int, kernel: Int,
@@ -141,30 +144,38 @@ public final class Conv2D: Layer {
 
     public func backward(_ dy: Matrix, into gradients: GradientBuffers, needInputGradient: Bool) -> Matrix? {
         let view = Matrix(viewing: dy, rows: outputChannels, cols: positions * batch)
-        let dp: Matrix
         if usedDirectPath, let sparse = product as? SparseLinear, let x = input {
             if sparse.needsInputMatrix(in: gradients) {
-                guard let d = sparse.backward(view, input: currentPatches(of: x), into: gradients,
-                                              needInputGradient: needInputGradient) else { return nil }
-                dp = d
+                _ = sparse.backward(view, input: currentPatches(of: x), into: gradients, needInputGradient: false)
             } else {
-                guard let d = directBackward(sparse, view, x, gradients, needInputGradient: needInputGradient) else { return nil }
-                dp = d
+                directWeightGradient(sparse, view, x, gradients)
             }
-        } else {
-            guard let d = product.backward(view, into: gradients, needInputGradient: needInputGradient) else { return nil }
-            dp = d
+            guard needInputGradient else { return nil }
+            return transposedInputGradient(sparse, view)
         }
+        guard let dp = product.backward(view, into: gradients, needInputGradient: needInputGradient) else { return nil }
         let dx = Matrix.reuse(inputGradient, rows: inputFeatures, cols: batch)
         inputGradient = dx
         col2im(dp, into: dx)
         return dx
     }
 
-    /// `SparseLinear.backward` on the patches, without them: the weight gradient from the
-    /// input (`SparseConvolutionKernels`), `db = dY 1`, and `dP = (M*W)^T dY` for col2im.
-    private func directBackward(_ sparse: SparseLinear, _ dy: Matrix, _ x: Matrix, _ gradients: GradientBuffers,
-                                needInputGradient: Bool) -> Matrix? {
+    /// `dX` of the sparse product as a transposed convolution over the active taps
+    /// (`SparseConvolutionKernels.inputGradient`): no patch gradient, no col2im.
+    private func transposedInputGradient(_ sparse: SparseLinear, _ dy: Matrix) -> Matrix {
+        if tapsVersion != sparse.patternVersion || taps == nil {
+            taps = TransposedTaps(sparse.pattern, geometry)
+            tapsVersion = sparse.patternVersion
+        }
+        let dx = Matrix.reuse(inputGradient, rows: inputFeatures, cols: batch)
+        inputGradient = dx
+        SparseConvolutionKernels.inputGradient(taps!, values: sparse.activeWeights.baseAddress!, dy: dy, dx: dx)
+        return dx
+    }
+
+    /// The weight gradient and `db = dY 1` of `SparseLinear.backward` on the patches,
+    /// without them: the gradient at the active entries from the input (`SparseConvolutionKernels`).
+    private func directWeightGradient(_ sparse: SparseLinear, _ dy: Matrix, _ x: Matrix, _ gradients: GradientBuffers) {
         let (weightGradient, biasGradient) = sparse.gradientBuffers(in: gradients)
         zeros.withUnsafeBufferPointer { zeros in
             SparseConvolutionKernels.weightGradient(sparse.pattern, rows: inputRows, positions: positions, dy: dy, x: x,
@@ -172,11 +183,6 @@ public final class Conv2D: Layer {
         }
         let n = dy.cols
         if let biasGradient { for i in 0..<outputChannels { biasGradient[i] = rowSum(dy.data + i * n, n) } }
-        guard needInputGradient else { return nil }
-        let dp = Matrix.reuse(patchGradient, rows: inputChannels * kernel * kernel, cols: n)
-        patchGradient = dp
-        SparseKernels.inputGradient(sparse.pattern, values: sparse.activeWeights.baseAddress!, dy: dy, dx: dp)
-        return dp
     }
 
     /// Copies each patch row (c, ky, kx) position by position: a batch vector of the input

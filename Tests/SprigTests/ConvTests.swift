@@ -50,6 +50,46 @@ import Testing
         }
     }
 
+    /// The transposed-convolution input gradient equals, bit for bit, the plain loop that
+    /// adds `w dY` into each input value in the order (o, k, y', x') with one fused
+    /// multiply-add each, from zero; for stride 1 and 2, 1 x 1 and 3 x 3 kernels, padding,
+    /// and batches that are and are not multiples of 8 and 32. Entries it failed to write
+    /// would keep the NaN it starts from, and NaN is unequal to every bit pattern compared.
+    @Test func transposedInputGradientMatchesThePlainLoop() {
+        for (kernel, stride, padding) in [(3, 1, 1), (3, 2, 1), (1, 2, 0), (1, 1, 0), (3, 1, 2)] {
+            let g = ConvolutionGeometry(channels: 5, height: 8, width: 7, kernel: kernel, stride: stride, padding: padding)
+            let columns = g.channels * kernel * kernel, outputs = 6
+            var random = StatelessRandom(seed: UInt64(kernel * 100 + stride * 10 + padding), purpose: .shuffle)
+            let active = (0..<(outputs * columns)).filter { _ in random.nextInt(below: 10) < 4 }
+            let pattern = SparsePattern(rows: outputs, cols: columns, activeIndices: active)
+            let values = (0..<pattern.activeCount).map { _ in random.nextNormal() }
+            let taps = TransposedTaps(pattern, g)
+            for batch in [1, 8, 13, 32, 40] {
+                let dy = randomMatrix(outputs, g.positions * batch, seed: UInt64(batch))
+                let expected = [Float](unsafeUninitializedCapacity: g.channels * g.height * g.width * batch) { buffer, count in
+                    buffer.initialize(repeating: 0)
+                    for o in 0..<outputs {
+                        for k in Int(pattern.rowStart[o])..<Int(pattern.rowStart[o + 1]) {
+                            for p in 0..<g.positions {
+                                let r = g.inputRow(column: Int(pattern.columns[k]), oy: p / g.outputWidth, ox: p % g.outputWidth)
+                                guard r >= 0 else { continue }
+                                for n in 0..<batch {
+                                    buffer[r * batch + n] = buffer[r * batch + n].addingProduct(values[k], dy[o, p * batch + n])
+                                }
+                            }
+                        }
+                    }
+                    count = buffer.count
+                }
+                let dx = Matrix(rows: g.channels * g.height * g.width, cols: batch)
+                dx.data.update(repeating: .nan, count: dx.count)
+                SparseConvolutionKernels.inputGradient(taps, values: values, dy: dy, dx: dx)
+                #expect(dx.values.map(\.bitPattern) == expected.map(\.bitPattern),
+                        "input gradient differs (kernel \(kernel), stride \(stride), padding \(padding), batch \(batch))")
+            }
+        }
+    }
+
     /// Conv2D's forward pass equals the convolution written out directly.
     @Test func convolutionMatchesTheDefinition() {
         let conv = Conv2D(inputChannels: 2, inputHeight: 5, inputWidth: 4, outputChannels: 3, kernel: 3, stride: 2, padding: 1)
