@@ -81,6 +81,7 @@ struct BenchCommand: ParsableCommand {
         if !json {
             print("\nmodel           sparsity  samples/s  vs dense  GFLOP/s  model_bytes  vs dense  rss_MiB")
         }
+        var profiles: [(String, Double, [StepProfile.Part: Double])] = []
         for name in models.split(separator: ",").map(String.init) {
             let arch = ModelArchitecture.zoo[name]!
             var dense: TrainingThroughput.Result?
@@ -104,20 +105,35 @@ struct BenchCommand: ParsableCommand {
                       "model_bytes": .int(r.modelBytes), "model_bytes_vs_dense": memory.map(JSONValue.number) ?? .null,
                       "rss_bytes": .int(rss), "peak_rss_bytes": .int(ResourceUsage.peakResidentBytes ?? 0),
                       "versus_microbatches": versusMicrobatches.map(JSONValue.int) ?? .null,
-                      "versus_samples_per_second": results.count > 1 ? .number(results[1].samplesPerSecond) : .null],
+                      "versus_samples_per_second": results.count > 1 ? .number(results[1].samplesPerSecond) : .null,
+                      "time_shares": .object(StepProfile.Part.allCases.map { ($0.name, r.shares[$0] ?? 0) }
+                                             + [("other", 1 - r.shares.values.reduce(0, +))])],
                      text: name.padding(toLength: 15, withPad: " ", startingAt: 0)
                         + String(format: " %8.2f  %9.0f  %7@  %7.1f  %11d  %8@  %7.1f", s, r.samplesPerSecond,
                                  (speedup.map { String(format: "%.2fx", $0) } ?? "-") as NSString, gflops, r.modelBytes,
                                  (memory.map { String(format: "%.3f", $0) } ?? "-") as NSString, Double(rss) / 1_048_576)
                         + (results.count > 1 ? String(format: "  (in turn with --microbatches %d: %.0f, ratio %.3f)", versusMicrobatches!,
                                                       results[1].samplesPerSecond, r.samplesPerSecond / results[1].samplesPerSecond) : ""))
+                profiles.append((name, s, r.shares))
             }
         }
         if !json {
+            print("\nwhere the step's time goes (%): convolutions forward, input gradient, weight gradient, both unsplit (masked")
+            print("dense products); batch norm; ReLU, pooling, dropout and residual additions; mask updates (amortised); the rest")
+            print("model           sparsity  conv_fwd  conv_dX  conv_dW  conv_both  batch_norm  elementwise  masks  other")
+            for (name, s, shares) in profiles {
+                let p = StepProfile.Part.allCases.map { 100 * (shares[$0] ?? 0) }
+                print(name.padding(toLength: 15, withPad: " ", startingAt: 0)
+                      + String(format: " %8.2f  %8.1f  %7.1f  %7.1f  %9.1f  %10.1f  %11.1f  %5.1f  %5.1f", s, p[0], p[1], p[2], p[3], p[4],
+                               p[5], p[6], 100 - p.reduce(0, +)))
+            }
+        }
+        let mlps = models.split(separator: ",").map(String.init).filter { if case .mlp = ModelArchitecture.zoo[$0]! { return true } else { return false } }
+        if !json && !mlps.isEmpty {
             print("\nsparse kernels, first layer, batch \(batch / microbatches) (useful GFLOP/s: 2 per active weight per example)")
             print("model           sparsity  forward  input_grad  weight_grad")
         }
-        for name in models.split(separator: ",").map(String.init) {
+        for name in mlps {
             let shape = ModelArchitecture.zoo[name]!.weightShapes[0].shape
             for s in levels where s > 0 {
                 let k = KernelThroughput.measure(rows: shape[0], cols: shape[1], sparsity: s, batch: batch / microbatches)
@@ -135,6 +151,8 @@ struct BenchCommand: ParsableCommand {
 
     enum JSONValue {
         case string(String), number(Double), int(Int), null
+        /// An object of numbers, keys in order.
+        case object([(String, Double)])
     }
 
     /// Prints `text`, or with --json the fields as one JSON line (in the given key order).
@@ -150,6 +168,10 @@ struct BenchCommand: ParsableCommand {
             case .number(let d): j.add(key, d)
             case .int(let i): j.add(key, i)
             case .null: j.add(key, json: "null")
+            case .object(let fields):
+                var o = JSONLine()
+                for (k, v) in fields { o.add(k, v) }
+                j.add(key, json: o.text)
             }
         }
         print(j.text)

@@ -41,6 +41,13 @@ public final class Conv2D: Layer {
     /// pattern version `tapsVersion`.
     private var taps: TransposedTaps?
     private var tapsVersion = -1
+    /// For the dense product: the patch matrix in panels (`PatchPanels`), the input row of
+    /// each (position, patch row), `dW^T` before its transpose, and the products' workspace.
+    private var patchPanels: Matrix?
+    private var panelRows: [Int32] = []
+    private var transposedWeightGradient: [Float] = []
+    private var usedPanels = false
+    private let workspace = DenseWorkspace()
     private var usedDirectPath = false
 
     public init(inputChannels: Int, inputHeight: Int, inputWidth: Int, outputChannels: Int, kernel: Int,
@@ -123,6 +130,8 @@ public final class Conv2D: Layer {
 
     public func forward(_ x: Matrix) -> Matrix {
         precondition(x.rows == inputFeatures, "Conv2D expects \(inputFeatures) input features, got \(x.rows)")
+        let started = StepProfile.start()
+        defer { StepProfile.stop(.convolutionForward, since: started) }
         batch = x.cols
         input = x
         patchesCurrent = false
@@ -138,22 +147,43 @@ public final class Conv2D: Layer {
             return Matrix(viewing: y, rows: outputFeatures, cols: batch)
         }
         usedDirectPath = false
+        if let linear = product as? Linear, PatchPanels.applies(batch: batch) {
+            usedPanels = true
+            return panelForward(linear, x)
+        }
+        usedPanels = false
         let y = product.forward(currentPatches(of: x))
         return Matrix(viewing: y, rows: outputFeatures, cols: batch)
     }
 
     public func backward(_ dy: Matrix, into gradients: GradientBuffers, needInputGradient: Bool) -> Matrix? {
         let view = Matrix(viewing: dy, rows: outputChannels, cols: positions * batch)
-        if usedDirectPath, let sparse = product as? SparseLinear, let x = input {
+        var started = StepProfile.start()
+        let sparse = usedDirectPath ? product as? SparseLinear : nil, linear = usedPanels ? product as? Linear : nil
+        if let sparse, let x = input {
             if sparse.needsInputMatrix(in: gradients) {
                 _ = sparse.backward(view, input: currentPatches(of: x), into: gradients, needInputGradient: false)
             } else {
                 directWeightGradient(sparse, view, x, gradients)
             }
-            guard needInputGradient else { return nil }
-            return transposedInputGradient(sparse, view)
+        } else if let linear {
+            panelWeightGradient(linear, view, gradients)
         }
+        if sparse != nil || linear != nil {
+            StepProfile.stop(.convolutionWeightGradient, since: started)
+            guard needInputGradient else { return nil }
+            started = StepProfile.start()
+            defer { StepProfile.stop(.convolutionInputGradient, since: started) }
+            if let sparse { return transposedInputGradient(sparse, view) }
+            return col2im(panelPatchGradient(linear!, view))
+        }
+        defer { StepProfile.stop(.convolutionBackward, since: started) }
         guard let dp = product.backward(view, into: gradients, needInputGradient: needInputGradient) else { return nil }
+        return col2im(dp)
+    }
+
+    /// `dX` from the patch gradient: col2im.
+    private func col2im(_ dp: Matrix) -> Matrix {
         let dx = Matrix.reuse(inputGradient, rows: inputFeatures, cols: batch)
         inputGradient = dx
         col2im(dp, into: dx)
@@ -171,6 +201,45 @@ public final class Conv2D: Layer {
         inputGradient = dx
         SparseConvolutionKernels.inputGradient(taps!, values: sparse.activeWeights.baseAddress!, dy: dy, dx: dx)
         return dx
+    }
+
+    /// The dense product on the patch panels: `Y = W P + b 1^T`, nothing packed.
+    private func panelForward(_ linear: Linear, _ x: Matrix) -> Matrix {
+        let k = inputChannels * kernel * kernel, n = positions * batch
+        if panelRows.isEmpty { panelRows = PatchPanels.rowTable(geometry) }
+        let panels = Matrix.reuse(patchPanels, rows: k, cols: n)
+        patchPanels = panels
+        PatchPanels.fill(geometry, table: panelRows, x: x, into: panels.data)
+        let y = Matrix.reuse(directOutput, rows: outputChannels, cols: n)
+        directOutput = y
+        DenseKernels.multiply(m: outputChannels, n: n, k: k, a: .init(linear.weightValues, rowStride: k), packedB: panels.data,
+                              rowInitial: linear.biasValues, c: y.data, ldc: n, workspace: workspace)
+        return Matrix(viewing: y, rows: outputFeatures, cols: batch)
+    }
+
+    /// The dense product's weight gradient on the patch panels: `dW = (P dY^T)^T` (the same
+    /// sums as `dY P^T`, with the panels as the A operand), and `db = dY 1`.
+    private func panelWeightGradient(_ linear: Linear, _ dy: Matrix, _ gradients: GradientBuffers) {
+        guard let panels = patchPanels else { preconditionFailure("Conv2D.backward before forward") }
+        let k = inputChannels * kernel * kernel, n = dy.cols, o = outputChannels
+        let (weightGradient, biasGradient) = linear.gradientBuffers(in: gradients)
+        if transposedWeightGradient.count != k * o { transposedWeightGradient = [Float](repeating: 0, count: k * o) }
+        transposedWeightGradient.withUnsafeMutableBufferPointer { t in
+            DenseKernels.multiply(m: k, n: o, k: n, packedA: panels.data, b: .init(dy.data, rowStride: 1, columnStride: n),
+                                  c: t.baseAddress!, ldc: o, workspace: workspace)
+            for i in 0..<o { for j in 0..<k { weightGradient[i * k + j] = t[j * o + i] } }
+        }
+        if let biasGradient { for i in 0..<o { biasGradient[i] = rowSum(dy.data + i * n, n) } }
+    }
+
+    /// The dense product's patch gradient `dP = W^T dY` (in the patch matrix's buffer, which
+    /// no longer holds patches).
+    private func panelPatchGradient(_ linear: Linear, _ dy: Matrix) -> Matrix {
+        let dp = Matrix.reuse(patches, rows: inputChannels * kernel * kernel, cols: dy.cols)
+        patches = dp
+        patchesCurrent = false
+        DenseProducts.inputGradient(weights: linear.weightValues, dy: dy, into: dp, workspace: workspace)
+        return dp
     }
 
     /// The weight gradient and `db = dY 1` of `SparseLinear.backward` on the patches,

@@ -38,6 +38,8 @@ public final class Dropout: Layer {
     public func batchesMicrobatches(ofSize size: Int) -> Bool { true }
 
     public func forward(_ x: Matrix) -> Matrix {
+        let started = StepProfile.start()
+        defer { StepProfile.stop(.elementwise, since: started) }
         guard isTraining, rate > 0 else { return x }
         let b = x.cols
         let y = Matrix.reuse(output, rows: features, cols: b), m = Matrix.reuse(scaledMask, rows: features, cols: b)
@@ -57,6 +59,8 @@ public final class Dropout: Layer {
     }
 
     public func backward(_ dy: Matrix, into gradients: GradientBuffers, needInputGradient: Bool) -> Matrix? {
+        let started = StepProfile.start()
+        defer { StepProfile.stop(.elementwise, since: started) }
         guard needInputGradient else { return nil }
         guard isTraining, rate > 0, let m = scaledMask else { return dy }
         let dx = Matrix.reuse(inputGradient, rows: features, cols: dy.cols)

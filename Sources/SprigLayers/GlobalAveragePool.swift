@@ -23,6 +23,8 @@ public final class GlobalAveragePool: Layer {
     public func batchesMicrobatches(ofSize size: Int) -> Bool { true }
 
     public func forward(_ x: Matrix) -> Matrix {
+        let started = StepProfile.start()
+        defer { StepProfile.stop(.elementwise, since: started) }
         precondition(x.rows == inputFeatures, "GlobalAveragePool expects \(inputFeatures) input features, got \(x.rows)")
         let b = x.cols
         let y = Matrix.reuse(output, rows: channels, cols: b)
@@ -41,6 +43,8 @@ public final class GlobalAveragePool: Layer {
     }
 
     public func backward(_ dy: Matrix, into gradients: GradientBuffers, needInputGradient: Bool) -> Matrix? {
+        let started = StepProfile.start()
+        defer { StepProfile.stop(.elementwise, since: started) }
         guard needInputGradient else { return nil }
         let b = dy.cols
         let dx = Matrix.reuse(inputGradient, rows: inputFeatures, cols: b)

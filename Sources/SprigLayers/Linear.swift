@@ -45,6 +45,15 @@ public final class Linear: Layer {
 
     public var forwardFLOPsPerExample: Int { 2 * inputFeatures * outputFeatures }
 
+    /// `W` (out x in, row-major) and `b`, for a layer that runs this product itself (`Conv2D`).
+    var weightValues: UnsafeMutablePointer<Float> { weight.values }
+    var biasValues: UnsafeMutablePointer<Float>? { bias?.values }
+
+    /// Where `dW` and `db` go in `gradients`.
+    func gradientBuffers(in gradients: GradientBuffers) -> (weight: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>?) {
+        (weight.gradients(in: gradients), bias?.gradients(in: gradients))
+    }
+
     public func forward(_ x: Matrix) -> Matrix {
         precondition(x.rows == inputFeatures, "Linear expects \(inputFeatures) input features, got \(x.rows)")
         let batch = x.cols

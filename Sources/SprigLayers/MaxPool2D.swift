@@ -25,6 +25,8 @@ public final class MaxPool2D: Layer {
     public var outputFeatures: Int { channels * outputHeight * outputWidth }
 
     public func forward(_ x: Matrix) -> Matrix {
+        let started = StepProfile.start()
+        defer { StepProfile.stop(.elementwise, since: started) }
         let b = x.cols
         let y = Matrix.reuse(output, rows: outputFeatures, cols: b)
         output = y
@@ -73,6 +75,8 @@ public final class MaxPool2D: Layer {
     }
 
     public func backward(_ dy: Matrix, into gradients: GradientBuffers, needInputGradient: Bool) -> Matrix? {
+        let started = StepProfile.start()
+        defer { StepProfile.stop(.elementwise, since: started) }
         guard needInputGradient else { return nil }
         let b = dy.cols
         let dx = Matrix.reuse(inputGradient, rows: inputFeatures, cols: b)

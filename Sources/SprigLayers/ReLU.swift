@@ -14,6 +14,8 @@ public final class ReLU: Layer {
     }
 
     public func forward(_ x: Matrix) -> Matrix {
+        let started = StepProfile.start()
+        defer { StepProfile.stop(.elementwise, since: started) }
         // Eight lanes at a time with a select instead of a branch: activations are negative
         // about half the time, and a branch per element mispredicts that often.
         let p = x.data, n = x.count
@@ -36,6 +38,8 @@ public final class ReLU: Layer {
     public func batchesMicrobatches(ofSize size: Int) -> Bool { true }
 
     public func backward(_ dy: Matrix, into gradients: GradientBuffers, needInputGradient: Bool) -> Matrix? {
+        let started = StepProfile.start()
+        defer { StepProfile.stop(.elementwise, since: started) }
         guard needInputGradient else { return nil }
         guard let y = output else { preconditionFailure("ReLU.backward before forward") }
         precondition(dy.count == y.count, "ReLU.backward gradient shape mismatch")

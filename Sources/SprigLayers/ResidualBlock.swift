@@ -92,6 +92,8 @@ public final class ResidualBlock: Layer {
     }
 
     private func add(_ a: Matrix, _ b: Matrix, into z: Matrix) {
+        let started = StepProfile.start()
+        defer { StepProfile.stop(.elementwise, since: started) }
         for i in 0..<z.count { z.data[i] = a.data[i] + b.data[i] }
     }
 

@@ -48,7 +48,17 @@ public enum DenseKernels {
     /// `workspace` holds the packed panel between calls.
     public static func multiply(m: Int, n: Int, k: Int, a: Operand, b: Operand, rowInitial: UnsafePointer<Float>?,
                                 c: UnsafeMutablePointer<Float>, ldc: Int, workspace: DenseWorkspace) {
-        run(m: m, n: n, k: k, a: a, b: b, rowInitial: rowInitial, segments: 1, c: c, ldc: ldc, workspace: workspace)
+        run(m: m, n: n, k: k, a: a, b: b, packedB: nil, rowInitial: rowInitial, segments: 1, c: c, ldc: ldc, workspace: workspace)
+    }
+
+    /// `C = c0 1^T + A B` with B already in `DenseKernels`' panel layout (`PackedPanels`:
+    /// panel after panel of 16 columns, each k x 16), so that nothing is packed; the same
+    /// bits as `multiply(m:n:k:a:b:...)` on the unpacked B. `n` is a multiple of 16.
+    public static func multiply(m: Int, n: Int, k: Int, a: Operand, packedB: UnsafePointer<Float>, rowInitial: UnsafePointer<Float>?,
+                                c: UnsafeMutablePointer<Float>, ldc: Int, workspace: DenseWorkspace) {
+        precondition(n % tileColumns == 0, "packed panels hold whole 16-column panels")
+        run(m: m, n: n, k: k, a: a, b: Operand(packedB, rowStride: tileColumns), packedB: packedB, rowInitial: rowInitial, segments: 1,
+            c: c, ldc: ldc, workspace: workspace)
     }
 
     /// `C = T(0, S)` over `segments` equal ranges of the inner dimension (`k` divisible by
@@ -56,7 +66,7 @@ public enum DenseKernels {
     public static func multiply(m: Int, n: Int, k: Int, segments: Int, a: Operand, b: Operand,
                                 c: UnsafeMutablePointer<Float>, ldc: Int, workspace: DenseWorkspace) {
         precondition(segments >= 1 && k % segments == 0, "\(k) is not \(segments) equal segments")
-        run(m: m, n: n, k: k, a: a, b: b, rowInitial: nil, segments: segments, c: c, ldc: ldc, workspace: workspace)
+        run(m: m, n: n, k: k, a: a, b: b, packedB: nil, rowInitial: nil, segments: segments, c: c, ldc: ldc, workspace: workspace)
     }
 
     /// Blocking of a plain product: columns in chunks of `chunkColumns` (B's chunk packed
@@ -68,7 +78,8 @@ public enum DenseKernels {
     static let innerBlock = 256
     static let rowBlock = 96
 
-    private static func run(m: Int, n: Int, k: Int, a: Operand, b: Operand, rowInitial: UnsafePointer<Float>?, segments: Int,
+    private static func run(m: Int, n: Int, k: Int, a: Operand, b: Operand, packedB: UnsafePointer<Float>?,
+                            rowInitial: UnsafePointer<Float>?, segments: Int,
                             c: UnsafeMutablePointer<Float>, ldc: Int, workspace: DenseWorkspace) {
         guard m > 0, n > 0 else { return }
         guard segments == 1 else {
@@ -80,10 +91,16 @@ public enum DenseKernels {
         while jc < n {
             let chunk = min(chunkColumns, n - jc)
             let panels = (chunk + tileColumns - 1) / tileColumns
-            let packed = workspace.panel(floats: max(k, 1) * tileColumns * panels)
-            for p in 0..<panels {
-                let j0 = jc + p * tileColumns
-                pack(b, rows: k, columns: j0..<min(j0 + tileColumns, jc + chunk), into: packed + p * k * tileColumns)
+            let packed: UnsafePointer<Float>
+            if let packedB {
+                packed = packedB + (jc / tileColumns) * k * tileColumns
+            } else {
+                let buffer = workspace.panel(floats: max(k, 1) * tileColumns * panels)
+                for p in 0..<panels {
+                    let j0 = jc + p * tileColumns
+                    pack(b, rows: k, columns: j0..<min(j0 + tileColumns, jc + chunk), into: buffer + p * k * tileColumns)
+                }
+                packed = UnsafePointer(buffer)
             }
             var kb = 0
             repeat {

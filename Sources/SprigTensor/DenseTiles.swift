@@ -97,6 +97,16 @@ extension DenseKernels {
             o4 = min(4, last) * s; o5 = min(5, last) * s
             step = a.columnStride
         }
+
+        /// `rows` rows from `first`, `rowStride` apart, the next inner index `step` further.
+        @inline(__always)
+        init(first: UnsafePointer<Float>, rowStride s: Int, rows: Int, step: Int) {
+            let last = rows - 1
+            self.first = first
+            o1 = min(1, last) * s; o2 = min(2, last) * s; o3 = min(3, last) * s
+            o4 = min(4, last) * s; o5 = min(5, last) * s
+            self.step = step
+        }
     }
 
     /// A 6 x 16 tile of C in twelve registers (two SIMD8 per row).

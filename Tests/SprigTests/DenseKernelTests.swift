@@ -49,6 +49,71 @@ import Testing
         }
     }
 
+    /// Operands already in panels give every element its chain too: B in panels (the
+    /// forward product on `PatchPanels`) and A in panels of 16 inner indices (the weight
+    /// gradient `P dY^T`), across the inner blocks (256) and with edge tiles. C starts as NaN,
+    /// so an element left unwritten fails the bitwise comparison.
+    @Test(arguments: [(6, 16, 16), (13, 32, 48), (16, 48, 272), (27, 16, 512), (100, 37, 32)])
+    func packedOperandsKeepEveryChain(shape: (Int, Int, Int)) {
+        let (m, n, k) = shape
+        let a = DenseKernelTests.randomValues(m * k, seed: 4), b = DenseKernelTests.randomValues(k * n, seed: 5)
+        let bias = DenseKernelTests.randomValues(m, seed: 6)
+        let workspace = DenseWorkspace()
+        func chain(_ i: Int, _ j: Int, from start: Float) -> Float {
+            var acc = start
+            for p in 0..<k { acc = acc.addingProduct(a[i * k + p], b[p * n + j]) }
+            return acc
+        }
+        // A in panels of 16 inner indices: A(i, l) at (l / 16) m 16 + i 16 + l % 16.
+        var packedA = [Float](repeating: .nan, count: m * k)
+        for i in 0..<m { for l in 0..<k { packedA[(l / 16) * m * 16 + i * 16 + l % 16] = a[i * k + l] } }
+        var c = [Float](repeating: .nan, count: m * n)
+        packedA.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { b in c.withUnsafeMutableBufferPointer { c in
+            DenseKernels.multiply(m: m, n: n, k: k, packedA: pa.baseAddress!, b: .init(b.baseAddress!, rowStride: n),
+                                  c: c.baseAddress!, ldc: n, workspace: workspace)
+        }}}
+        for i in 0..<m { for j in 0..<n {
+            #expect(c[i * n + j].bitPattern == chain(i, j, from: 0).bitPattern, "packed A: C[\(i), \(j)] of \(m)x\(n)x\(k)")
+        }}
+        guard n % 16 == 0 else { return }
+        // B in panels of 16 columns: B(l, j) at (j / 16) k 16 + l 16 + j % 16.
+        var packedB = [Float](repeating: .nan, count: k * n)
+        for l in 0..<k { for j in 0..<n { packedB[(j / 16) * k * 16 + l * 16 + j % 16] = b[l * n + j] } }
+        c = [Float](repeating: .nan, count: m * n)
+        a.withUnsafeBufferPointer { a in packedB.withUnsafeBufferPointer { pb in bias.withUnsafeBufferPointer { bias in
+            c.withUnsafeMutableBufferPointer { c in
+                DenseKernels.multiply(m: m, n: n, k: k, a: .init(a.baseAddress!, rowStride: k), packedB: pb.baseAddress!,
+                                      rowInitial: bias.baseAddress!, c: c.baseAddress!, ldc: n, workspace: workspace)
+            }
+        }}}
+        for i in 0..<m { for j in 0..<n {
+            #expect(c[i * n + j].bitPattern == chain(i, j, from: bias[i]).bitPattern, "packed B: C[\(i), \(j)] of \(m)x\(n)x\(k)")
+        }}
+    }
+
+    /// `PatchPanels.fill` writes the im2col patch matrix (rows (c, ky, kx), columns (y', x', n),
+    /// zeros in the padding) in the panel layout, for stride 1 and 2 and 1 x 1 and 3 x 3 kernels.
+    @Test func patchPanelsHoldThePatchMatrix() {
+        for (kernel, stride, padding) in [(3, 1, 1), (3, 2, 1), (1, 2, 0), (5, 1, 2)] {
+            let g = ConvolutionGeometry(channels: 3, height: 7, width: 6, kernel: kernel, stride: stride, padding: padding)
+            let rows = g.channels * kernel * kernel
+            for batch in [16, 32] {
+                let x = randomMatrix(g.channels * g.height * g.width, batch, seed: UInt64(batch + kernel))
+                let panels = Matrix(rows: rows, cols: g.positions * batch)
+                panels.data.update(repeating: .nan, count: panels.count)
+                PatchPanels.fill(g, table: PatchPanels.rowTable(g), x: x, into: panels.data)
+                var same = true
+                for column in 0..<rows { for p in 0..<g.positions { for n in 0..<batch {
+                    let r = g.inputRow(column: column, oy: p / g.outputWidth, ox: p % g.outputWidth)
+                    let expected: Float = r < 0 ? 0 : x[r, n]
+                    let j = p * batch + n
+                    same = same && panels.data[(j / 16) * rows * 16 + column * 16 + j % 16].bitPattern == expected.bitPattern
+                }}}
+                #expect(same, "patch panels differ (kernel \(kernel), stride \(stride), padding \(padding), batch \(batch))")
+            }
+        }
+    }
+
     /// Segments: each range summed from zero, the ranges added as the gradient tree adds
     /// micro-batches: ((s0 + s1) + (s2 + s3)) for four, (s0 + s1) + s2 for three.
     @Test(arguments: [1, 2, 3, 4, 5])

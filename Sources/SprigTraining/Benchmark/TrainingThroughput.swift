@@ -37,7 +37,9 @@ public struct TrainingThroughput {
 
     public struct Result {
         public var samplesPerSecond: Double
+        /// Steps timed, mask-update steps among them.
         public var steps: Int
+        public var updateSteps: Int
         /// Bytes the model holds between mask updates: parameters, optimizer state,
         /// gradient buffers (the store's and the gradient tree's), sparse indices and dense
         /// scratch of dense-math layers.
@@ -45,29 +47,31 @@ public struct TrainingThroughput {
         /// Useful training FLOPs per example: forward, weight gradient, and input gradient
         /// of every layer but the first, counting active weights only.
         public var flopsPerExample: Int
+        /// The share of the (amortised) step time in each `StepProfile.Part`.
+        public var shares: [StepProfile.Part: Double]
     }
 
     public func run() -> Result {
         TrainingThroughput.interleaved([self], seconds: seconds)[0]
     }
 
-    /// Several configurations measured in turn, a block of `deltaT` steps each, until each
-    /// has trained `seconds`: a drift in the machine's speed falls on all of them alike, so
-    /// their ratios hold even on a shared machine.
+    /// Steps per round of `interleaved`.
+    public static let roundSteps = 10
+
+    /// Several configurations measured in turn, a round of `roundSteps` steps each, until
+    /// each has trained `seconds`: a drift in the machine's speed falls on all of them
+    /// alike, so their ratios hold even on a shared machine.
+    ///
+    /// Every round starts on a mask-update step (for a method that updates masks), timed
+    /// apart from the others, so a step's time is amortised over a real period:
+    /// `(t_update + (deltaT - 1) t_step) / deltaT`, without running `deltaT` steps a round.
     public static func interleaved(_ configurations: [TrainingThroughput], seconds: Double) -> [Result] {
         let sessions = configurations.map { Session($0) }
-        for session in sessions { session.block(10) } // warm-up
-        var elapsed = [Double](repeating: 0, count: sessions.count)
-        var timed = [Int](repeating: 0, count: sessions.count)
+        for session in sessions { session.round(3) } // warm-up
         repeat {
-            for (i, session) in sessions.enumerated() {
-                let start = monotonicSeconds()
-                session.block(session.configuration.deltaT)
-                elapsed[i] += monotonicSeconds() - start
-                timed[i] += session.configuration.deltaT
-            }
-        } while elapsed.min()! < seconds
-        return sessions.indices.map { sessions[$0].result(timed: timed[$0], elapsed: elapsed[$0]) }
+            for session in sessions { session.round(roundSteps) }
+        } while sessions.map(\.elapsed).min()! < seconds
+        return sessions.map { $0.result() }
     }
 
     /// One configuration's model, step and synthetic batches, ready to train.
@@ -112,23 +116,61 @@ public struct TrainingThroughput {
             }
         }
 
-        func block(_ n: Int) {
+        /// Seconds of ordinary and of mask-update steps, their counts, and each part's seconds.
+        var stepSeconds = 0.0, updateSeconds = 0.0
+        var steps = 0, updates = 0
+        var partSeconds = [Double](repeating: 0, count: StepProfile.Part.allCases.count)
+        var updatePartSeconds = [Double](repeating: 0, count: StepProfile.Part.allCases.count)
+        var elapsed: Double { stepSeconds + updateSeconds }
+
+        /// `n` steps from the next mask-update step (the next multiple of `deltaT`), each timed.
+        func round(_ n: Int) {
+            let deltaT = configuration.deltaT
+            t = (t + deltaT - 1) / deltaT * deltaT
+            StepProfile.enabled = true
+            defer { StepProfile.enabled = false }
             for _ in 0..<n {
                 let b = batches[t % 3]
+                let updating = step.policy?.updatesMasks(atStep: t) ?? false
+                let parts = StepProfile.seconds
+                let start = monotonicSeconds()
                 step(step.runsSideBySide(atStep: t) ? b.sideBySide : b.oneByOne, learningRate: 0.01, step: t)
+                let seconds = monotonicSeconds() - start
+                for i in parts.indices {
+                    let d = StepProfile.seconds[i] - parts[i]
+                    if updating { updatePartSeconds[i] += d } else { partSeconds[i] += d }
+                }
+                if updating { updateSeconds += seconds; updates += 1 } else { stepSeconds += seconds; steps += 1 }
                 t += 1
             }
         }
 
-        func result(timed: Int, elapsed: Double) -> Result {
-            let weightLayers = layers.filter { $0 is Linear || $0 is SparseLinear }
+        func result() -> Result {
+            // The amortised step: one update step in deltaT (every step when all are updates).
+            let deltaT = Double(configuration.deltaT)
+            let (u, s) = (updates > 0 ? 1 / deltaT : 0, steps > 0 ? (updates > 0 ? 1 - 1 / deltaT : 1) : 0)
+            let perStep = (updates > 0 ? u * updateSeconds / Double(updates) : 0) + (steps > 0 ? s * stepSeconds / Double(steps) : 0)
+            var shares: [StepProfile.Part: Double] = [:]
+            for part in StepProfile.Part.allCases {
+                let i = part.rawValue
+                let seconds = (updates > 0 ? u * updatePartSeconds[i] / Double(updates) : 0)
+                    + (steps > 0 ? s * partSeconds[i] / Double(steps) : 0)
+                shares[part] = seconds / perStep
+            }
+            let weightLayers = net.leaves.filter { $0 is Linear || $0 is SparseLinear || $0 is Conv2D }
             let flops = weightLayers.enumerated().reduce(0) { acc, item in
                 acc + item.element.forwardFLOPsPerExample * (item.offset == 0 ? 2 : 3)
             }
-            let layerBytes = layers.compactMap { $0 as? SparseLinear }.reduce(0) { $0 + $1.auxiliaryBytes }
-            return Result(samplesPerSecond: Double(timed * configuration.batch) / elapsed, steps: timed,
+            // Sparse layers' indices and dense-math scratch; a convolution's indices only (its
+            // scratch is activation-sized: patches of the micro-batch).
+            let layerBytes = net.leaves.reduce(0) { bytes, layer in
+                if let sparse = layer as? SparseLinear { return bytes + sparse.auxiliaryBytes }
+                if let sparse = (layer as? Conv2D)?.product as? SparseLinear { return bytes + sparse.pattern.bytes }
+                return bytes
+            }
+            return Result(samplesPerSecond: Double(configuration.batch) / perStep, steps: steps + updates, updateSteps: updates,
                           modelBytes: net.store.bytes + net.store.count * 4 + step.tree.bytes + layerBytes,
-                          flopsPerExample: flops)
+                          flopsPerExample: flops, shares: shares)
         }
     }
 }

@@ -93,15 +93,19 @@ public final class TrainingStep {
         var context = MaskContext(layers: sparseLayers, store: model.store, step: t, denseGradients: reduced.denseGradients,
                                   factors: reduced.factors, rank: replicas.rank, ranks: replicas.count,
                                   tileBudgetBytes: tileBudgetBytes)
+        var started = StepProfile.start()
         if let policy, tree.holdsDenseGradients { policy.observe(context) }
+        StepProfile.stop(.maskUpdate, since: started)
         let updatesMasks = policy?.updatesMasks(atStep: t) ?? false
         if !(updatesMasks && policy!.replacesOptimizerStep) { optimizer.step(lr: learningRate, gradients: reduced.gradients) }
         if let policy, updatesMasks {
+            started = StepProfile.start()
             if let proposals = policy.proposeGrowth(context) { context.candidates = synchronizer.gatherCandidates(proposals) }
             let diffs = synchronizer.share { policy.decide(context) }
             MaskDiff.apply(diffs, to: sparseLayers)
             maskUpdates += 1
             connectionsChanged += diffs.reduce(0) { $0 + $1.grown.count }
+            StepProfile.stop(.maskUpdate, since: started)
         }
         tree.endStep()
         for layer in sparseLayers { layer.enforceFrozenBiases() }
