@@ -41,14 +41,14 @@ public final class Conv2D: Layer {
     /// pattern version `tapsVersion`.
     private var taps: TransposedTaps?
     private var tapsVersion = -1
-    /// For the dense product: the patch matrix in panels (`PatchPanels`), the input row of
-    /// each (position, patch row), `dW^T` before its transpose, and the products' workspace.
-    private var patchPanels: Matrix?
-    private var panelRows: [Int32] = []
-    private var transposedWeightGradient: [Float] = []
-    private var usedPanels = false
-    private let workspace = DenseWorkspace()
-    private var usedDirectPath = false
+    /// The dense products on patch panels (a dense product, a masked dense one, and the
+    /// dense gradient of RigL's update steps).
+    private lazy var panels = PanelConvolution(geometry: geometry, outputChannels: outputChannels)
+    /// The expanded weights of a masked dense product's last forward pass on panels.
+    private var maskedWeights: Matrix?
+    /// How the last forward pass ran, which its backward pass follows.
+    private enum Path { case direct, panels, patches }
+    private var path = Path.patches
 
     public init(inputChannels: Int, inputHeight: Int, inputWidth: Int, outputChannels: Int, kernel: Int,
                 stride: Int = 1, padding: Int = 0, bias: Bool = true, pattern: SparsePattern? = nil, denseMathDensity: Double = 0.3) {
@@ -136,7 +136,7 @@ public final class Conv2D: Layer {
         input = x
         patchesCurrent = false
         if let sparse = directProduct(batch: batch) {
-            usedDirectPath = true
+            path = .direct
             let y = Matrix.reuse(directOutput, rows: outputChannels, cols: positions * batch)
             directOutput = y
             zeros.withUnsafeBufferPointer { zeros in
@@ -146,40 +146,81 @@ public final class Conv2D: Layer {
             }
             return Matrix(viewing: y, rows: outputFeatures, cols: batch)
         }
-        usedDirectPath = false
-        if let linear = product as? Linear, PatchPanels.applies(batch: batch) {
-            usedPanels = true
-            return panelForward(linear, x)
+        if PatchPanels.applies(batch: batch), let (weights, bias) = panelWeights() {
+            path = .panels
+            let y = Matrix.reuse(directOutput, rows: outputChannels, cols: positions * batch)
+            directOutput = y
+            panels.forward(weights: weights, bias: bias, x: x, y: y)
+            return Matrix(viewing: y, rows: outputFeatures, cols: batch)
         }
-        usedPanels = false
+        path = .patches
         let y = product.forward(currentPatches(of: x))
         return Matrix(viewing: y, rows: outputFeatures, cols: batch)
+    }
+
+    /// The weights and bias of a dense product on panels: a `Linear`'s, or a masked dense
+    /// product's expansion (zeros at inactive positions); nil for sparse kernels.
+    private func panelWeights() -> (UnsafePointer<Float>, UnsafePointer<Float>?)? {
+        if let linear = product as? Linear { return (UnsafePointer(linear.weightValues), linear.biasValues.map { UnsafePointer($0) }) }
+        guard let sparse = product as? SparseLinear, sparse.usesDenseMath else { return nil }
+        let w = sparse.expandedWeights()
+        maskedWeights = w
+        return (UnsafePointer(w.data), UnsafePointer(sparse.biasValues.baseAddress!))
     }
 
     public func backward(_ dy: Matrix, into gradients: GradientBuffers, needInputGradient: Bool) -> Matrix? {
         let view = Matrix(viewing: dy, rows: outputChannels, cols: positions * batch)
         var started = StepProfile.start()
-        let sparse = usedDirectPath ? product as? SparseLinear : nil, linear = usedPanels ? product as? Linear : nil
-        if let sparse, let x = input {
-            if sparse.needsInputMatrix(in: gradients) {
-                _ = sparse.backward(view, input: currentPatches(of: x), into: gradients, needInputGradient: false)
+        guard path != .patches, let x = input, gradients.factors == nil || path == .direct else {
+            defer { StepProfile.stop(.convolutionBackward, since: started) }
+            let x = currentPatches(of: input!)
+            let dp: Matrix?
+            if let sparse = product as? SparseLinear {
+                dp = sparse.backward(view, input: x, into: gradients, needInputGradient: needInputGradient)
             } else {
-                directWeightGradient(sparse, view, x, gradients)
+                dp = product.backward(view, into: gradients, needInputGradient: needInputGradient)
             }
-        } else if let linear {
-            panelWeightGradient(linear, view, gradients)
+            return dp.map(col2im)
         }
-        if sparse != nil || linear != nil {
-            StepProfile.stop(.convolutionWeightGradient, since: started)
-            guard needInputGradient else { return nil }
-            started = StepProfile.start()
-            defer { StepProfile.stop(.convolutionInputGradient, since: started) }
-            if let sparse { return transposedInputGradient(sparse, view) }
-            return col2im(panelPatchGradient(linear!, view))
+        // The weight gradient.
+        if let linear = product as? Linear {
+            let (weightGradient, biasGradient) = linear.gradientBuffers(in: gradients)
+            panels.weightGradient(dy: view, x: x, into: weightGradient)
+            if let biasGradient { biasSums(view, into: biasGradient) }
+        } else if let sparse = product as? SparseLinear {
+            let (weightGradient, biasGradient) = sparse.gradientBuffers(in: gradients)
+            let dense = sparse.denseGradientBuffer(in: gradients)
+            if gradients.factors != nil {
+                _ = sparse.backward(view, input: currentPatches(of: x), into: gradients, needInputGradient: false)
+            } else if path == .direct && dense == nil {
+                directWeightGradient(sparse, view, x, weightGradient)
+            } else if let dense = dense ?? (path == .panels ? sparse.denseScratch() : nil) {
+                // Masked dense math, or the dense gradient of a mask-update step (RigL): all
+                // of dW on panels, the active entries gathered.
+                if PatchPanels.applies(batch: batch) {
+                    panels.weightGradient(dy: view, x: x, into: dense)
+                } else {
+                    DenseProducts.weightGradient(dy: view, x: currentPatches(of: x), into: dense, workspace: DenseWorkspace())
+                }
+                sparse.gatherActive(from: dense, into: weightGradient)
+            }
+            if let biasGradient { biasSums(view, into: biasGradient) }
         }
-        defer { StepProfile.stop(.convolutionBackward, since: started) }
-        guard let dp = product.backward(view, into: gradients, needInputGradient: needInputGradient) else { return nil }
-        return col2im(dp)
+        StepProfile.stop(.convolutionWeightGradient, since: started)
+        guard needInputGradient else { return nil }
+        started = StepProfile.start()
+        defer { StepProfile.stop(.convolutionInputGradient, since: started) }
+        if path == .direct { return transposedInputGradient(product as! SparseLinear, view) }
+        let dx = Matrix.reuse(inputGradient, rows: inputFeatures, cols: batch)
+        inputGradient = dx
+        let weights = (product as? Linear)?.weightValues ?? maskedWeights!.data
+        panels.inputGradient(weights: weights, dy: view, into: dx)
+        return dx
+    }
+
+    /// `db = dY 1`, each output channel's sum over positions and examples.
+    private func biasSums(_ dy: Matrix, into db: UnsafeMutablePointer<Float>) {
+        for i in 0..<outputChannels { db[i] = rowSum(dy.data + i * dy.cols, dy.cols) }
     }
 
     /// `dX` from the patch gradient: col2im.
@@ -203,55 +244,13 @@ public final class Conv2D: Layer {
         return dx
     }
 
-    /// The dense product on the patch panels: `Y = W P + b 1^T`, nothing packed.
-    private func panelForward(_ linear: Linear, _ x: Matrix) -> Matrix {
-        let k = inputChannels * kernel * kernel, n = positions * batch
-        if panelRows.isEmpty { panelRows = PatchPanels.rowTable(geometry) }
-        let panels = Matrix.reuse(patchPanels, rows: k, cols: n)
-        patchPanels = panels
-        PatchPanels.fill(geometry, table: panelRows, x: x, into: panels.data)
-        let y = Matrix.reuse(directOutput, rows: outputChannels, cols: n)
-        directOutput = y
-        DenseKernels.multiply(m: outputChannels, n: n, k: k, a: .init(linear.weightValues, rowStride: k), packedB: panels.data,
-                              rowInitial: linear.biasValues, c: y.data, ldc: n, workspace: workspace)
-        return Matrix(viewing: y, rows: outputFeatures, cols: batch)
-    }
-
-    /// The dense product's weight gradient on the patch panels: `dW = (P dY^T)^T` (the same
-    /// sums as `dY P^T`, with the panels as the A operand), and `db = dY 1`.
-    private func panelWeightGradient(_ linear: Linear, _ dy: Matrix, _ gradients: GradientBuffers) {
-        guard let panels = patchPanels else { preconditionFailure("Conv2D.backward before forward") }
-        let k = inputChannels * kernel * kernel, n = dy.cols, o = outputChannels
-        let (weightGradient, biasGradient) = linear.gradientBuffers(in: gradients)
-        if transposedWeightGradient.count != k * o { transposedWeightGradient = [Float](repeating: 0, count: k * o) }
-        transposedWeightGradient.withUnsafeMutableBufferPointer { t in
-            DenseKernels.multiply(m: k, n: o, k: n, packedA: panels.data, b: .init(dy.data, rowStride: 1, columnStride: n),
-                                  c: t.baseAddress!, ldc: o, workspace: workspace)
-            for i in 0..<o { for j in 0..<k { weightGradient[i * k + j] = t[j * o + i] } }
-        }
-        if let biasGradient { for i in 0..<o { biasGradient[i] = rowSum(dy.data + i * n, n) } }
-    }
-
-    /// The dense product's patch gradient `dP = W^T dY` (in the patch matrix's buffer, which
-    /// no longer holds patches).
-    private func panelPatchGradient(_ linear: Linear, _ dy: Matrix) -> Matrix {
-        let dp = Matrix.reuse(patches, rows: inputChannels * kernel * kernel, cols: dy.cols)
-        patches = dp
-        patchesCurrent = false
-        DenseProducts.inputGradient(weights: linear.weightValues, dy: dy, into: dp, workspace: workspace)
-        return dp
-    }
-
-    /// The weight gradient and `db = dY 1` of `SparseLinear.backward` on the patches,
-    /// without them: the gradient at the active entries from the input (`SparseConvolutionKernels`).
-    private func directWeightGradient(_ sparse: SparseLinear, _ dy: Matrix, _ x: Matrix, _ gradients: GradientBuffers) {
-        let (weightGradient, biasGradient) = sparse.gradientBuffers(in: gradients)
+    /// The weight gradient at the active entries of `SparseLinear.backward` on the patches,
+    /// without them (`SparseConvolutionKernels`).
+    private func directWeightGradient(_ sparse: SparseLinear, _ dy: Matrix, _ x: Matrix, _ weightGradient: UnsafeMutablePointer<Float>) {
         zeros.withUnsafeBufferPointer { zeros in
             SparseConvolutionKernels.weightGradient(sparse.pattern, rows: inputRows, positions: positions, dy: dy, x: x,
                                                     grad: weightGradient, zeros: zeros.baseAddress!)
         }
-        let n = dy.cols
-        if let biasGradient { for i in 0..<outputChannels { biasGradient[i] = rowSum(dy.data + i * n, n) } }
     }
 
     /// Copies each patch row (c, ky, kx) position by position: a batch vector of the input

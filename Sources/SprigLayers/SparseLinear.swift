@@ -71,6 +71,11 @@ public final class SparseLinear: Layer {
         gradients.factors != nil || weight.denseGradients(in: gradients) != nil
     }
 
+    /// Where this step's dense weight gradient goes, when the step takes one (RigL's update steps).
+    func denseGradientBuffer(in gradients: GradientBuffers) -> UnsafeMutablePointer<Float>? {
+        weight.denseGradients(in: gradients)
+    }
+
     /// This layer's weight-gradient (active entries) and bias-gradient (nil without a bias)
     /// buffers in `gradients`.
     public func gradientBuffers(in gradients: GradientBuffers) -> (weight: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>?) {
@@ -236,7 +241,7 @@ public final class SparseLinear: Layer {
     }
 
     /// The dense weight matrix (zeros at inactive positions), rebuilt from the active values.
-    private func expandedWeights() -> Matrix {
+    func expandedWeights() -> Matrix {
         let w = Matrix.reuse(denseWeights, rows: outputFeatures, cols: inputFeatures)
         denseWeights = w
         w.data.update(repeating: 0, count: w.count)
@@ -249,13 +254,13 @@ public final class SparseLinear: Layer {
         return w
     }
 
-    private func denseScratch() -> UnsafeMutablePointer<Float> {
+    func denseScratch() -> UnsafeMutablePointer<Float> {
         let m = Matrix.reuse(denseGradientScratch, rows: outputFeatures, cols: inputFeatures)
         denseGradientScratch = m
         return m.data
     }
 
-    private func gatherActive(from dense: UnsafeMutablePointer<Float>, into grad: UnsafeMutablePointer<Float>) {
+    func gatherActive(from dense: UnsafeMutablePointer<Float>, into grad: UnsafeMutablePointer<Float>) {
         for r in 0..<outputFeatures {
             for k in Int(pattern.rowStart[r])..<Int(pattern.rowStart[r + 1]) {
                 grad[k] = dense[r * inputFeatures + Int(pattern.columns[k])]

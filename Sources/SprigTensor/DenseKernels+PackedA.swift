@@ -8,12 +8,17 @@ extension DenseKernels {
     /// in order (a tile's partial sums go to C between blocks of the inner dimension and
     /// come back unchanged), so it has the bits of the product on the unpacked A.
     ///
+    /// With `continuing`, the chains continue from the values in C instead of zero: a
+    /// product over the inner dimension in consecutive pieces, each piece's call continuing
+    /// the last, gives every element the chain of the whole product (a convolution's weight
+    /// gradient over chunks of positions).
+    ///
     /// A convolution's weight gradient computed as its transpose, `dW^T = P dY^T`: each
     /// element `sum_j P(c, j) dY(o, j)` is the same chain of products as `dY P^T`'s.
-    public static func multiply(m: Int, n: Int, k: Int, packedA: UnsafePointer<Float>, b: Operand,
+    public static func multiply(m: Int, n: Int, k: Int, packedA: UnsafePointer<Float>, b: Operand, continuing: Bool = false,
                                 c: UnsafeMutablePointer<Float>, ldc: Int, workspace: DenseWorkspace) {
         precondition(k % tileColumns == 0, "packed A holds whole 16-index panels")
-        guard m > 0, n > 0 else { return }
+        guard m > 0, n > 0, k > 0 || !continuing else { return }
         guard k > 0 else {
             for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) }
             return
@@ -35,7 +40,7 @@ extension DenseKernels {
                     let height = min(tileRows, m - i0)
                     let full = height == tileRows && width == tileColumns
                     let target = c + i0 * ldc + j0
-                    var t = kb == 0 ? Tile(initial: nil, rows: height)
+                    var t = kb == 0 && !continuing ? Tile(initial: nil, rows: height)
                         : Tile(loading: target, ldc, rows: height, columns: width, full: full, scratch: tiles)
                     var q = kb
                     while q < end {

@@ -25,15 +25,23 @@ public enum PatchPanels {
         return table
     }
 
-    /// Writes the panels of input `x` ((C H W) x batch) into `panels`
-    /// ((C k k) x positions x batch floats), with `table` from `rowTable`.
-    public static func fill(_ g: ConvolutionGeometry, table: [Int32], x: Matrix, into panels: UnsafeMutablePointer<Float>) {
+    /// Output positions per chunk, so that a chunk's panels ((C k k) x positions x batch
+    /// floats) take about 256 KB and stay in the L2 cache between the products that read
+    /// them: at least one position.
+    public static func chunkPositions(_ g: ConvolutionGeometry, batch: Int) -> Int {
+        max(1, min(g.positions, (64 << 10) / max(1, g.channels * g.kernel * g.kernel * batch)))
+    }
+
+    /// Writes the panels of output positions `positions` of input `x` ((C H W) x batch) into
+    /// `panels` ((C k k) x positions.count x batch floats), with `table` from `rowTable`.
+    public static func fill(_ g: ConvolutionGeometry, table: [Int32], x: Matrix, positions: Range<Int>,
+                            into panels: UnsafeMutablePointer<Float>) {
         let b = x.cols, columns = g.channels * g.kernel * g.kernel, w = DenseKernels.tileColumns
         precondition(applies(batch: b) && table.count == columns * g.positions, "patch panels need whole panels")
         let X = UnsafePointer(x.data)
         table.withUnsafeBufferPointer { table in
             var panel = panels
-            for p in 0..<g.positions {
+            for p in positions {
                 let rows = table.baseAddress! + p * columns
                 var n0 = 0
                 while n0 < b {
@@ -51,6 +59,33 @@ public enum PatchPanels {
                     }
                     panel += columns * w
                     n0 += w
+                }
+            }
+        }
+    }
+
+    /// The adjoint of im2col over output positions `positions`: adds the patch gradient `dp`
+    /// ((C k k) x (positions.count x batch), row-major) into `dx` ((C H W) x batch), position
+    /// by position, patch row by patch row (c, ky, kx); `table` from `rowTable`.
+    public static func addPatchGradient(_ g: ConvolutionGeometry, table: [Int32], dp: UnsafePointer<Float>, positions: Range<Int>,
+                                        into dx: Matrix) {
+        let b = dx.cols, columns = g.channels * g.kernel * g.kernel, width = positions.count * b
+        precondition(table.count == columns * g.positions, "a row table of this geometry")
+        let DX = dx.data
+        table.withUnsafeBufferPointer { table in
+            for p in positions {
+                let rows = table.baseAddress! + p * columns
+                let offset = (p - positions.lowerBound) * b
+                for column in 0..<columns {
+                    let r = Int(rows[column])
+                    guard r >= 0 else { continue }
+                    let source = dp + column * width + offset, target = DX + r * b
+                    var n = 0
+                    while n + 8 <= b {
+                        DenseKernels.store8(DenseKernels.load8(target + n) + DenseKernels.load8(source + n), target + n)
+                        n += 8
+                    }
+                    while n < b { target[n] += source[n]; n += 1 }
                 }
             }
         }

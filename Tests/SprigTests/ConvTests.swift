@@ -120,8 +120,13 @@ import Testing
             .conv(channels: 3, kernel: 3, padding: 1), .pool(size: 2), .conv(channels: 4, kernel: 2), .fc(outputs: 3)])
         #expect(arch.weightShapes.map(\.name) == ["conv1", "conv2", "fc1"])
         #expect(arch.weightShapes.map(\.shape) == [[3, 2, 3, 3], [4, 3, 2, 2], [3, 16]])
-        let x = randomMatrix(72, 4, seed: 2)
-        let labels: [Int32] = [0, 2, 1, 2]
+        // Batch 4 takes im2col; 16 the patch panels (dense and masked dense products) and
+        // the im2col-free sparse kernels.
+        var smallChecked = 0
+        for batch in [4, 16] {
+        let x = randomMatrix(72, batch, seed: 2)
+        let labels: [Int32] = (0..<batch).map { Int32(($0 * 7 + 2) % 3) }
+        let scale = 1 / Float(batch)
         let loss = SoftmaxCrossEntropy()
         func build(_ sparsities: [Double]?, denseMath: Double) -> Sequential {
             let m = Sequential(layers: arch.makeLayers(sparsities: sparsities, seed: 5, denseMathDensity: denseMath,
@@ -130,10 +135,9 @@ import Testing
             return m
         }
         func gradients(_ m: Sequential) -> [Float] {
-            let (_, dz) = loss(m.forward(x), labels: labels, gradientScale: 0.25)
+            let (_, dz) = loss(m.forward(x), labels: labels, gradientScale: scale)
             return m.backwardGradients(dz!)
         }
-        var smallChecked = 0
         for sparsities in [nil, [0.5, 0.5, 0.3]] as [[Double]?] {
             let m = build(sparsities, denseMath: 1.1)
             let g = gradients(m)
@@ -149,7 +153,7 @@ import Testing
             // is checked to |numeric - analytic| <= 2e-7 + 1e-4 |numeric| (the float gradients
             // come ten times closer than that).
             let v = (0..<m.store.count).map { Double(m.store.values[$0]) }
-            let floatLoss = loss(m.forward(x), labels: labels, gradientScale: nil).0.lossSum / 4
+            let floatLoss = loss(m.forward(x), labels: labels, gradientScale: nil).0.lossSum / Double(batch)
             #expect(abs(doubleLoss(m, v, x: x, labels: labels) - floatLoss) < 1e-5, "the Double network is not the same network")
             var failing: [String] = []
             for i in 0..<m.store.count {
@@ -162,6 +166,7 @@ import Testing
                 if abs(numeric - Double(g[i])) > 2e-7 + 1e-4 * abs(numeric) { failing.append("\(i): \(numeric) vs \(g[i])") }
             }
             #expect(failing.isEmpty, "parameters fail the finite-difference check (sparse: \(sparsities != nil)): \(failing)")
+        }
         }
         #expect(smallChecked > 0, "no gradient below 1e-3 was checked")
     }

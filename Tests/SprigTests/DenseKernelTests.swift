@@ -75,6 +75,29 @@ import Testing
         for i in 0..<m { for j in 0..<n {
             #expect(c[i * n + j].bitPattern == chain(i, j, from: 0).bitPattern, "packed A: C[\(i), \(j)] of \(m)x\(n)x\(k)")
         }}
+        // The same product in two pieces of the inner dimension, the second continuing the first.
+        if k >= 32 {
+            let split = (k / 32) * 16
+            var first = [Float](repeating: 0, count: m * split), second = [Float](repeating: 0, count: m * (k - split))
+            for i in 0..<m {
+                for l in 0..<split { first[(l / 16) * m * 16 + i * 16 + l % 16] = a[i * k + l] }
+                for l in split..<k { second[((l - split) / 16) * m * 16 + i * 16 + (l - split) % 16] = a[i * k + l] }
+            }
+            c = [Float](repeating: .nan, count: m * n)
+            b.withUnsafeBufferPointer { b in c.withUnsafeMutableBufferPointer { c in
+                first.withUnsafeBufferPointer {
+                    DenseKernels.multiply(m: m, n: n, k: split, packedA: $0.baseAddress!, b: .init(b.baseAddress!, rowStride: n),
+                                          c: c.baseAddress!, ldc: n, workspace: workspace)
+                }
+                second.withUnsafeBufferPointer {
+                    DenseKernels.multiply(m: m, n: n, k: k - split, packedA: $0.baseAddress!, b: .init(b.baseAddress! + split * n, rowStride: n),
+                                          continuing: true, c: c.baseAddress!, ldc: n, workspace: workspace)
+                }
+            }}
+            for i in 0..<m { for j in 0..<n {
+                #expect(c[i * n + j].bitPattern == chain(i, j, from: 0).bitPattern, "continued: C[\(i), \(j)] of \(m)x\(n)x\(k)")
+            }}
+        }
         guard n % 16 == 0 else { return }
         // B in panels of 16 columns: B(l, j) at (j / 16) k 16 + l 16 + j % 16.
         var packedB = [Float](repeating: .nan, count: k * n)
@@ -92,24 +115,42 @@ import Testing
     }
 
     /// `PatchPanels.fill` writes the im2col patch matrix (rows (c, ky, kx), columns (y', x', n),
-    /// zeros in the padding) in the panel layout, for stride 1 and 2 and 1 x 1 and 3 x 3 kernels.
+    /// zeros in the padding) in the panel layout, chunk of positions by chunk, and
+    /// `addPatchGradient` adds a chunk's patch gradient into the input gradient as the plain
+    /// loop over (position, c, ky, kx) does; stride 1 and 2, 1 x 1, 3 x 3 and 5 x 5 kernels.
     @Test func patchPanelsHoldThePatchMatrix() {
         for (kernel, stride, padding) in [(3, 1, 1), (3, 2, 1), (1, 2, 0), (5, 1, 2)] {
             let g = ConvolutionGeometry(channels: 3, height: 7, width: 6, kernel: kernel, stride: stride, padding: padding)
-            let rows = g.channels * kernel * kernel
+            let rows = g.channels * kernel * kernel, table = PatchPanels.rowTable(g)
             for batch in [16, 32] {
                 let x = randomMatrix(g.channels * g.height * g.width, batch, seed: UInt64(batch + kernel))
-                let panels = Matrix(rows: rows, cols: g.positions * batch)
-                panels.data.update(repeating: .nan, count: panels.count)
-                PatchPanels.fill(g, table: PatchPanels.rowTable(g), x: x, into: panels.data)
+                let chunks = [0..<(g.positions / 3), (g.positions / 3)..<g.positions]
                 var same = true
-                for column in 0..<rows { for p in 0..<g.positions { for n in 0..<batch {
-                    let r = g.inputRow(column: column, oy: p / g.outputWidth, ox: p % g.outputWidth)
-                    let expected: Float = r < 0 ? 0 : x[r, n]
-                    let j = p * batch + n
-                    same = same && panels.data[(j / 16) * rows * 16 + column * 16 + j % 16].bitPattern == expected.bitPattern
-                }}}
+                for chunk in chunks {
+                    var panels = [Float](repeating: .nan, count: rows * chunk.count * batch)
+                    panels.withUnsafeMutableBufferPointer { PatchPanels.fill(g, table: table, x: x, positions: chunk, into: $0.baseAddress!) }
+                    for column in 0..<rows { for p in chunk { for n in 0..<batch {
+                        let r = g.inputRow(column: column, oy: p / g.outputWidth, ox: p % g.outputWidth)
+                        let expected: Float = r < 0 ? 0 : x[r, n]
+                        let j = (p - chunk.lowerBound) * batch + n
+                        same = same && panels[(j / 16) * rows * 16 + column * 16 + j % 16].bitPattern == expected.bitPattern
+                    }}}
+                }
                 #expect(same, "patch panels differ (kernel \(kernel), stride \(stride), padding \(padding), batch \(batch))")
+                // The adjoint, chunk by chunk, against the plain loop in the same order.
+                let dx = Matrix(rows: x.rows, cols: batch)
+                var expected = [Float](repeating: 0, count: x.rows * batch)
+                for chunk in chunks {
+                    let width = chunk.count * batch
+                    let dp = DenseKernelTests.randomValues(rows * width, seed: UInt64(chunk.lowerBound + 7))
+                    dp.withUnsafeBufferPointer { PatchPanels.addPatchGradient(g, table: table, dp: $0.baseAddress!, positions: chunk, into: dx) }
+                    for p in chunk { for column in 0..<rows {
+                        let r = g.inputRow(column: column, oy: p / g.outputWidth, ox: p % g.outputWidth)
+                        guard r >= 0 else { continue }
+                        for n in 0..<batch { expected[r * batch + n] += dp[column * width + (p - chunk.lowerBound) * batch + n] }
+                    }}
+                }
+                #expect(dx.values.map(\.bitPattern) == expected.map(\.bitPattern), "patch gradient differs (kernel \(kernel), batch \(batch))")
             }
         }
     }

@@ -1,0 +1,91 @@
+import SprigTensor
+
+/// A convolution's dense products on its patch matrix in `DenseKernels`' panel layout
+/// (`PatchPanels`), a chunk of output positions at a time, so that a chunk's patches are
+/// written once into the L2 cache and read there, and the whole (C k k) x (positions x
+/// batch) patch matrix is never held:
+///
+///     Y[:, chunk]  = W P[:, chunk] + b 1^T                  (forward; B in panels, nothing packed)
+///     dW^T        += P[:, chunk] dY[:, chunk]^T              (weight gradient; A in panels)
+///     dX          += col2im(W^T dY[:, chunk])                (input gradient)
+///
+/// Every element of Y and of dW is its chain of fused multiply-adds over the inner
+/// dimension in order (`DenseKernels`), chunked or not; dX adds the chunks' patch
+/// gradients position by position. Nothing depends on the examples beside a column, so a
+/// micro-batch's bits do not depend on the batch it sits in. Needs batches that fill
+/// whole panels (`PatchPanels.applies`).
+final class PanelConvolution {
+    let geometry: ConvolutionGeometry
+    let outputChannels: Int
+    /// The input row of each (position, patch row).
+    private lazy var table = PatchPanels.rowTable(geometry)
+    /// A chunk's panels, a chunk's patch gradient, and `dW^T`.
+    private var panels: [Float] = []
+    private var patchGradient: [Float] = []
+    private var transposedWeightGradient: [Float] = []
+    private let workspace = DenseWorkspace()
+
+    init(geometry: ConvolutionGeometry, outputChannels: Int) {
+        self.geometry = geometry
+        self.outputChannels = outputChannels
+    }
+
+    private var patchRows: Int { geometry.channels * geometry.kernel * geometry.kernel }
+
+    /// The chunks of output positions for batches of `batch`, and the buffer for one chunk's panels.
+    private func chunks(batch: Int) -> [Range<Int>] {
+        let size = PatchPanels.chunkPositions(geometry, batch: batch)
+        if panels.count < patchRows * size * batch { panels = [Float](repeating: 0, count: patchRows * size * batch) }
+        return stride(from: 0, to: geometry.positions, by: size).map { $0..<min($0 + size, geometry.positions) }
+    }
+
+    /// `Y = W P + b 1^T` with `W` O x (C k k) row-major and `y` O x (positions x batch).
+    func forward(weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?, x: Matrix, y: Matrix) {
+        let b = x.cols, k = patchRows, n = geometry.positions * b
+        for chunk in chunks(batch: b) {
+            panels.withUnsafeMutableBufferPointer { panels in
+                PatchPanels.fill(geometry, table: table, x: x, positions: chunk, into: panels.baseAddress!)
+                DenseKernels.multiply(m: outputChannels, n: chunk.count * b, k: k, a: .init(weights, rowStride: k),
+                                      packedB: panels.baseAddress!, rowInitial: bias, c: y.data + chunk.lowerBound * b, ldc: n,
+                                      workspace: workspace)
+            }
+        }
+    }
+
+    /// `dW = dY P^T` (O x (C k k), row-major, overwritten) for the forward pass on `x`,
+    /// computed as `(P dY^T)^T` chunk after chunk, each continuing the chains of the last.
+    func weightGradient(dy: Matrix, x: Matrix, into dw: UnsafeMutablePointer<Float>) {
+        let b = x.cols, k = patchRows, o = outputChannels, n = dy.cols
+        if transposedWeightGradient.count != k * o { transposedWeightGradient = [Float](repeating: 0, count: k * o) }
+        let chunks = chunks(batch: b)
+        transposedWeightGradient.withUnsafeMutableBufferPointer { t in
+            panels.withUnsafeMutableBufferPointer { panels in
+                for (i, chunk) in chunks.enumerated() {
+                    PatchPanels.fill(geometry, table: table, x: x, positions: chunk, into: panels.baseAddress!)
+                    DenseKernels.multiply(m: k, n: o, k: chunk.count * b, packedA: panels.baseAddress!,
+                                          b: .init(dy.data + chunk.lowerBound * b, rowStride: 1, columnStride: n), continuing: i > 0,
+                                          c: t.baseAddress!, ldc: o, workspace: workspace)
+                }
+            }
+            for i in 0..<o { for j in 0..<k { dw[i * k + j] = t[j * o + i] } }
+        }
+    }
+
+    /// `dX = col2im(W^T dY)` ((C H W) x batch, overwritten), chunk after chunk.
+    func inputGradient(weights: UnsafePointer<Float>, dy: Matrix, into dx: Matrix) {
+        let b = dx.cols, k = patchRows, n = dy.cols
+        let chunks = chunks(batch: b)
+        let size = PatchPanels.chunkPositions(geometry, batch: b) * b
+        if patchGradient.count < k * size { patchGradient = [Float](repeating: 0, count: k * size) }
+        dx.data.update(repeating: 0, count: dx.count)
+        patchGradient.withUnsafeMutableBufferPointer { dp in
+            for chunk in chunks {
+                let width = chunk.count * b
+                DenseKernels.multiply(m: k, n: width, k: outputChannels, a: .init(weights, rowStride: 1, columnStride: k),
+                                      b: .init(dy.data + chunk.lowerBound * b, rowStride: n), rowInitial: nil, c: dp.baseAddress!,
+                                      ldc: width, workspace: workspace)
+                PatchPanels.addPatchGradient(geometry, table: table, dp: dp.baseAddress!, positions: chunk, into: dx)
+            }
+        }
+    }
+}
