@@ -45,6 +45,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON object per row instead of tables.")
     var json = false
 
+    @Flag(name: .long, help: "Instead: time each distinct convolution of the models on the sparse kernels and on the masked dense product, at densities 0.05 to 0.7 (the crossover behind conv_dense_math_density).")
+    var convCrossover = false
+
     func validate() throws {
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
         guard microbatches >= 1, batch % microbatches == 0 else { throw ValidationError("--microbatches must divide --batch") }
@@ -65,6 +68,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         BLAS.setThreads(threads)
+        if convCrossover { return crossover() }
         let levels = sparsities.split(separator: ",").map { Double($0)! }
         let sgemm = GEMMThroughput.measure(m: 1024, n: 1024, k: 1024)
         emit(["kernel": .string("sgemm"), "shape": .string("1024x1024x1024"), "gflops": .number(sgemm), "threads": .int(threads)],
@@ -146,6 +150,35 @@ struct BenchCommand: ParsableCommand {
         }
         if !json, let peak = ResourceUsage.peakResidentBytes {
             print(String(format: "\npeak resident memory of the process: %.1f MiB", Double(peak) / 1_048_576))
+        }
+    }
+
+    /// `--conv-crossover`: each distinct convolution of the models, sparse kernels against the
+    /// masked dense product, one micro-batch.
+    private func crossover() {
+        let densities = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]
+        let microbatch = batch / microbatches
+        if !json {
+            print("one convolution's training pass (forward, both gradients), micro-batch \(microbatch): masked dense time / sparse time")
+            print("model           convolution              " + densities.map { String(format: "%6.2f", $0) }.joined(separator: " ") + "  crossover")
+        }
+        for name in models.split(separator: ",").map(String.init) {
+            var seen: [String] = []
+            for case let conv as Conv2D in ModelArchitecture.zoo[name]!.makeModel(seed: 1).leaves {
+                let g = conv.geometry
+                let shape = "\(g.channels)x\(g.height)x\(g.width)>\(conv.outputChannels)@\(g.kernel)x\(g.kernel)/\(g.stride)"
+                guard !seen.contains(shape) else { continue }
+                seen.append(shape)
+                let rows = ConvolutionCrossover.measure(geometry: g, outputChannels: conv.outputChannels, densities: densities,
+                                                        batch: microbatch, seconds: seconds / 10)
+                let crossover = rows.first { $0.denseSeconds < $0.sparseSeconds }?.density
+                emit(["kernel": .string("conv_crossover"), "model": .string(name), "convolution": .string(shape),
+                      "batch": .int(microbatch), "crossover_density": crossover.map(JSONValue.number) ?? .null,
+                      "dense_over_sparse": .object(rows.map { (String($0.density), $0.denseSeconds / $0.sparseSeconds) })],
+                     text: name.padding(toLength: 15, withPad: " ", startingAt: 0) + " " + shape.padding(toLength: 24, withPad: " ", startingAt: 0)
+                        + rows.map { String(format: "%6.2f", $0.denseSeconds / $0.sparseSeconds) }.joined(separator: " ")
+                        + "  " + (crossover.map { String(format: "%.2f", $0) } ?? "> 0.7"))
+            }
         }
     }
 

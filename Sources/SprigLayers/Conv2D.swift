@@ -31,11 +31,14 @@ public final class Conv2D: Layer {
     /// The last forward pass's input, and whether `patches` holds its im2col.
     private var input: Matrix?
     private var patchesCurrent = false
-    /// For the im2col-free path: the product's output, a row of zeros for the padding, and the input row of every (active entry, position), for the
-    /// pattern version `rowsVersion`.
+    /// For the im2col-free path: the product's output, a row of zeros for the padding, and
+    /// the input row of every (active entry, position), entry by entry for the weight
+    /// gradient and position by position for the forward pass (`SparseConvolutionKernels`),
+    /// for the pattern version `rowsVersion`.
     private var directOutput: Matrix?
     private var zeros: [Float] = []
     private var inputRows: [Int32] = []
+    private var rowsByPosition: [Int32] = []
     private var rowsVersion = -1
     /// The taps seen from the input, for the transposed-convolution input gradient, for the
     /// pattern version `tapsVersion`.
@@ -104,8 +107,9 @@ public final class Conv2D: Layer {
     private func directProduct(batch: Int) -> SparseLinear? {
         guard let sparse = product as? SparseLinear, !sparse.usesDenseMath, SparseConvolutionKernels.applies(batch: batch),
               sparse.pattern.activeCount * positions <= 16 << 20 else { return nil }
-        if rowsVersion != sparse.patternVersion || inputRows.count != sparse.pattern.activeCount * positions {
+        if rowsVersion != sparse.patternVersion || rowsByPosition.count != sparse.pattern.activeCount * positions {
             inputRows = SparseConvolutionKernels.inputRows(sparse.pattern, geometry)
+            rowsByPosition = SparseConvolutionKernels.byPosition(inputRows, activeCount: sparse.pattern.activeCount, positions: positions)
             rowsVersion = sparse.patternVersion
         }
         if zeros.count < batch { zeros = [Float](repeating: 0, count: batch) }
@@ -140,7 +144,7 @@ public final class Conv2D: Layer {
             let y = Matrix.reuse(directOutput, rows: outputChannels, cols: positions * batch)
             directOutput = y
             zeros.withUnsafeBufferPointer { zeros in
-                SparseConvolutionKernels.forward(sparse.pattern, rows: inputRows, positions: positions,
+                SparseConvolutionKernels.forward(sparse.pattern, rows: rowsByPosition, positions: positions,
                                                  values: sparse.activeWeights.baseAddress!, bias: sparse.biasValues.baseAddress!,
                                                  x: x, y: y, zeros: zeros.baseAddress!)
             }

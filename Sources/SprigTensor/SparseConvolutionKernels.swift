@@ -59,8 +59,16 @@ public enum SparseConvolutionKernels {
         return rows
     }
 
+    /// `inputRows` position by position: `byPosition[p * activeCount + k]`, so that the
+    /// forward pass reads a row's entries at one position from consecutive memory.
+    public static func byPosition(_ rows: [Int32], activeCount: Int, positions: Int) -> [Int32] {
+        var out = [Int32](repeating: -1, count: rows.count)
+        for k in 0..<activeCount { for p in 0..<positions { out[p * activeCount + k] = rows[k * positions + p] } }
+        return out
+    }
+
     /// `Y = W P + b 1^T` with `y` O x (positions x batch), overwritten; `x` is the input,
-    /// (C H W) x batch; `zeros` holds `batch` zeros.
+    /// (C H W) x batch; `zeros` holds `batch` zeros; `rows` is `byPosition` of `inputRows`.
     public static func forward(_ pattern: SparsePattern, rows: [Int32], positions: Int, values: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>, x: Matrix, y: Matrix, zeros: UnsafePointer<Float>) {
         let b = x.cols
@@ -68,17 +76,19 @@ public enum SparseConvolutionKernels {
         let X = UnsafePointer(x.data), Y = y.data
         pattern.rowStart.withUnsafeBufferPointer { rowStart in
             rows.withUnsafeBufferPointer { rows in
+                let active = pattern.activeCount
                 for i in 0..<pattern.rows {
                     let lo = Int(rowStart[i]), hi = Int(rowStart[i + 1])
                     let bi = SIMD8<Float>(repeating: bias[i])
                     for p in 0..<positions {
                         let out = Y + (i * positions + p) * b
+                        let at = rows.baseAddress! + p * active
                         var j = 0
                         while j + 32 <= b {
                             var a0 = bi, a1 = bi, a2 = bi, a3 = bi
                             for k in lo..<hi {
                                 let w = SIMD8<Float>(repeating: values[k])
-                                let r = Int(rows[k * positions + p])
+                                let r = Int(at[k])
                                 let xp = (r < 0 ? zeros : X + r * b) + j
                                 a0 = a0.addingProduct(w, SparseKernels.load8(xp))
                                 a1 = a1.addingProduct(w, SparseKernels.load8(xp + 8))
@@ -92,7 +102,7 @@ public enum SparseConvolutionKernels {
                         while j < b {
                             var a0 = bi
                             for k in lo..<hi {
-                                let r = Int(rows[k * positions + p])
+                                let r = Int(at[k])
                                 let xp = (r < 0 ? zeros : X + r * b) + j
                                 a0 = a0.addingProduct(SIMD8<Float>(repeating: values[k]), SparseKernels.load8(xp))
                             }
@@ -107,7 +117,9 @@ public enum SparseConvolutionKernels {
 
     /// `grad[k] = dY[i, :] . P[c_k, :]` for every active entry k (row i), overwritten;
     /// `dy` is O x (positions x batch). The entries of a row go eight, then four, then one
-    /// at a time, each finished as `SparseKernels.weightGradient` finishes it.
+    /// at a time, each finished as `SparseKernels.weightGradient` finishes it. `rows` is
+    /// `inputRows` (each entry's positions in consecutive memory: eight streams for a group,
+    /// measured faster than `byPosition` here).
     public static func weightGradient(_ pattern: SparsePattern, rows: [Int32], positions: Int, dy: Matrix, x: Matrix,
                                       grad: UnsafeMutablePointer<Float>, zeros: UnsafePointer<Float>) {
         let b = x.cols

@@ -34,7 +34,9 @@ import Testing
                 let zeros = [Float](repeating: 0, count: batch)
                 let expected = Matrix(rows: 4, cols: g.positions * batch), direct = Matrix(rows: 4, cols: g.positions * batch)
                 SparseKernels.forward(pattern, values: values, bias: bias, x: p, y: expected)
-                SparseConvolutionKernels.forward(pattern, rows: rows, positions: g.positions, values: values, bias: bias,
+                SparseConvolutionKernels.forward(pattern, rows: SparseConvolutionKernels.byPosition(rows, activeCount: pattern.activeCount,
+                                                                                    positions: g.positions),
+                                                 positions: g.positions, values: values, bias: bias,
                                                  x: x, y: direct, zeros: zeros)
                 #expect(expected.values.map(\.bitPattern) == direct.values.map(\.bitPattern),
                         "forward differs (stride \(stride), padding \(padding), batch \(batch))")
