@@ -62,9 +62,10 @@ public struct TrainingThroughput {
     /// each has trained `seconds`: a drift in the machine's speed falls on all of them
     /// alike, so their ratios hold even on a shared machine.
     ///
-    /// Every round starts on a mask-update step (for a method that updates masks), timed
-    /// apart from the others, so a step's time is amortised over a real period:
-    /// `(t_update + (deltaT - 1) t_step) / deltaT`, without running `deltaT` steps a round.
+    /// Every round starts on a mask-update step (for a method that updates masks); it and the
+    /// step after it (which rebuilds what the new masks change) are timed apart from the
+    /// others, so a step's time is amortised over a real period,
+    /// `(t_update + t_next + (deltaT - 2) t_step) / deltaT`, without running `deltaT` steps a round.
     public static func interleaved(_ configurations: [TrainingThroughput], seconds: Double) -> [Result] {
         let sessions = configurations.map { Session($0) }
         for session in sessions { session.round(3) } // warm-up
@@ -131,7 +132,9 @@ public struct TrainingThroughput {
             defer { StepProfile.enabled = false }
             for _ in 0..<n {
                 let b = batches[t % 3]
-                let updating = step.policy?.updatesMasks(atStep: t) ?? false
+                // The update step and the step after it (whose forward pass rebuilds the
+                // tables of the layers whose masks changed) count as the update's.
+                let updating = (step.policy?.updatesMasks(atStep: t) ?? false) || (step.policy?.updatesMasks(atStep: t - 1) ?? false)
                 let parts = StepProfile.seconds
                 let start = monotonicSeconds()
                 step(step.runsSideBySide(atStep: t) ? b.sideBySide : b.oneByOne, learningRate: 0.01, step: t)
@@ -146,9 +149,9 @@ public struct TrainingThroughput {
         }
 
         func result() -> Result {
-            // The amortised step: one update step in deltaT (every step when all are updates).
+            // The amortised step: two update steps in deltaT (every step when all are updates).
             let deltaT = Double(configuration.deltaT)
-            let (u, s) = (updates > 0 ? 1 / deltaT : 0, steps > 0 ? (updates > 0 ? 1 - 1 / deltaT : 1) : 0)
+            let u = updates == 0 ? 0 : steps == 0 ? 1 : min(1, 2 / deltaT), s = 1 - u
             let perStep = (updates > 0 ? u * updateSeconds / Double(updates) : 0) + (steps > 0 ? s * stepSeconds / Double(steps) : 0)
             var shares: [StepProfile.Part: Double] = [:]
             for part in StepProfile.Part.allCases {
