@@ -45,6 +45,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON object per row instead of tables.")
     var json = false
 
+    @Flag(name: .long, help: "Instead: the forward pass alone (evaluation mode) at batch 1 and at --batch, each sparsity beside dense, in turn.")
+    var inference = false
+
     @Flag(name: .long, help: "Instead: time each distinct convolution of the models on the sparse kernels and on the masked dense product, at densities 0.05 to 0.7 (the crossover behind conv_dense_math_density).")
     var convCrossover = false
 
@@ -69,6 +72,7 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         BLAS.setThreads(threads)
         if convCrossover { return crossover() }
+        if inference { return inferenceRows() }
         let levels = sparsities.split(separator: ",").map { Double($0)! }
         let sgemm = GEMMThroughput.measure(m: 1024, n: 1024, k: 1024)
         emit(["kernel": .string("sgemm"), "shape": .string("1024x1024x1024"), "gflops": .number(sgemm), "threads": .int(threads)],
@@ -150,6 +154,32 @@ struct BenchCommand: ParsableCommand {
         }
         if !json, let peak = ResourceUsage.peakResidentBytes {
             print(String(format: "\npeak resident memory of the process: %.1f MiB", Double(peak) / 1_048_576))
+        }
+    }
+
+    /// `--inference`: forward passes per second at batch 1 and at `batch`, each sparsity measured
+    /// in turn with the dense model.
+    private func inferenceRows() {
+        let levels = sparsities.split(separator: ",").map { Double($0)! }
+        let spread = SparsityDistribution(rawValue: distribution)!
+        if !json {
+            print("forward pass alone (evaluation mode), one thread; each row measured in turn with the dense model")
+            print("model           sparsity  batch  samples/s  dense samples/s  vs dense")
+        }
+        for name in models.split(separator: ",").map(String.init) {
+            let arch = ModelArchitecture.zoo[name]!
+            for b in [1, batch] {
+                for s in levels where s > 0 || levels == [0] {
+                    let rates = InferenceThroughput.interleaved([.init(model: arch, sparsity: s, distribution: spread, batch: b),
+                                                                 .init(model: arch, sparsity: 0, distribution: spread, batch: b)],
+                                                                seconds: seconds)
+                    emit(["kernel": .string("inference"), "model": .string(name), "sparsity": .number(s), "distribution": .string(distribution),
+                          "batch": .int(b), "samples_per_second": .number(rates[0]), "dense_samples_per_second": .number(rates[1]),
+                          "speedup_vs_dense": .number(rates[0] / rates[1])],
+                         text: name.padding(toLength: 15, withPad: " ", startingAt: 0)
+                            + String(format: " %8.2f  %5d  %9.0f  %15.0f  %7.2fx", s, b, rates[0], rates[1], rates[0] / rates[1]))
+                }
+            }
         }
     }
 

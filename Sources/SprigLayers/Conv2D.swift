@@ -47,6 +47,11 @@ public final class Conv2D: Layer {
     /// The dense products on patch panels (a dense product, a masked dense one, and the
     /// dense gradient of RigL's update steps).
     private lazy var panels = PanelConvolution(geometry: geometry, outputChannels: outputChannels)
+    /// For one example on sparse kernels: the padded input and the entries' offsets in it,
+    /// for the pattern version `singleOffsetsVersion`.
+    private var paddedInput: [Float] = []
+    private var singleOffsets: [Int32] = []
+    private var singleOffsetsVersion = -1
     /// The expanded weights of a masked dense product's last forward pass on panels.
     private var maskedWeights: Matrix?
     /// How the last forward pass ran, which its backward pass follows.
@@ -150,6 +155,10 @@ public final class Conv2D: Layer {
             }
             return Matrix(viewing: y, rows: outputFeatures, cols: batch)
         }
+        if batch == 1, SingleExampleConvolution.applies(geometry), let sparse = product as? SparseLinear, !sparse.usesDenseMath {
+            path = .patches // a backward pass builds the patches
+            return singleExampleForward(sparse, x)
+        }
         if PatchPanels.applies(batch: batch), let (weights, bias) = panelWeights() {
             path = .panels
             let y = Matrix.reuse(directOutput, rows: outputChannels, cols: positions * batch)
@@ -160,6 +169,25 @@ public final class Conv2D: Layer {
         path = .patches
         let y = product.forward(currentPatches(of: x))
         return Matrix(viewing: y, rows: outputFeatures, cols: batch)
+    }
+
+    /// One example through sparse kernels with the output positions in the lanes
+    /// (`SingleExampleConvolution`): the padded input, no patch matrix.
+    private func singleExampleForward(_ sparse: SparseLinear, _ x: Matrix) -> Matrix {
+        if singleOffsetsVersion != sparse.patternVersion || singleOffsets.count != sparse.pattern.activeCount {
+            singleOffsets = SingleExampleConvolution.offsets(sparse.pattern, geometry)
+            singleOffsetsVersion = sparse.patternVersion
+        }
+        let count = SingleExampleConvolution.paddedCount(geometry)
+        if paddedInput.count != count { paddedInput = [Float](repeating: 0, count: count) }
+        let y = Matrix.reuse(directOutput, rows: outputChannels, cols: positions)
+        directOutput = y
+        paddedInput.withUnsafeMutableBufferPointer { padded in
+            SingleExampleConvolution.pad(geometry, x: x.data, into: padded.baseAddress!)
+            SingleExampleConvolution.forward(sparse.pattern, geometry, offsets: singleOffsets, values: sparse.activeWeights.baseAddress!,
+                                             bias: sparse.biasValues.baseAddress!, padded: padded.baseAddress!, y: y.data)
+        }
+        return Matrix(viewing: y, rows: outputFeatures, cols: 1)
     }
 
     /// The weights and bias of a dense product on panels: a `Linear`'s, or a masked dense

@@ -32,9 +32,12 @@ final class PanelConvolution {
 
     private var patchRows: Int { geometry.channels * geometry.kernel * geometry.kernel }
 
-    /// The chunks of output positions for batches of `batch`, and the buffer for one chunk's panels.
-    private func chunks(batch: Int) -> [Range<Int>] {
-        let size = PatchPanels.chunkPositions(geometry, batch: batch)
+    /// The chunks of output positions for batches of `batch`, and the buffer for one chunk's
+    /// panels. The weight gradient's chunks span at least 512 columns: each chunk loads and
+    /// stores all of `dW^T` once, which must not outweigh its products.
+    private func chunks(batch: Int, forWeightGradient: Bool = false) -> [Range<Int>] {
+        var size = PatchPanels.chunkPositions(geometry, batch: batch)
+        if forWeightGradient { size = min(geometry.positions, max(size, (512 + batch - 1) / batch)) }
         if panels.count < patchRows * size * batch { panels = [Float](repeating: 0, count: patchRows * size * batch) }
         return stride(from: 0, to: geometry.positions, by: size).map { $0..<min($0 + size, geometry.positions) }
     }
@@ -57,7 +60,7 @@ final class PanelConvolution {
     func weightGradient(dy: Matrix, x: Matrix, into dw: UnsafeMutablePointer<Float>) {
         let b = x.cols, k = patchRows, o = outputChannels, n = dy.cols
         if transposedWeightGradient.count != k * o { transposedWeightGradient = [Float](repeating: 0, count: k * o) }
-        let chunks = chunks(batch: b)
+        let chunks = chunks(batch: b, forWeightGradient: true)
         transposedWeightGradient.withUnsafeMutableBufferPointer { t in
             panels.withUnsafeMutableBufferPointer { panels in
                 for (i, chunk) in chunks.enumerated() {
@@ -67,7 +70,7 @@ final class PanelConvolution {
                                           c: t.baseAddress!, ldc: o, workspace: workspace)
                 }
             }
-            for i in 0..<o { for j in 0..<k { dw[i * k + j] = t[j * o + i] } }
+            DenseKernels.transpose(rows: k, cols: o, source: t.baseAddress!, target: dw)
         }
     }
 

@@ -44,6 +44,22 @@ extension DenseKernels {
         }
     }
 
+    /// `target = source^T`: `source` rows x cols (row-major), `target` cols x rows, in 8 x 8
+    /// blocks transposed in registers (the rest one value at a time).
+    public static func transpose(rows: Int, cols: Int, source: UnsafePointer<Float>, target: UnsafeMutablePointer<Float>) {
+        var i = 0
+        while i + 8 <= rows {
+            var j = 0
+            while j + 8 <= cols {
+                transpose8x8(source + i * cols + j, cols, into: target + j * rows + i, rows)
+                j += 8
+            }
+            for jj in j..<cols { for ii in i..<(i + 8) { target[jj * rows + ii] = source[ii * cols + jj] } }
+            i += 8
+        }
+        for ii in i..<rows { for jj in 0..<cols { target[jj * rows + ii] = source[ii * cols + jj] } }
+    }
+
     /// Writes the transpose of the 8 x 8 block whose row i is `source + i * ld` (8
     /// contiguous values) as 8 rows at `target + k * ldt`: three rounds that each pair the
     /// rows differing in one bit of their index and split their lanes into even and odd.

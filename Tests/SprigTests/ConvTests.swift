@@ -52,6 +52,43 @@ import Testing
         }
     }
 
+    /// One example with the positions in the lanes gives every output its chain of fused
+    /// multiply-adds from the bias (what `SparseKernels.forward` gives on the patch matrix in
+    /// its SIMD lanes), for 1 x 1, 3 x 3 and 5 x 5 kernels, with and without padding, and output
+    /// widths that are and are not multiples of 8 and 16.
+    @Test func singleExampleConvolutionGivesThePatchProductsBits() {
+        for (kernel, padding, width) in [(3, 1, 16), (3, 1, 13), (1, 0, 8), (5, 2, 21), (3, 0, 11)] {
+            let g = ConvolutionGeometry(channels: 3, height: 6, width: width, kernel: kernel, stride: 1, padding: padding)
+            let columns = g.channels * kernel * kernel
+            var random = StatelessRandom(seed: UInt64(kernel * 100 + width), purpose: .shuffle)
+            let pattern = SparsePattern(rows: 5, cols: columns, activeIndices: (0..<(5 * columns)).filter { _ in random.nextInt(below: 10) < 3 })
+            let values = (0..<pattern.activeCount).map { _ in random.nextNormal() }
+            let bias: [Float] = [0.5, -0.25, 0, 1, 2]
+            let x = randomMatrix(g.channels * g.height * g.width, 1, seed: UInt64(width))
+            // The plain loop: each output the chain of fused multiply-adds over its row's
+            // active entries in order, from the bias, reading 0 in the padding.
+            var expected = [Float](repeating: 0, count: 5 * g.positions)
+            for i in 0..<5 { for q in 0..<g.positions {
+                var acc = bias[i]
+                for k in Int(pattern.rowStart[i])..<Int(pattern.rowStart[i + 1]) {
+                    let r = g.inputRow(column: Int(pattern.columns[k]), oy: q / g.outputWidth, ox: q % g.outputWidth)
+                    acc = acc.addingProduct(values[k], r < 0 ? 0 : x[r, 0])
+                }
+                expected[i * g.positions + q] = acc
+            }}
+            var padded = [Float](repeating: .nan, count: SingleExampleConvolution.paddedCount(g))
+            var y = [Float](repeating: .nan, count: 5 * g.positions)
+            padded.withUnsafeMutableBufferPointer { padded in
+                SingleExampleConvolution.pad(g, x: x.data, into: padded.baseAddress!)
+                y.withUnsafeMutableBufferPointer {
+                    SingleExampleConvolution.forward(pattern, g, offsets: SingleExampleConvolution.offsets(pattern, g), values: values,
+                                                     bias: bias, padded: padded.baseAddress!, y: $0.baseAddress!)
+                }
+            }
+            #expect(y.map(\.bitPattern) == expected.map(\.bitPattern), "kernel \(kernel), padding \(padding), width \(width)")
+        }
+    }
+
     /// The transposed-convolution input gradient equals, bit for bit, the plain loop that
     /// adds `w dY` into each input value in the order (o, k, y', x') with one fused
     /// multiply-add each, from zero; for stride 1 and 2, 1 x 1 and 3 x 3 kernels, padding,

@@ -114,6 +114,20 @@ import Testing
         }}
     }
 
+    /// `transpose` moves every value, in whole 8 x 8 blocks and at the edges.
+    @Test(arguments: [(1, 1), (8, 8), (13, 21), (144, 16), (9, 64)])
+    func transposeMovesEveryValue(shape: (Int, Int)) {
+        let (rows, cols) = shape
+        let a = DenseKernelTests.randomValues(rows * cols, seed: 8)
+        var t = [Float](repeating: .nan, count: rows * cols)
+        a.withUnsafeBufferPointer { a in t.withUnsafeMutableBufferPointer {
+            DenseKernels.transpose(rows: rows, cols: cols, source: a.baseAddress!, target: $0.baseAddress!)
+        }}
+        var same = true
+        for i in 0..<rows { for j in 0..<cols { same = same && t[j * rows + i].bitPattern == a[i * cols + j].bitPattern } }
+        #expect(same, "transpose of \(rows) x \(cols)")
+    }
+
     /// `PatchPanels.fill` writes the im2col patch matrix (rows (c, ky, kx), columns (y', x', n),
     /// zeros in the padding) in the panel layout, chunk of positions by chunk, and
     /// `addPatchGradient` adds a chunk's patch gradient into the input gradient as the plain
