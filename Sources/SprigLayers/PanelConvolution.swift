@@ -1,9 +1,8 @@
 import SprigTensor
 
-/// A convolution's dense products on its patch matrix in `DenseKernels`' panel layout
-/// (`PatchPanels`), a chunk of output positions at a time, so that a chunk's patches are
-/// written once into the L2 cache and read there, and the whole (C k k) x (positions x
-/// batch) patch matrix is never held:
+/// A convolution's dense products on its patch matrix, read where it lies in the input
+/// through panel-row addresses (`PatchPanels`), a chunk of output positions at a time; the
+/// (C k k) x (positions x batch) patch matrix is never written:
 ///
 ///     Y[:, chunk]  = W P[:, chunk] + b 1^T                  (forward; B in panels, nothing packed)
 ///     dW^T        += P[:, chunk] dY[:, chunk]^T              (weight gradient; A in panels)
@@ -19,8 +18,11 @@ final class PanelConvolution {
     let outputChannels: Int
     /// The input row of each (position, patch row).
     private lazy var table = PatchPanels.rowTable(geometry)
-    /// A chunk's panels, a chunk's patch gradient, and `dW^T`.
-    private var panels: [Float] = []
+    /// A chunk's panel-row addresses, 16 zeros for the padding, a chunk's patch gradient,
+    /// and `dW^T`.
+    private var rows: UnsafeMutablePointer<UnsafePointer<Float>>
+    private var rowCapacity = 0
+    private let zeros = UnsafeMutablePointer<Float>.allocate(capacity: DenseKernels.tileColumns)
     private var patchGradient: [Float] = []
     private var transposedWeightGradient: [Float] = []
     private let workspace = DenseWorkspace()
@@ -28,17 +30,29 @@ final class PanelConvolution {
     init(geometry: ConvolutionGeometry, outputChannels: Int) {
         self.geometry = geometry
         self.outputChannels = outputChannels
+        rows = .allocate(capacity: 0)
+        zeros.initialize(repeating: 0, count: DenseKernels.tileColumns)
+    }
+
+    deinit {
+        rows.deallocate()
+        zeros.deallocate()
     }
 
     private var patchRows: Int { geometry.channels * geometry.kernel * geometry.kernel }
 
-    /// The chunks of output positions for batches of `batch`, and the buffer for one chunk's
-    /// panels. The weight gradient's chunks span at least 512 columns: each chunk loads and
-    /// stores all of `dW^T` once, which must not outweigh its products.
+    /// The chunks of output positions for batches of `batch`, with room for one chunk's
+    /// panel-row addresses. The weight gradient's chunks span at least 512 columns: each
+    /// chunk loads and stores all of `dW^T` once, which must not outweigh its products.
     private func chunks(batch: Int, forWeightGradient: Bool = false) -> [Range<Int>] {
         var size = PatchPanels.chunkPositions(geometry, batch: batch)
         if forWeightGradient { size = min(geometry.positions, max(size, (512 + batch - 1) / batch)) }
-        if panels.count < patchRows * size * batch { panels = [Float](repeating: 0, count: patchRows * size * batch) }
+        let needed = patchRows * size * batch / DenseKernels.tileColumns
+        if rowCapacity < needed {
+            rows.deallocate()
+            rows = .allocate(capacity: needed)
+            rowCapacity = needed
+        }
         return stride(from: 0, to: geometry.positions, by: size).map { $0..<min($0 + size, geometry.positions) }
     }
 
@@ -46,12 +60,9 @@ final class PanelConvolution {
     func forward(weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?, x: Matrix, y: Matrix) {
         let b = x.cols, k = patchRows, n = geometry.positions * b
         for chunk in chunks(batch: b) {
-            panels.withUnsafeMutableBufferPointer { panels in
-                PatchPanels.fill(geometry, table: table, x: x, positions: chunk, into: panels.baseAddress!)
-                DenseKernels.multiply(m: outputChannels, n: chunk.count * b, k: k, a: .init(weights, rowStride: k),
-                                      packedB: panels.baseAddress!, rowInitial: bias, c: y.data + chunk.lowerBound * b, ldc: n,
-                                      workspace: workspace)
-            }
+            PatchPanels.rowAddresses(geometry, table: table, x: x, positions: chunk, zeros: zeros, into: rows)
+            DenseKernels.multiply(m: outputChannels, n: chunk.count * b, k: k, a: .init(weights, rowStride: k), bRows: rows,
+                                  rowInitial: bias, c: y.data + chunk.lowerBound * b, ldc: n, workspace: workspace)
         }
     }
 
@@ -62,13 +73,11 @@ final class PanelConvolution {
         if transposedWeightGradient.count != k * o { transposedWeightGradient = [Float](repeating: 0, count: k * o) }
         let chunks = chunks(batch: b, forWeightGradient: true)
         transposedWeightGradient.withUnsafeMutableBufferPointer { t in
-            panels.withUnsafeMutableBufferPointer { panels in
-                for (i, chunk) in chunks.enumerated() {
-                    PatchPanels.fill(geometry, table: table, x: x, positions: chunk, into: panels.baseAddress!)
-                    DenseKernels.multiply(m: k, n: o, k: chunk.count * b, packedA: panels.baseAddress!,
-                                          b: .init(dy.data + chunk.lowerBound * b, rowStride: 1, columnStride: n), continuing: i > 0,
-                                          c: t.baseAddress!, ldc: o, workspace: workspace)
-                }
+            for (i, chunk) in chunks.enumerated() {
+                PatchPanels.rowAddresses(geometry, table: table, x: x, positions: chunk, zeros: zeros, into: rows)
+                DenseKernels.multiply(m: k, n: o, k: chunk.count * b, aRows: rows,
+                                      b: .init(dy.data + chunk.lowerBound * b, rowStride: 1, columnStride: n), continuing: i > 0,
+                                      c: t.baseAddress!, ldc: o, workspace: workspace)
             }
             DenseKernels.transpose(rows: k, cols: o, source: t.baseAddress!, target: dw)
         }

@@ -24,7 +24,7 @@
 public enum DenseKernels {
     /// Rows and columns of the register tile.
     static let tileRows = 6
-    static let tileColumns = 16
+    public static let tileColumns = 16
     static let tileSize = tileRows * tileColumns
 
     /// A matrix operand addressed by strides: element (r, c) at `base[r * rowStride + c * columnStride]`.
@@ -48,16 +48,18 @@ public enum DenseKernels {
     /// `workspace` holds the packed panel between calls.
     public static func multiply(m: Int, n: Int, k: Int, a: Operand, b: Operand, rowInitial: UnsafePointer<Float>?,
                                 c: UnsafeMutablePointer<Float>, ldc: Int, workspace: DenseWorkspace) {
-        run(m: m, n: n, k: k, a: a, b: b, packedB: nil, rowInitial: rowInitial, segments: 1, c: c, ldc: ldc, workspace: workspace)
+        run(m: m, n: n, k: k, a: a, b: b, bRows: nil, rowInitial: rowInitial, segments: 1, c: c, ldc: ldc, workspace: workspace)
     }
 
-    /// `C = c0 1^T + A B` with B already in `DenseKernels`' panel layout (`PackedPanels`:
-    /// panel after panel of 16 columns, each k x 16), so that nothing is packed; the same
-    /// bits as `multiply(m:n:k:a:b:...)` on the unpacked B. `n` is a multiple of 16.
-    public static func multiply(m: Int, n: Int, k: Int, a: Operand, packedB: UnsafePointer<Float>, rowInitial: UnsafePointer<Float>?,
-                                c: UnsafeMutablePointer<Float>, ldc: Int, workspace: DenseWorkspace) {
-        precondition(n % tileColumns == 0, "packed panels hold whole 16-column panels")
-        run(m: m, n: n, k: k, a: a, b: Operand(packedB, rowStride: tileColumns), packedB: packedB, rowInitial: rowInitial, segments: 1,
+    /// `C = c0 1^T + A B` with B given by its rows' addresses, panel by panel: row l of the
+    /// panel of columns `16 q ..< 16 q + 16` is the 16 floats at `bRows[q k + l]` (an
+    /// indirect operand, as the im2col patch matrix of a convolution is: each row of a panel
+    /// is a run of one input row, or of zeros), so that nothing is copied or packed; the same
+    /// bits as `multiply(m:n:k:a:b:...)` on the B these rows make. `n` is a multiple of 16.
+    public static func multiply(m: Int, n: Int, k: Int, a: Operand, bRows: UnsafePointer<UnsafePointer<Float>>,
+                                rowInitial: UnsafePointer<Float>?, c: UnsafeMutablePointer<Float>, ldc: Int, workspace: DenseWorkspace) {
+        precondition(n % tileColumns == 0, "indirect panels hold whole 16-column panels")
+        run(m: m, n: n, k: k, a: a, b: Operand(bRows.pointee, rowStride: tileColumns), bRows: bRows, rowInitial: rowInitial, segments: 1,
             c: c, ldc: ldc, workspace: workspace)
     }
 
@@ -66,7 +68,7 @@ public enum DenseKernels {
     public static func multiply(m: Int, n: Int, k: Int, segments: Int, a: Operand, b: Operand,
                                 c: UnsafeMutablePointer<Float>, ldc: Int, workspace: DenseWorkspace) {
         precondition(segments >= 1 && k % segments == 0, "\(k) is not \(segments) equal segments")
-        run(m: m, n: n, k: k, a: a, b: b, packedB: nil, rowInitial: nil, segments: segments, c: c, ldc: ldc, workspace: workspace)
+        run(m: m, n: n, k: k, a: a, b: b, bRows: nil, rowInitial: nil, segments: segments, c: c, ldc: ldc, workspace: workspace)
     }
 
     /// Blocking of a plain product: columns in chunks of `chunkColumns` (B's chunk packed
@@ -78,7 +80,7 @@ public enum DenseKernels {
     static let innerBlock = 256
     static let rowBlock = 96
 
-    private static func run(m: Int, n: Int, k: Int, a: Operand, b: Operand, packedB: UnsafePointer<Float>?,
+    private static func run(m: Int, n: Int, k: Int, a: Operand, b: Operand, bRows: UnsafePointer<UnsafePointer<Float>>?,
                             rowInitial: UnsafePointer<Float>?, segments: Int,
                             c: UnsafeMutablePointer<Float>, ldc: Int, workspace: DenseWorkspace) {
         guard m > 0, n > 0 else { return }
@@ -91,16 +93,12 @@ public enum DenseKernels {
         while jc < n {
             let chunk = min(chunkColumns, n - jc)
             let panels = (chunk + tileColumns - 1) / tileColumns
-            let packed: UnsafePointer<Float>
-            if let packedB {
-                packed = packedB + (jc / tileColumns) * k * tileColumns
-            } else {
-                let buffer = workspace.panel(floats: max(k, 1) * tileColumns * panels)
+            let packed = workspace.panel(floats: max(k, 1) * tileColumns * panels)
+            if bRows == nil {
                 for p in 0..<panels {
                     let j0 = jc + p * tileColumns
-                    pack(b, rows: k, columns: j0..<min(j0 + tileColumns, jc + chunk), into: buffer + p * k * tileColumns)
+                    pack(b, rows: k, columns: j0..<min(j0 + tileColumns, jc + chunk), into: packed + p * k * tileColumns)
                 }
-                packed = UnsafePointer(buffer)
             }
             var kb = 0
             repeat {
@@ -119,7 +117,11 @@ public enum DenseKernels {
                             let target = c + i0 * ldc + j0
                             var t = kb == 0 ? Tile(initial: rowInitial.map { $0 + i0 }, rows: height)
                                 : Tile(loading: target, ldc, rows: height, columns: width, full: full, scratch: tiles)
-                            t.accumulate(TileRows(a, rows: i0..<(i0 + height)), inner: inner, panel: panel)
+                            if let bRows {
+                                t.accumulate(TileRows(a, rows: i0..<(i0 + height)), inner: inner, bRows: bRows + (jc / tileColumns + p) * k)
+                            } else {
+                                t.accumulate(TileRows(a, rows: i0..<(i0 + height)), inner: inner, panel: panel)
+                            }
                             if full { t.store(target, ldc) } else { t.storeEdge(target, ldc, rows: height, columns: width, scratch: tiles) }
                             i0 += tileRows
                         }

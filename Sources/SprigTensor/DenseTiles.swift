@@ -98,15 +98,6 @@ extension DenseKernels {
             step = a.columnStride
         }
 
-        /// `rows` rows from `first`, `rowStride` apart, the next inner index `step` further.
-        @inline(__always)
-        init(first: UnsafePointer<Float>, rowStride s: Int, rows: Int, step: Int) {
-            let last = rows - 1
-            self.first = first
-            o1 = min(1, last) * s; o2 = min(2, last) * s; o3 = min(3, last) * s
-            o4 = min(4, last) * s; o5 = min(5, last) * s
-            self.step = step
-        }
     }
 
     /// A 6 x 16 tile of C in twelve registers (two SIMD8 per row).
@@ -168,6 +159,58 @@ extension DenseKernels {
                 w = SIMD8<Float>(repeating: ap[o5])
                 c50 = c50.addingProduct(w, b0); c51 = c51.addingProduct(w, b1)
                 ap += step
+                bp += DenseKernels.tileColumns
+            }
+        }
+
+        /// Adds `A(rows, inner) B(inner, 0..<16)` with B's row l at `bRows[l]` (16 floats),
+        /// one fused multiply-add per inner index in order.
+        @inline(__always)
+        mutating func accumulate(_ a: TileRows, inner: Range<Int>, bRows: UnsafePointer<UnsafePointer<Float>>) {
+            var ap = a.first + inner.lowerBound &* a.step
+            let (o1, o2, o3, o4, o5, step) = (a.o1, a.o2, a.o3, a.o4, a.o5, a.step)
+            for l in inner {
+                let bp = bRows[l]
+                let b0 = load8(bp), b1 = load8(bp + 8)
+                var w = SIMD8<Float>(repeating: ap[0])
+                c00 = c00.addingProduct(w, b0); c01 = c01.addingProduct(w, b1)
+                w = SIMD8<Float>(repeating: ap[o1])
+                c10 = c10.addingProduct(w, b0); c11 = c11.addingProduct(w, b1)
+                w = SIMD8<Float>(repeating: ap[o2])
+                c20 = c20.addingProduct(w, b0); c21 = c21.addingProduct(w, b1)
+                w = SIMD8<Float>(repeating: ap[o3])
+                c30 = c30.addingProduct(w, b0); c31 = c31.addingProduct(w, b1)
+                w = SIMD8<Float>(repeating: ap[o4])
+                c40 = c40.addingProduct(w, b0); c41 = c41.addingProduct(w, b1)
+                w = SIMD8<Float>(repeating: ap[o5])
+                c50 = c50.addingProduct(w, b0); c51 = c51.addingProduct(w, b1)
+                ap += step
+            }
+        }
+
+        /// Adds the product over 16 inner indices whose A rows are 16 floats each at
+        /// `aRows[0 ..< rows]` (rows past them repeat the last) and whose B rows are the
+        /// panel's, one fused multiply-add per inner index in order.
+        @inline(__always)
+        mutating func accumulate(aRows: UnsafePointer<UnsafePointer<Float>>, rows: Int, panel: UnsafePointer<Float>) {
+            let last = rows - 1
+            let a0 = aRows[0], a1 = aRows[min(1, last)], a2 = aRows[min(2, last)]
+            let a3 = aRows[min(3, last)], a4 = aRows[min(4, last)], a5 = aRows[min(5, last)]
+            var bp = panel
+            for l in 0..<DenseKernels.tileColumns {
+                let b0 = load8(bp), b1 = load8(bp + 8)
+                var w = SIMD8<Float>(repeating: a0[l])
+                c00 = c00.addingProduct(w, b0); c01 = c01.addingProduct(w, b1)
+                w = SIMD8<Float>(repeating: a1[l])
+                c10 = c10.addingProduct(w, b0); c11 = c11.addingProduct(w, b1)
+                w = SIMD8<Float>(repeating: a2[l])
+                c20 = c20.addingProduct(w, b0); c21 = c21.addingProduct(w, b1)
+                w = SIMD8<Float>(repeating: a3[l])
+                c30 = c30.addingProduct(w, b0); c31 = c31.addingProduct(w, b1)
+                w = SIMD8<Float>(repeating: a4[l])
+                c40 = c40.addingProduct(w, b0); c41 = c41.addingProduct(w, b1)
+                w = SIMD8<Float>(repeating: a5[l])
+                c50 = c50.addingProduct(w, b0); c51 = c51.addingProduct(w, b1)
                 bp += DenseKernels.tileColumns
             }
         }

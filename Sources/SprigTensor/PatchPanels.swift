@@ -1,6 +1,7 @@
-/// The im2col patch matrix of a convolution written straight into `DenseKernels`' panel
-/// layout, so that the dense forward product packs nothing and the weight gradient reads
-/// the same panels as its A operand (`DenseKernels.multiply(packedA:)`).
+/// The im2col patch matrix of a convolution as `DenseKernels`' panels by address: each
+/// panel row is a run of 16 values of one input row (or zeros), so the dense forward product
+/// (`DenseKernels.multiply(bRows:)`) and the weight gradient (`multiply(aRows:)`) read the
+/// input where it lies, and the patch matrix is never written.
 ///
 /// The patch matrix `P` is (C k k) x (positions x batch), rows (c, ky, kx), columns
 /// (y', x', n); `P[(c, ky, kx), (p, n)]` is the input value (c, y' s + ky - pad,
@@ -25,39 +26,35 @@ public enum PatchPanels {
         return table
     }
 
-    /// Output positions per chunk, so that a chunk's panels ((C k k) x positions x batch
-    /// floats) take about 256 KB and stay in the L2 cache between the products that read
-    /// them: at least one position.
+    /// Output positions per chunk, so that a chunk's patch gradient ((C k k) x positions x
+    /// batch floats) takes about 256 KB and stays in the L2 cache between its product and
+    /// col2im: at least one position.
     public static func chunkPositions(_ g: ConvolutionGeometry, batch: Int) -> Int {
         max(1, min(g.positions, (64 << 10) / max(1, g.channels * g.kernel * g.kernel * batch)))
     }
 
-    /// Writes the panels of output positions `positions` of input `x` ((C H W) x batch) into
-    /// `panels` ((C k k) x positions.count x batch floats), with `table` from `rowTable`.
-    public static func fill(_ g: ConvolutionGeometry, table: [Int32], x: Matrix, positions: Range<Int>,
-                            into panels: UnsafeMutablePointer<Float>) {
+    /// The addresses of the patch matrix's panel rows over output positions `positions` of
+    /// input `x` ((C H W) x batch): panel after panel (one position and 16 examples), patch
+    /// row after patch row (c, ky, kx), the 16 floats `x[r, n0 ..< n0 + 16]` of input row r,
+    /// or `zeros` (16 of them) in the padding; `table` from `rowTable`. Written into `rows`
+    /// ((C k k) x positions.count x batch / 16 addresses), they are the operand
+    /// `DenseKernels.multiply(bRows:)` and `multiply(aRows:)` read.
+    public static func rowAddresses(_ g: ConvolutionGeometry, table: [Int32], x: Matrix, positions: Range<Int>,
+                                    zeros: UnsafePointer<Float>, into rows: UnsafeMutablePointer<UnsafePointer<Float>>) {
         let b = x.cols, columns = g.channels * g.kernel * g.kernel, w = DenseKernels.tileColumns
         precondition(applies(batch: b) && table.count == columns * g.positions, "patch panels need whole panels")
         let X = UnsafePointer(x.data)
         table.withUnsafeBufferPointer { table in
-            var panel = panels
+            var out = rows
             for p in positions {
-                let rows = table.baseAddress! + p * columns
+                let inputRows = table.baseAddress! + p * columns
                 var n0 = 0
                 while n0 < b {
                     for column in 0..<columns {
-                        let r = Int(rows[column])
-                        let target = panel + column * w
-                        if r < 0 {
-                            DenseKernels.store8(SIMD8<Float>(), target)
-                            DenseKernels.store8(SIMD8<Float>(), target + 8)
-                        } else {
-                            let source = X + r * b + n0
-                            DenseKernels.store8(DenseKernels.load8(source), target)
-                            DenseKernels.store8(DenseKernels.load8(source + 8), target + 8)
-                        }
+                        let r = Int(inputRows[column])
+                        out[column] = r < 0 ? zeros : X + r * b + n0
                     }
-                    panel += columns * w
+                    out += columns
                     n0 += w
                 }
             }

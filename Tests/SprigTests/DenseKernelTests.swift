@@ -49,9 +49,10 @@ import Testing
         }
     }
 
-    /// Operands already in panels give every element its chain too: B in panels (the
-    /// forward product on `PatchPanels`) and A in panels of 16 inner indices (the weight
-    /// gradient `P dY^T`), across the inner blocks (256) and with edge tiles. C starts as NaN,
+    /// Operands given by the addresses of their runs of 16 give every element its chain too:
+    /// B's panel rows (the forward product on `PatchPanels`) and A's runs of 16 inner indices
+    /// (the weight gradient `P dY^T`), across the inner blocks (256), in two pieces of the
+    /// inner dimension, and with edge tiles. C starts as NaN,
     /// so an element left unwritten fails the bitwise comparison.
     @Test(arguments: [(6, 16, 16), (13, 32, 48), (16, 48, 272), (27, 16, 512), (100, 37, 32)])
     func packedOperandsKeepEveryChain(shape: (Int, Int, Int)) {
@@ -67,9 +68,13 @@ import Testing
         // A in panels of 16 inner indices: A(i, l) at (l / 16) m 16 + i 16 + l % 16.
         var packedA = [Float](repeating: .nan, count: m * k)
         for i in 0..<m { for l in 0..<k { packedA[(l / 16) * m * 16 + i * 16 + l % 16] = a[i * k + l] } }
+        // The addresses of A's runs: run q of row i at packedA + q m 16 + i 16.
+        func addresses(_ packed: UnsafePointer<Float>, runs: Int) -> [UnsafePointer<Float>] {
+            (0..<(runs * m)).map { packed + ($0 / m) * m * 16 + ($0 % m) * 16 }
+        }
         var c = [Float](repeating: .nan, count: m * n)
         packedA.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { b in c.withUnsafeMutableBufferPointer { c in
-            DenseKernels.multiply(m: m, n: n, k: k, packedA: pa.baseAddress!, b: .init(b.baseAddress!, rowStride: n),
+            DenseKernels.multiply(m: m, n: n, k: k, aRows: addresses(pa.baseAddress!, runs: k / 16), b: .init(b.baseAddress!, rowStride: n),
                                   c: c.baseAddress!, ldc: n, workspace: workspace)
         }}}
         for i in 0..<m { for j in 0..<n {
@@ -86,12 +91,13 @@ import Testing
             c = [Float](repeating: .nan, count: m * n)
             b.withUnsafeBufferPointer { b in c.withUnsafeMutableBufferPointer { c in
                 first.withUnsafeBufferPointer {
-                    DenseKernels.multiply(m: m, n: n, k: split, packedA: $0.baseAddress!, b: .init(b.baseAddress!, rowStride: n),
-                                          c: c.baseAddress!, ldc: n, workspace: workspace)
+                    DenseKernels.multiply(m: m, n: n, k: split, aRows: addresses($0.baseAddress!, runs: split / 16),
+                                          b: .init(b.baseAddress!, rowStride: n), c: c.baseAddress!, ldc: n, workspace: workspace)
                 }
                 second.withUnsafeBufferPointer {
-                    DenseKernels.multiply(m: m, n: n, k: k - split, packedA: $0.baseAddress!, b: .init(b.baseAddress! + split * n, rowStride: n),
-                                          continuing: true, c: c.baseAddress!, ldc: n, workspace: workspace)
+                    DenseKernels.multiply(m: m, n: n, k: k - split, aRows: addresses($0.baseAddress!, runs: (k - split) / 16),
+                                          b: .init(b.baseAddress! + split * n, rowStride: n), continuing: true, c: c.baseAddress!, ldc: n,
+                                          workspace: workspace)
                 }
             }}
             for i in 0..<m { for j in 0..<n {
@@ -105,7 +111,9 @@ import Testing
         c = [Float](repeating: .nan, count: m * n)
         a.withUnsafeBufferPointer { a in packedB.withUnsafeBufferPointer { pb in bias.withUnsafeBufferPointer { bias in
             c.withUnsafeMutableBufferPointer { c in
-                DenseKernels.multiply(m: m, n: n, k: k, a: .init(a.baseAddress!, rowStride: k), packedB: pb.baseAddress!,
+                // Row l of panel q at packedB + q k 16 + l 16.
+                let rows = (0..<(n / 16 * k)).map { pb.baseAddress! + $0 * 16 }
+                DenseKernels.multiply(m: m, n: n, k: k, a: .init(a.baseAddress!, rowStride: k), bRows: rows,
                                       rowInitial: bias.baseAddress!, c: c.baseAddress!, ldc: n, workspace: workspace)
             }
         }}}
@@ -128,8 +136,8 @@ import Testing
         #expect(same, "transpose of \(rows) x \(cols)")
     }
 
-    /// `PatchPanels.fill` writes the im2col patch matrix (rows (c, ky, kx), columns (y', x', n),
-    /// zeros in the padding) in the panel layout, chunk of positions by chunk, and
+    /// `PatchPanels.rowAddresses` gives the im2col patch matrix (rows (c, ky, kx), columns
+    /// (y', x', n), zeros in the padding) panel row by panel row, chunk of positions by chunk, and
     /// `addPatchGradient` adds a chunk's patch gradient into the input gradient as the plain
     /// loop over (position, c, ky, kx) does; stride 1 and 2, 1 x 1, 3 x 3 and 5 x 5 kernels.
     @Test func patchPanelsHoldThePatchMatrix() {
@@ -140,15 +148,20 @@ import Testing
                 let x = randomMatrix(g.channels * g.height * g.width, batch, seed: UInt64(batch + kernel))
                 let chunks = [0..<(g.positions / 3), (g.positions / 3)..<g.positions]
                 var same = true
+                let zeros = [Float](repeating: 0, count: 16)
                 for chunk in chunks {
-                    var panels = [Float](repeating: .nan, count: rows * chunk.count * batch)
-                    panels.withUnsafeMutableBufferPointer { PatchPanels.fill(g, table: table, x: x, positions: chunk, into: $0.baseAddress!) }
-                    for column in 0..<rows { for p in chunk { for n in 0..<batch {
-                        let r = g.inputRow(column: column, oy: p / g.outputWidth, ox: p % g.outputWidth)
-                        let expected: Float = r < 0 ? 0 : x[r, n]
-                        let j = (p - chunk.lowerBound) * batch + n
-                        same = same && panels[(j / 16) * rows * 16 + column * 16 + j % 16].bitPattern == expected.bitPattern
-                    }}}
+                    let count = rows * chunk.count * batch / 16
+                    let addresses = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: count)
+                    defer { addresses.deallocate() }
+                    zeros.withUnsafeBufferPointer {
+                        PatchPanels.rowAddresses(g, table: table, x: x, positions: chunk, zeros: $0.baseAddress!, into: addresses)
+                        for column in 0..<rows { for p in chunk { for n in 0..<batch {
+                            let r = g.inputRow(column: column, oy: p / g.outputWidth, ox: p % g.outputWidth)
+                            let expected: Float = r < 0 ? 0 : x[r, n]
+                            let j = (p - chunk.lowerBound) * batch + n
+                            same = same && addresses[(j / 16) * rows + column][j % 16].bitPattern == expected.bitPattern
+                        }}}
+                    }
                 }
                 #expect(same, "patch panels differ (kernel \(kernel), stride \(stride), padding \(padding), batch \(batch))")
                 // The adjoint, chunk by chunk, against the plain loop in the same order.

@@ -1,9 +1,10 @@
-/// A product whose A operand is already in `DenseKernels`' panel layout: the im2col patch
-/// matrix of a convolution written straight into panels (`PatchPanels`) serves the forward
-/// product as B and the weight gradient as A, and is never packed or transposed.
+/// A product whose A operand is given by the addresses of its rows' runs of 16 inner
+/// indices: the im2col patch matrix of a convolution (`PatchPanels`) serves the forward
+/// product as B and the weight gradient as A through the same addresses, and is never
+/// written out, packed or transposed.
 extension DenseKernels {
-    /// `C = A B` with A (m x k) in panels of 16 inner indices: `A(i, l)` at
-    /// `packedA[(l / 16) m 16 + i 16 + l % 16]`, `k` a multiple of 16. Every element is the
+    /// `C = A B` with A (m x k) by runs of 16 inner indices: `A(i, l)` is
+    /// `aRows[(l / 16) m + i][l % 16]`, `k` a multiple of 16. Every element is the
     /// chain of `multiply(m:n:k:a:b:...)` from zero, one fused multiply-add per inner index
     /// in order (a tile's partial sums go to C between blocks of the inner dimension and
     /// come back unchanged), so it has the bits of the product on the unpacked A.
@@ -15,9 +16,9 @@ extension DenseKernels {
     ///
     /// A convolution's weight gradient computed as its transpose, `dW^T = P dY^T`: each
     /// element `sum_j P(c, j) dY(o, j)` is the same chain of products as `dY P^T`'s.
-    public static func multiply(m: Int, n: Int, k: Int, packedA: UnsafePointer<Float>, b: Operand, continuing: Bool = false,
+    public static func multiply(m: Int, n: Int, k: Int, aRows: UnsafePointer<UnsafePointer<Float>>, b: Operand, continuing: Bool = false,
                                 c: UnsafeMutablePointer<Float>, ldc: Int, workspace: DenseWorkspace) {
-        precondition(k % tileColumns == 0, "packed A holds whole 16-index panels")
+        precondition(k % tileColumns == 0, "indirect A holds whole runs of 16 inner indices")
         guard m > 0, n > 0, k > 0 || !continuing else { return }
         guard k > 0 else {
             for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) }
@@ -44,9 +45,7 @@ extension DenseKernels {
                         : Tile(loading: target, ldc, rows: height, columns: width, full: full, scratch: tiles)
                     var q = kb
                     while q < end {
-                        let rows = TileRows(first: packedA + (q / tileColumns) * m * tileColumns + i0 * tileColumns,
-                                            rowStride: tileColumns, rows: height, step: 1)
-                        t.accumulate(rows, inner: 0..<tileColumns, panel: panel + q * tileColumns)
+                        t.accumulate(aRows: aRows + (q / tileColumns) * m + i0, rows: height, panel: panel + q * tileColumns)
                         q += tileColumns
                     }
                     if full { t.store(target, ldc) } else { t.storeEdge(target, ldc, rows: height, columns: width, scratch: tiles) }
