@@ -154,7 +154,8 @@ import Testing
                     let addresses = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: count)
                     defer { addresses.deallocate() }
                     zeros.withUnsafeBufferPointer {
-                        PatchPanels.rowAddresses(g, table: table, x: x, positions: chunk, zeros: $0.baseAddress!, into: addresses)
+                        PatchPanels.rowAddresses(table: table, rowsPerPosition: rows, source: x, positions: chunk, zeros: $0.baseAddress!,
+                                                 into: addresses)
                         for column in 0..<rows { for p in chunk { for n in 0..<batch {
                             let r = g.inputRow(column: column, oy: p / g.outputWidth, ox: p % g.outputWidth)
                             let expected: Float = r < 0 ? 0 : x[r, n]
@@ -178,6 +179,48 @@ import Testing
                     }}
                 }
                 #expect(dx.values.map(\.bitPattern) == expected.map(\.bitPattern), "patch gradient differs (kernel \(kernel), batch \(batch))")
+            }
+        }
+    }
+
+    /// A dense convolution's input gradient: for stride 1 the transposed convolution gives
+    /// each input value the chain of fused multiply-adds over (o, ky, kx) in order from zero
+    /// (zeros outside the output map), bit for bit; for stride 2, col2im of `W^T dY` agrees
+    /// with the definition to rounding. The result starts as NaN.
+    @Test func panelConvolutionInputGradient() {
+        for (kernel, stride, padding) in [(3, 1, 1), (5, 1, 0), (1, 1, 0), (3, 2, 1), (1, 2, 0)] {
+            let g = ConvolutionGeometry(channels: 5, height: 7, width: 6, kernel: kernel, stride: stride, padding: padding)
+            let o = 7, k = g.channels * kernel * kernel
+            let weights = DenseKernelTests.randomValues(o * k, seed: UInt64(kernel * 10 + stride))
+            let conv = PanelConvolution(geometry: g, outputChannels: o)
+            for batch in [16, 32] {
+                let dy = randomMatrix(o, g.positions * batch, seed: UInt64(batch))
+                let dx = Matrix(rows: g.channels * g.height * g.width, cols: batch)
+                dx.data.update(repeating: .nan, count: dx.count)
+                weights.withUnsafeBufferPointer { conv.inputGradient(weights: $0.baseAddress!, dy: dy, into: dx) }
+                var worst: Float = 0
+                var bitwise = true
+                for c in 0..<g.channels { for y in 0..<g.height { for x in 0..<g.width { for n in 0..<batch {
+                    var chain: Float = 0, exact = 0.0
+                    for oc in 0..<o { for ky in 0..<kernel { for kx in 0..<kernel {
+                        let sy = y + padding - ky, sx = x + padding - kx
+                        let inside = sy >= 0 && sx >= 0 && sy % stride == 0 && sx % stride == 0
+                            && sy / stride < g.outputHeight && sx / stride < g.outputWidth
+                        let v: Float = inside ? dy[oc, ((sy / stride) * g.outputWidth + sx / stride) * batch + n] : 0
+                        let w = weights[oc * k + (c * kernel + ky) * kernel + kx]
+                        chain = chain.addingProduct(w, v)
+                        exact += Double(w) * Double(v)
+                    }}}
+                    let got = dx[(c * g.height + y) * g.width + x, n]
+                    bitwise = bitwise && got.bitPattern == chain.bitPattern
+                    let error = abs(Double(got) - exact)
+                    worst = error.isNaN || worst.isNaN ? .nan : max(worst, Float(error))
+                }}}}
+                if stride == 1 {
+                    #expect(bitwise, "stride 1, kernel \(kernel), batch \(batch): not the chain in order")
+                } else {
+                    #expect(worst <= 1e-4, "stride \(stride), kernel \(kernel), batch \(batch): off by \(worst)")
+                }
             }
         }
     }
