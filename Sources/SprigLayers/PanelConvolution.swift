@@ -1,17 +1,19 @@
 import SprigTensor
 
 /// A convolution's dense products on its patch matrix, read where it lies in the input
-/// through panel-row addresses (`PatchPanels`), a chunk of output positions at a time; the
+/// through panel-row addresses (`PatchPanels`), a chunk of positions at a time; the
 /// (C k k) x (positions x batch) patch matrix is never written:
 ///
-///     Y[:, chunk]  = W P[:, chunk] + b 1^T                  (forward; B in panels, nothing packed)
-///     dW^T        += P[:, chunk] dY[:, chunk]^T              (weight gradient; A in panels)
-///     dX          += col2im(W^T dY[:, chunk])                (input gradient)
+///     Y[:, chunk]  = W P[:, chunk] + b 1^T          (forward; B's panel rows by address)
+///     dW^T        += P[:, chunk] dY[:, chunk]^T      (weight gradient; A's runs by address)
+///     dX[:, chunk] = W' Q[:, chunk]                  (input gradient, stride 1: the transposed
+///                                                     convolution, Q the im2col of dY)
+///     dX          += col2im(W^T dY[:, chunk])        (input gradient, other strides)
 ///
-/// Every element of Y and of dW is its chain of fused multiply-adds over the inner
-/// dimension in order (`DenseKernels`), chunked or not; dX adds the chunks' patch
-/// gradients position by position. Nothing depends on the examples beside a column, so a
-/// micro-batch's bits do not depend on the batch it sits in. Needs batches that fill
+/// Every element of Y, of dW and of a stride-1 dX is its chain of fused multiply-adds over
+/// the inner dimension in order (`DenseKernels`), chunked or not; col2im adds the chunks'
+/// patch gradients position by position. Nothing depends on the examples beside a column,
+/// so a micro-batch's bits do not depend on the batch it sits in. Needs batches that fill
 /// whole panels (`PatchPanels.applies`).
 final class PanelConvolution {
     let geometry: ConvolutionGeometry
