@@ -9,8 +9,9 @@
 #
 #   launch/scaling.sh [CONFIG] [SPARSITIES] [RANKS]
 #   e.g. launch/scaling.sh configs/methods/rigl-98.yaml "0.9 0.95 0.98" "1 2 4"
-#   env: MODEL (override the config's model, e.g. mlp-wide), BATCH_PER_RANK (128),
-#        STEPS (300), OUT (runs/scaling-NAME)
+#   e.g. DATA=data/mnist-formats/cifar10 launch/scaling.sh configs/resnet-20-rigl-cifar10.yaml "0 0.9" "1 2"
+#   env: MODEL (override the config's model, e.g. mlp-wide), DATA (override its data),
+#        BATCH_PER_RANK (128), STEPS (300), OUT (runs/scaling-NAME)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -37,7 +38,7 @@ for s in $SPARSITIES; do
   for n in $RANKS; do
     batch=$((BATCH_PER_RANK * n))
     metrics="$OUT/np$n-s$s.jsonl"
-    bash launch/mpirun.sh "$n" train --config "$cfg" --sparsity "$s" --batch-size "$batch" --microbatches $((4 * n)) \
+    bash launch/mpirun.sh "$n" train --config "$cfg" ${DATA:+--data "$DATA"} --sparsity "$s" --batch-size "$batch" --microbatches $((4 * n)) \
       --max-steps "$STEPS" --check-every 0 --metrics-out "$metrics" > "$OUT/np$n-s$s.log" 2>&1 \
       || { echo "scaling: $n ranks at sparsity $s failed; see $OUT/np$n-s$s.log" >&2; exit 1; }
     row=$(python3 - "$metrics" "$n" "$s" "${base:-}" "$batch" "$STEPS" "$CONFIG" <<'PY'
