@@ -55,22 +55,25 @@ public struct TrainingThroughput {
         TrainingThroughput.interleaved([self], seconds: seconds)[0]
     }
 
-    /// Steps per round of `interleaved`.
-    public static let roundSteps = 10
-
-    /// Several configurations measured in turn, a round of `roundSteps` steps each, until
-    /// each has trained `seconds`: a drift in the machine's speed falls on all of them
-    /// alike, so their ratios hold even on a shared machine.
+    /// Several configurations measured in turn, a round each, until each has trained
+    /// `seconds`: a drift in the machine's speed falls on all of them alike, so their ratios
+    /// hold even on a shared machine.
     ///
     /// Every round starts on a mask-update step (for a method that updates masks); it and the
     /// step after it (which rebuilds what the new masks change) are timed apart from the
     /// others, so a step's time is amortised over a real period,
-    /// `(t_update + t_next + (deltaT - 2) t_step) / deltaT`, without running `deltaT` steps a round.
+    /// `(t_update + t_next + (deltaT - 2) t_step) / deltaT`. A round is `deltaT` steps (a
+    /// whole period) when that takes at most two seconds, else 10 steps (conv nets).
     public static func interleaved(_ configurations: [TrainingThroughput], seconds: Double) -> [Result] {
         let sessions = configurations.map { Session($0) }
-        for session in sessions { session.round(3) } // warm-up
+        let roundSteps = sessions.map { session -> Int in
+            session.round(3) // warm-up, not counted
+            let perStep = session.elapsed / 3
+            session.reset()
+            return perStep * Double(session.configuration.deltaT) <= 2 ? session.configuration.deltaT : 10
+        }
         repeat {
-            for session in sessions { session.round(roundSteps) }
+            for (session, steps) in zip(sessions, roundSteps) { session.round(steps) }
         } while sessions.map(\.elapsed).min()! < seconds
         return sessions.map { $0.result() }
     }
@@ -123,6 +126,13 @@ public struct TrainingThroughput {
         var partSeconds = [Double](repeating: 0, count: StepProfile.Part.allCases.count)
         var updatePartSeconds = [Double](repeating: 0, count: StepProfile.Part.allCases.count)
         var elapsed: Double { stepSeconds + updateSeconds }
+
+        /// Forgets what was timed.
+        func reset() {
+            (stepSeconds, updateSeconds, steps, updates) = (0, 0, 0, 0)
+            partSeconds = partSeconds.map { _ in 0 }
+            updatePartSeconds = updatePartSeconds.map { _ in 0 }
+        }
 
         /// `n` steps from the next mask-update step (the next multiple of `deltaT`), each timed.
         func round(_ n: Int) {
