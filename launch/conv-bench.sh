@@ -5,7 +5,11 @@
 # a shared machine hits every side. The table gives each round's figures and the median of
 # the rounds' ratios; the plot shows samples/s against sparsity.
 #
+# Then inference: `sprig bench --inference` (the forward pass alone at batch 1 and 128, each
+# sparsity of INFERENCE_SPARSITIES beside dense) and PyTorch's model.eval() forward, in turn.
+#
 #   launch/conv-bench.sh    env: MODELS (resnet-20,wrn-22-2,vgg-16), SPARSITIES (0,0.8,0.9,0.95,0.98),
+#                                INFERENCE_MODELS (resnet-20), INFERENCE_SPARSITIES (0.9),
 #                                RIGL (0.9: rigl-torch's sparsity), ROUNDS (2), SECONDS_PER_ROW (8),
 #                                TORCH_STEPS (10 per timed block), OUT (runs/conv-bench),
 #                                UPDATE_README (0)
@@ -20,6 +24,8 @@ cd "$ROOT"
 MODELS="${MODELS:-resnet-20,wrn-22-2,vgg-16}"
 SPARSITIES="${SPARSITIES:-0,0.8,0.9,0.95,0.98}"
 RIGL="${RIGL:-0.9}"
+INFERENCE_MODELS="${INFERENCE_MODELS:-resnet-20}"
+INFERENCE_SPARSITIES="${INFERENCE_SPARSITIES:-0.9}"
 ROUNDS="${ROUNDS:-2}"
 ROW_SECONDS="${SECONDS_PER_ROW:-8}"
 TORCH_STEPS="${TORCH_STEPS:-10}"
@@ -42,7 +48,7 @@ record() {
 import json, sys
 for line in sys.stdin:
     o = json.loads(line)
-    if "kernel" in o: continue
+    if o.get("kernel", "inference") != "inference": continue  # sgemm and kernel rows
     o.setdefault("samples_per_second", o.get("samples_per_s"))  # cifar_bench.py names it so
     o["measure"] = sys.argv[1]; o["round"] = int(sys.argv[2]); o["model"] = sys.argv[3]; print(json.dumps(o))' "$kind" "$round" "$model" >> "$LOG"
 }
@@ -54,6 +60,14 @@ for r in $(seq 1 "$ROUNDS"); do
                                    --distribution erk --seconds "$ROW_SECONDS")"
     record torch "$r" "$model" "$("$PY" "$PEER" --model "$model" --steps "$TORCH_STEPS")"
     record rigl-torch "$r" "$model" "$("$PY" "$PEER" --model "$model" --steps "$TORCH_STEPS" --rigl "$RIGL")"
+  done
+  for model in ${INFERENCE_MODELS//,/ }; do
+    echo "conv-bench: round $r of $ROUNDS, $model inference"
+    record sprig-inference "$r" "$model" "$(.build/release/sprig bench --json --inference --models "$model" \
+                                             --sparsities "$INFERENCE_SPARSITIES" --distribution erk --seconds 2)"
+    for b in 1 128; do
+      record torch-inference "$r" "$model" "$("$PY" "$PEER" --model "$model" --inference --batch "$b")"
+    done
   done
 done
 mv "$LOG" "$OUT/conv-bench.jsonl"

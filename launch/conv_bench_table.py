@@ -50,6 +50,22 @@ for model in models:
         series.setdefault(model, []).append((s, statistics.median(mine.values())))
     lines.append(f"| {model} | PyTorch dense | {fmt(torch_dense)} | | | |")
     lines.append(f"| {model} | rigl-torch {rigl:.2f} (uniform) | {fmt(rigl_torch)} | | {cell(rigl_torch, torch_dense)} | |")
+inference = [o for o in rows if o["measure"] == "sprig-inference"]
+if inference:
+    lines += ["", "Inference (forward pass alone, one thread; Sprig's sparse and dense models and PyTorch's `model.eval()` "
+              "under `torch.no_grad()`, in turn):", "",
+              "| model | sparsity (ERK) | batch | Sprig samples/s (rounds) | vs Sprig dense | vs PyTorch eval |", "|---|---|---|---|---|---|"]
+    for model in dict.fromkeys(o["model"] for o in inference):
+        for batch in sorted({o["batch"] for o in inference if o["model"] == model}):
+            torch = {o["round"]: o["samples_per_second"] for o in rows
+                     if o["measure"] == "torch-inference" and o["model"] == model and o["batch"] == batch}
+            mine = [o for o in inference if o["model"] == model and o["batch"] == batch]
+            dense = {o["round"]: o["dense_samples_per_second"] for o in mine}
+            for s in sorted({o["sparsity"] for o in mine}):
+                sparse = {o["round"]: o["samples_per_second"] for o in mine if o["sparsity"] == s}
+                lines.append(f"| {model} | {s:.2f} | {batch} | {fmt(sparse)} | {cell(sparse, dense)} | {cell(sparse, torch)} |")
+            lines.append(f"| {model} | dense | {batch} | {fmt(dense)} | 1x | {cell(dense, torch)} |")
+            lines.append(f"| {model} | PyTorch eval | {batch} | {fmt(torch)} | | |")
 text = "\n".join(lines) + "\n"
 open(sys.argv[2], "w").write(text)
 print(text)

@@ -109,10 +109,13 @@ def main():
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--rigl", type=float, default=0.0, help="rigl-torch's sparsity of every layer (0: dense)")
     parser.add_argument("--delta", type=int, default=100, help="steps between mask updates")
+    parser.add_argument("--inference", action="store_true", help="time model.eval() forward passes instead, at --batch")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     model = MODELS[args.model]()
+    if args.inference:
+        return inference(model, args)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
     scheduler = None
     total = 3 + 3 * args.steps
@@ -139,6 +142,24 @@ def main():
     print("RESULT " + json.dumps({"framework": "rigl-torch" if scheduler else "pytorch", "torch": torch.__version__,
                                   "model": args.model, "sparsity": args.rigl, "batch": args.batch, "threads": args.threads,
                                   "samples_per_second": statistics.median(rates), "blocks": rates}))
+
+
+def inference(model, args):
+    """Forward passes of model.eval() without autograd, for at least a second per block."""
+    model.eval()
+    x = torch.randn(args.batch, 3, 32, 32)
+    rates = []
+    with torch.no_grad():
+        for _ in range(3):
+            model(x)
+        for _ in range(3):
+            start, passes = time.perf_counter(), 0
+            while time.perf_counter() - start < 1:
+                model(x)
+                passes += 1
+            rates.append(passes * args.batch / (time.perf_counter() - start))
+    print("RESULT " + json.dumps({"framework": "pytorch-eval", "torch": torch.__version__, "model": args.model, "batch": args.batch,
+                                  "threads": args.threads, "samples_per_second": statistics.median(rates), "blocks": rates}))
 
 
 if __name__ == "__main__":
