@@ -12,11 +12,15 @@ import SprigTensor
 /// every sparse method, the dense-gradient machinery and export serve convolutions too.
 /// Backward: the product's backward gives dW, db and dP; col2im adds dP back into dX.
 ///
-/// A sparse product on its sparse kernels skips im2col (`SparseConvolutionKernels`): the
-/// forward pass and the weight gradient read the patches from the input (the same bits as
-/// on the patch matrix), the input gradient is a transposed convolution over the active
-/// taps (no patch gradient, no col2im), and only steps that need the patch matrix itself
-/// (dense gradients, growth factors, NNrelief's statistics) build it.
+/// That is the definition; the paths that run write no patch matrix (docs/ARCHITECTURE.md,
+/// "Kernels"). A dense or masked dense product reads the patch matrix where it lies in the
+/// input, through addresses (`PanelConvolution`), with micro-batches that are a multiple of
+/// 16. A sparse product on its sparse kernels (`SparseConvolutionKernels`, micro-batches a
+/// multiple of 8) reads the patches from the input for the forward pass and the weight
+/// gradient (the same bits as on the patch matrix) and takes the input gradient as a
+/// transposed convolution over the active taps; one example goes through
+/// `SingleExampleConvolution`. Only steps that need the patch matrix itself (growth
+/// factors, NNrelief's statistics) and other batch sizes build it.
 public final class Conv2D: Layer {
     public let inputChannels: Int, inputHeight: Int, inputWidth: Int
     public let outputChannels: Int, kernel: Int, stride: Int, padding: Int
@@ -203,7 +207,7 @@ public final class Conv2D: Layer {
     public func backward(_ dy: Matrix, into gradients: GradientBuffers, needInputGradient: Bool) -> Matrix? {
         let view = Matrix(viewing: dy, rows: outputChannels, cols: positions * batch)
         var started = StepProfile.start()
-        guard path != .patches, let x = input, gradients.factors == nil || path == .direct else {
+        guard path != .patches, let x = input, gradients.factors == nil || path == .direct || product is Linear else {
             defer { StepProfile.stop(.convolutionBackward, since: started) }
             let x = currentPatches(of: input!)
             let dp: Matrix?
@@ -282,84 +286,6 @@ public final class Conv2D: Layer {
         zeros.withUnsafeBufferPointer { zeros in
             SparseConvolutionKernels.weightGradient(sparse.pattern, rows: inputRows, positions: positions, dy: dy, x: x,
                                                     grad: weightGradient, zeros: zeros.baseAddress!)
-        }
-    }
-
-    /// Copies each patch row (c, ky, kx) position by position: a batch vector of the input
-    /// row (c, y s + ky - pad, x s + kx - pad), or zeros outside the image.
-    private func im2col(_ x: Matrix, into p: Matrix) {
-        let b = batch
-        for c in 0..<inputChannels {
-            for ky in 0..<kernel {
-                for kx in 0..<kernel {
-                    let row = p.data + ((c * kernel + ky) * kernel + kx) * positions * b
-                    // The output columns whose input column is inside the image: with
-                    // stride 1 their input positions are consecutive, one copy per row.
-                    let (inside, insideEnd) = insideColumns(kx)
-                    for oy in 0..<outputHeight {
-                        let iy = oy * stride + ky - padding
-                        if stride == 1 && iy >= 0 && iy < inputHeight {
-                            let dst = row + oy * outputWidth * b
-                            dst.update(repeating: 0, count: inside * b)
-                            (dst + inside * b).update(from: x.data + ((c * inputHeight + iy) * inputWidth + inside + kx - padding) * b,
-                                                      count: (insideEnd - inside) * b)
-                            (dst + insideEnd * b).update(repeating: 0, count: (outputWidth - insideEnd) * b)
-                            continue
-                        }
-                        for ox in 0..<outputWidth {
-                            let ix = ox * stride + kx - padding
-                            let dst = row + (oy * outputWidth + ox) * b
-                            if iy >= 0 && iy < inputHeight && ix >= 0 && ix < inputWidth {
-                                dst.update(from: x.data + ((c * inputHeight + iy) * inputWidth + ix) * b, count: b)
-                            } else {
-                                dst.update(repeating: 0, count: b)
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// The output columns `lo..<hi` whose input column `ox s + kx - pad` lies inside the image.
-    private func insideColumns(_ kx: Int) -> (Int, Int) {
-        var lo = 0
-        while lo < outputWidth && lo * stride + kx - padding < 0 { lo += 1 }
-        var hi = lo
-        while hi < outputWidth && hi * stride + kx - padding < inputWidth { hi += 1 }
-        return (lo, hi)
-    }
-
-    /// The adjoint of im2col: adds each patch-row gradient back into its input row.
-    private func col2im(_ dp: Matrix, into dx: Matrix) {
-        let b = batch
-        dx.data.update(repeating: 0, count: dx.count)
-        for c in 0..<inputChannels {
-            for ky in 0..<kernel {
-                for kx in 0..<kernel {
-                    let row = dp.data + ((c * kernel + ky) * kernel + kx) * positions * b
-                    let (inside, insideEnd) = insideColumns(kx)
-                    for oy in 0..<outputHeight {
-                        let iy = oy * stride + ky - padding
-                        guard iy >= 0 && iy < inputHeight else { continue }
-                        if stride == 1 {
-                            // One pass over the row's consecutive positions; each input value
-                            // still gets one addition per (c, ky, kx, oy), in the same order.
-                            let src = row + (oy * outputWidth + inside) * b
-                            let dst = dx.data + ((c * inputHeight + iy) * inputWidth + inside + kx - padding) * b
-                            for n in 0..<((insideEnd - inside) * b) { dst[n] += src[n] }
-                            continue
-                        }
-                        for ox in 0..<outputWidth {
-                            let ix = ox * stride + kx - padding
-                            guard ix >= 0 && ix < inputWidth else { continue }
-                            let src = row + (oy * outputWidth + ox) * b
-                            let dst = dx.data + ((c * inputHeight + iy) * inputWidth + ix) * b
-                            for n in 0..<b { dst[n] += src[n] }
-                        }
-                    }
-                }
-            }
         }
     }
 }
