@@ -112,11 +112,9 @@ public final class BatchNorm: Layer {
         for s in 0..<segments {
             for c in 0..<channels {
                 let first = c * positions * b + s * m
-                var sum = 0.0
-                for p in 0..<positions { sum += Double(rowSum(x.data + first + p * b, m)) }
+                let sum = BatchNorm.sum(x.data + first, stride: b, positions: positions, m)
                 let mean = Float(sum / Double(n))
-                var squares = 0.0
-                for p in 0..<positions { squares += Double(BatchNorm.squaredDeviations(x.data + first + p * b, m, mean)) }
+                let squares = BatchNorm.squaredDeviations(x.data + first, stride: b, positions: positions, m, mean)
                 let variance = Float(squares / Double(n))
                 let inverse = 1 / (variance + BatchNorm.epsilon).squareRoot()
                 inverseDeviation[s * channels + c] = inverse
@@ -152,12 +150,7 @@ public final class BatchNorm: Layer {
         for c in 0..<channels {
             for s in 0..<segments {
                 let first = c * positions * b + s * m
-                var sumDy = 0.0, sumDyXhat = 0.0
-                for p in 0..<positions {
-                    let (a, d) = BatchNorm.gradientSums(dy.data + first + p * b, xhat.data + first + p * b, m)
-                    sumDy += Double(a)
-                    sumDyXhat += Double(d)
-                }
+                let (sumDy, sumDyXhat) = BatchNorm.gradientSums(dy.data + first, xhat.data + first, stride: b, positions: positions, m)
                 betaSums[s] = Float(sumDy)
                 gammaSums[s] = Float(sumDyXhat)
                 guard let dx else { continue }
@@ -179,24 +172,67 @@ public final class BatchNorm: Layer {
         return dx
     }
 
-    // The loops over one position's examples of a micro-batch, eight lanes at a time (Swift
-    // does not vectorise float reductions by itself), the rest one by one. A sum's lanes are
-    // added at the end; what sits beside the micro-batch never enters.
+    // The loops over a channel's values in a micro-batch: `positions` runs of `m` examples,
+    // `stride` apart, eight lanes at a time (Swift does not vectorise float reductions by
+    // itself), the rest one by one. A run's lanes are added in Float, then widened and
+    // added across runs in Double lane by lane; the lanes are added at the end. What sits
+    // beside the micro-batch never enters.
 
-    /// `sum_i (x_i - mean)^2` over `m` values.
+    /// `sum x` over the runs.
     @inline(__always)
-    static func squaredDeviations(_ x: UnsafePointer<Float>, _ m: Int, _ mean: Float) -> Float {
-        var acc = SIMD8<Float>()
-        let mean8 = SIMD8<Float>(repeating: mean)
-        var i = 0
-        while i + 8 <= m {
-            let d = load8(x + i) - mean8
-            acc = acc.addingProduct(d, d)
-            i += 8
+    static func sum(_ x: UnsafePointer<Float>, stride: Int, positions: Int, _ m: Int) -> Double {
+        var total = SIMD8<Double>(), tail = 0.0
+        for p in 0..<positions {
+            let row = x + p * stride
+            var acc = SIMD8<Float>()
+            var i = 0
+            while i + 8 <= m { acc += load8(row + i); i += 8 }
+            total += SIMD8<Double>(acc)
+            while i < m { tail += Double(row[i]); i += 1 }
         }
-        var s = acc.sum()
-        while i < m { let d = x[i] - mean; s = s.addingProduct(d, d); i += 1 }
-        return s
+        return total.sum() + tail
+    }
+
+    /// `sum (x - mean)^2` over the runs.
+    @inline(__always)
+    static func squaredDeviations(_ x: UnsafePointer<Float>, stride: Int, positions: Int, _ m: Int, _ mean: Float) -> Double {
+        var total = SIMD8<Double>(), tail = 0.0
+        let mean8 = SIMD8<Float>(repeating: mean)
+        for p in 0..<positions {
+            let row = x + p * stride
+            var acc = SIMD8<Float>()
+            var i = 0
+            while i + 8 <= m {
+                let d = load8(row + i) - mean8
+                acc = acc.addingProduct(d, d)
+                i += 8
+            }
+            total += SIMD8<Double>(acc)
+            while i < m { let d = Double(row[i] - mean); tail += d * d; i += 1 }
+        }
+        return total.sum() + tail
+    }
+
+    /// `(sum dy, sum dy xhat)` over the runs.
+    @inline(__always)
+    static func gradientSums(_ dy: UnsafePointer<Float>, _ xhat: UnsafePointer<Float>, stride: Int, positions: Int,
+                             _ m: Int) -> (Double, Double) {
+        var totalA = SIMD8<Double>(), totalD = SIMD8<Double>(), tailA = 0.0, tailD = 0.0
+        for p in 0..<positions {
+            let g = dy + p * stride, h = xhat + p * stride
+            var a = SIMD8<Float>(), d = SIMD8<Float>()
+            var i = 0
+            while i + 8 <= m {
+                let gi = load8(g + i)
+                a += gi
+                d = d.addingProduct(gi, load8(h + i))
+                i += 8
+            }
+            totalA += SIMD8<Double>(a)
+            totalD += SIMD8<Double>(d)
+            while i < m { tailA += Double(g[i]); tailD += Double(g[i]) * Double(h[i]); i += 1 }
+        }
+        return (totalA.sum() + tailA, totalD.sum() + tailD)
     }
 
     /// `xhat = (x - mean) inverse`, `y = gamma xhat + beta` over `m` values.
@@ -218,22 +254,6 @@ public final class BatchNorm: Layer {
             y[i] = beta.addingProduct(gamma, h)
             i += 1
         }
-    }
-
-    /// `(sum_i dy_i, sum_i dy_i xhat_i)` over `m` values.
-    @inline(__always)
-    static func gradientSums(_ dy: UnsafePointer<Float>, _ xhat: UnsafePointer<Float>, _ m: Int) -> (Float, Float) {
-        var a = SIMD8<Float>(), d = SIMD8<Float>()
-        var i = 0
-        while i + 8 <= m {
-            let g = load8(dy + i)
-            a += g
-            d = d.addingProduct(g, load8(xhat + i))
-            i += 8
-        }
-        var (sa, sd) = (a.sum(), d.sum())
-        while i < m { sa += dy[i]; sd = sd.addingProduct(dy[i], xhat[i]); i += 1 }
-        return (sa, sd)
     }
 
     /// `dx = scale (dy - meanDy - xhat meanDyXhat)` over `m` values.
