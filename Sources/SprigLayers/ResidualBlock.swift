@@ -94,7 +94,14 @@ public final class ResidualBlock: Layer {
     private func add(_ a: Matrix, _ b: Matrix, into z: Matrix) {
         let started = StepProfile.start()
         defer { StepProfile.stop(.elementwise, since: started) }
-        for i in 0..<z.count { z.data[i] = a.data[i] + b.data[i] }
+        let (x, y, out, n) = (UnsafeRawPointer(a.data), UnsafeRawPointer(b.data), UnsafeMutableRawPointer(z.data), z.count)
+        var i = 0
+        while i + 8 <= n {
+            let sum = x.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) + y.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            out.storeBytes(of: sum, toByteOffset: i * 4, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < n { z.data[i] = a.data[i] + b.data[i]; i += 1 }
     }
 
     public func backward(_ dy: Matrix, into gradients: GradientBuffers, needInputGradient: Bool) -> Matrix? {
