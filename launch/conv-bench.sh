@@ -17,7 +17,8 @@
 # Sprig's sparse rows are RigL with ERK, mask updates every 100 steps (amortised: `sprig bench`
 # times the update step apart). cifar_bench.py's rigl-torch spreads sparsity uniformly.
 # Writes OUT/conv-bench.jsonl (every measurement), OUT/conv-bench.md (the table) and
-# OUT/conv-bench.svg (the plot); with UPDATE_README=1 the table goes into README.md.
+# OUT/conv-bench.svg (the plot); with UPDATE_README=1 the table goes into README.md and the
+# plot to docs/conv-bench.svg.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -72,4 +73,7 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 mv "$LOG" "$OUT/conv-bench.jsonl"
 "$PY" launch/conv_bench_table.py "$OUT/conv-bench.jsonl" "$OUT/conv-bench.md" "$OUT/conv-bench.svg" "$RIGL"
-if [ "${UPDATE_README:-0}" = 1 ]; then python3 launch/readme_block.py conv-speed-table README.md < "$OUT/conv-bench.md"; fi
+if [ "${UPDATE_README:-0}" = 1 ]; then
+  python3 launch/readme_block.py conv-speed-table README.md < "$OUT/conv-bench.md"
+  cp "$OUT/conv-bench.svg" docs/conv-bench.svg.tmp && mv docs/conv-bench.svg.tmp docs/conv-bench.svg
+fi

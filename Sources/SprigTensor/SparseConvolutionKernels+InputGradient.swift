@@ -10,6 +10,9 @@ public struct TransposedTaps {
     public let entry: [Int32]
     /// The tap's output row `o * positions + y' W' + x'` of the upstream gradient.
     public let source: [Int32]
+    /// Input channels and positions (input row r = c * inputPositions + y W + x), and the
+    /// upstream gradient's rows per input position (O over the stride squared).
+    public let channels: Int, inputPositions: Int, sourceRowsPerPosition: Int
 
     /// The taps of `pattern` (O x (C k k), columns (c, ky, kx)) over geometry `g`.
     public init(_ pattern: SparsePattern, _ g: ConvolutionGeometry) {
@@ -42,6 +45,9 @@ public struct TransposedTaps {
         start = count
         self.entry = entry
         self.source = source
+        channels = g.channels
+        inputPositions = g.height * g.width
+        sourceRowsPerPosition = max(1, pattern.rows * g.positions / max(1, inputPositions))
     }
 
     /// Taps in all.
@@ -60,43 +66,53 @@ extension SparseConvolutionKernels {
     /// (any batch size). `dy` is O x (positions x batch), `dx` (C H W) x batch, overwritten.
     public static func inputGradient(_ taps: TransposedTaps, values: UnsafePointer<Float>, dy: Matrix, dx: Matrix) {
         let b = dx.cols
-        precondition(taps.start.count == dx.rows + 1 && dy.cols % max(b, 1) == 0, "sparse transposed-convolution shapes")
+        precondition(taps.start.count == dx.rows + 1 && taps.channels * taps.inputPositions == dx.rows && dy.cols % max(b, 1) == 0,
+                     "sparse transposed-convolution shapes")
         let DY = UnsafePointer(dy.data), DX = dx.data
         taps.start.withUnsafeBufferPointer { start in
             taps.entry.withUnsafeBufferPointer { entry in
                 taps.source.withUnsafeBufferPointer { source in
-                    for r in 0..<dx.rows {
-                        let lo = Int(start[r]), hi = Int(start[r + 1])
-                        let out = DX + r * b
-                        var j = 0
-                        while j + 32 <= b {
-                            var a0 = SIMD8<Float>(), a1 = a0, a2 = a0, a3 = a0
-                            for t in lo..<hi {
-                                let w = SIMD8<Float>(repeating: values[Int(entry[t])])
-                                let g = DY + Int(source[t]) * b + j
-                                a0 = a0.addingProduct(w, SparseKernels.load8(g))
-                                a1 = a1.addingProduct(w, SparseKernels.load8(g + 8))
-                                a2 = a2.addingProduct(w, SparseKernels.load8(g + 16))
-                                a3 = a3.addingProduct(w, SparseKernels.load8(g + 24))
+                    // Input positions in blocks whose upstream rows stay in the L2 cache
+                    // while every channel passes (each value is computed whole, so the
+                    // loops' order leaves its bits alone).
+                    let block = positionBlock(rowsPerPosition: taps.sourceRowsPerPosition, batch: b)
+                    for first in stride(from: 0, to: taps.inputPositions, by: block) {
+                        for c in 0..<taps.channels {
+                            for q in first..<min(first + block, taps.inputPositions) {
+                                let r = c * taps.inputPositions + q
+                                let lo = Int(start[r]), hi = Int(start[r + 1])
+                                let out = DX + r * b
+                                var j = 0
+                                while j + 32 <= b {
+                                    var a0 = SIMD8<Float>(), a1 = a0, a2 = a0, a3 = a0
+                                    for t in lo..<hi {
+                                        let w = SIMD8<Float>(repeating: values[Int(entry[t])])
+                                        let g = DY + Int(source[t]) * b + j
+                                        a0 = a0.addingProduct(w, SparseKernels.load8(g))
+                                        a1 = a1.addingProduct(w, SparseKernels.load8(g + 8))
+                                        a2 = a2.addingProduct(w, SparseKernels.load8(g + 16))
+                                        a3 = a3.addingProduct(w, SparseKernels.load8(g + 24))
+                                    }
+                                    SparseKernels.store8(a0, out + j); SparseKernels.store8(a1, out + j + 8)
+                                    SparseKernels.store8(a2, out + j + 16); SparseKernels.store8(a3, out + j + 24)
+                                    j += 32
+                                }
+                                while j + 8 <= b {
+                                    var a = SIMD8<Float>()
+                                    for t in lo..<hi {
+                                        a = a.addingProduct(SIMD8<Float>(repeating: values[Int(entry[t])]),
+                                                            SparseKernels.load8(DY + Int(source[t]) * b + j))
+                                    }
+                                    SparseKernels.store8(a, out + j)
+                                    j += 8
+                                }
+                                while j < b {
+                                    var a: Float = 0
+                                    for t in lo..<hi { a = a.addingProduct(values[Int(entry[t])], DY[Int(source[t]) * b + j]) }
+                                    out[j] = a
+                                    j += 1
+                                }
                             }
-                            SparseKernels.store8(a0, out + j); SparseKernels.store8(a1, out + j + 8)
-                            SparseKernels.store8(a2, out + j + 16); SparseKernels.store8(a3, out + j + 24)
-                            j += 32
-                        }
-                        while j + 8 <= b {
-                            var a = SIMD8<Float>()
-                            for t in lo..<hi {
-                                a = a.addingProduct(SIMD8<Float>(repeating: values[Int(entry[t])]),
-                                                    SparseKernels.load8(DY + Int(source[t]) * b + j))
-                            }
-                            SparseKernels.store8(a, out + j)
-                            j += 8
-                        }
-                        while j < b {
-                            var a: Float = 0
-                            for t in lo..<hi { a = a.addingProduct(values[Int(entry[t])], DY[Int(source[t]) * b + j]) }
-                            out[j] = a
-                            j += 1
                         }
                     }
                 }

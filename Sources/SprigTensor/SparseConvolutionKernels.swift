@@ -74,45 +74,57 @@ public enum SparseConvolutionKernels {
         let b = x.cols
         precondition(applies(batch: b) && y.rows == pattern.rows && y.cols == positions * b, "sparse convolution shapes")
         let X = UnsafePointer(x.data), Y = y.data
+        // Output positions in blocks whose input rows stay in the L2 cache while every output
+        // row passes (each output value is computed whole, so the loops' order leaves its
+        // bits alone).
+        let block = positionBlock(rowsPerPosition: x.rows / max(1, positions), batch: b)
         pattern.rowStart.withUnsafeBufferPointer { rowStart in
             rows.withUnsafeBufferPointer { rows in
                 let active = pattern.activeCount
-                for i in 0..<pattern.rows {
-                    let lo = Int(rowStart[i]), hi = Int(rowStart[i + 1])
-                    let bi = SIMD8<Float>(repeating: bias[i])
-                    for p in 0..<positions {
-                        let out = Y + (i * positions + p) * b
-                        let at = rows.baseAddress! + p * active
-                        var j = 0
-                        while j + 32 <= b {
-                            var a0 = bi, a1 = bi, a2 = bi, a3 = bi
-                            for k in lo..<hi {
-                                let w = SIMD8<Float>(repeating: values[k])
-                                let r = Int(at[k])
-                                let xp = (r < 0 ? zeros : X + r * b) + j
-                                a0 = a0.addingProduct(w, SparseKernels.load8(xp))
-                                a1 = a1.addingProduct(w, SparseKernels.load8(xp + 8))
-                                a2 = a2.addingProduct(w, SparseKernels.load8(xp + 16))
-                                a3 = a3.addingProduct(w, SparseKernels.load8(xp + 24))
+                for first in stride(from: 0, to: positions, by: block) {
+                    for i in 0..<pattern.rows {
+                        let lo = Int(rowStart[i]), hi = Int(rowStart[i + 1])
+                        let bi = SIMD8<Float>(repeating: bias[i])
+                        for p in first..<min(first + block, positions) {
+                            let out = Y + (i * positions + p) * b
+                            let at = rows.baseAddress! + p * active
+                            var j = 0
+                            while j + 32 <= b {
+                                var a0 = bi, a1 = bi, a2 = bi, a3 = bi
+                                for k in lo..<hi {
+                                    let w = SIMD8<Float>(repeating: values[k])
+                                    let r = Int(at[k])
+                                    let xp = (r < 0 ? zeros : X + r * b) + j
+                                    a0 = a0.addingProduct(w, SparseKernels.load8(xp))
+                                    a1 = a1.addingProduct(w, SparseKernels.load8(xp + 8))
+                                    a2 = a2.addingProduct(w, SparseKernels.load8(xp + 16))
+                                    a3 = a3.addingProduct(w, SparseKernels.load8(xp + 24))
+                                }
+                                SparseKernels.store8(a0, out + j); SparseKernels.store8(a1, out + j + 8)
+                                SparseKernels.store8(a2, out + j + 16); SparseKernels.store8(a3, out + j + 24)
+                                j += 32
                             }
-                            SparseKernels.store8(a0, out + j); SparseKernels.store8(a1, out + j + 8)
-                            SparseKernels.store8(a2, out + j + 16); SparseKernels.store8(a3, out + j + 24)
-                            j += 32
-                        }
-                        while j < b {
-                            var a0 = bi
-                            for k in lo..<hi {
-                                let r = Int(at[k])
-                                let xp = (r < 0 ? zeros : X + r * b) + j
-                                a0 = a0.addingProduct(SIMD8<Float>(repeating: values[k]), SparseKernels.load8(xp))
+                            while j < b {
+                                var a0 = bi
+                                for k in lo..<hi {
+                                    let r = Int(at[k])
+                                    let xp = (r < 0 ? zeros : X + r * b) + j
+                                    a0 = a0.addingProduct(SIMD8<Float>(repeating: values[k]), SparseKernels.load8(xp))
+                                }
+                                SparseKernels.store8(a0, out + j)
+                                j += 8
                             }
-                            SparseKernels.store8(a0, out + j)
-                            j += 8
                         }
                     }
                 }
             }
         }
+    }
+
+    /// Positions per block so that a block's rows take about 128 KB: `rowsPerPosition` rows
+    /// of `batch` floats per position.
+    static func positionBlock(rowsPerPosition: Int, batch: Int) -> Int {
+        max(1, (128 << 10) / max(1, rowsPerPosition * batch * 4))
     }
 
     /// `grad[k] = dY[i, :] . P[c_k, :]` for every active entry k (row i), overwritten;
