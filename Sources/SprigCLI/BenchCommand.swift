@@ -8,10 +8,13 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure training samples/s (one rank) across sparsities, beside sgemm GFLOP/s. Build with -c release.",
         discussion: """
-            Synthetic batches; data loading and evaluation are left out. The weight layers get the row's sparsity as
-            --distribution spreads it (uniform: every layer the same; erk: Erdos-Renyi-Kernel, dense-ish small layers);
-            with --method rigl each block of 100 steps includes one mask update, its dense gradients by the path training takes (factors on MLPs). model_bytes
-            is what the model holds between mask updates. Compare ratios within one run: the machine is shared.
+            Synthetic batches (the conv nets on their CIFAR input, 3 x 32 x 32); data loading and evaluation are left
+            out. The weight layers get the row's sparsity as --distribution spreads it (uniform: every layer the same;
+            erk: Erdos-Renyi-Kernel, dense-ish small layers); with --method rigl a mask update every 100 steps, with its
+            dense gradients by the path training takes (factors on MLPs), is timed apart and amortised over its period.
+            A second table says where the step's time goes. model_bytes is what the model holds between mask updates.
+            --inference times the forward pass alone; --conv-crossover times convolutions on the sparse kernels against
+            the masked dense product. Compare ratios within one run: the machine is shared.
             """
     )
 

@@ -23,7 +23,10 @@
 #   dense export's state_dict bit for bit, 4-D kernels included;
 # - launch/speed-bench.sh runs end to end in a short form (one round, rigl-torch from PyPI,
 #   seed 1 of the fast config) and its table has every row, each ratio a positive number
-#   (the figures themselves are the benchmark's to print, not a test's to time).
+#   (the figures themselves are the benchmark's to print, not a test's to time);
+# - launch/conv-bench.sh runs end to end in a short form (ResNet-20 dense and RigL 90%, one
+#   round, PyTorch and rigl-torch, inference at batch 1 and 128) and its table has every row,
+#   each ratio a positive number, and its plot is an SVG.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 DATA="${1:-$ROOT/data/mnist}"
@@ -192,4 +195,24 @@ print("5 ratio rows and the fast config's line")
 PY
 code=$?
 check_code "speed-bench.sh's table has its rows ($(tail -1 "$WORK/speed-check.log"))" "$code" "$(tail -3 "$WORK/speed-check.log" | tr '\n' ' ')"
+
+t0=$SECONDS
+MODELS=resnet-20 SPARSITIES=0,0.9 ROUNDS=1 SECONDS_PER_ROW=0.2 TORCH_STEPS=1 OUT="$WORK/conv" SPRIG_PY_VENV="$VENV" \
+  bash "$ROOT/launch/conv-bench.sh" >"$WORK/conv.log" 2>&1
+code=$?
+check_code "conv-bench.sh runs end to end in its short form ($((SECONDS - t0)) s)" "$code" "$(tail -3 "$WORK/conv.log" | tr '\n' ' ')"
+"$PY" - "$WORK/conv/conv-bench.md" "$WORK/conv/conv-bench.svg" <<'PY' >"$WORK/conv-check.log" 2>&1
+import re, sys
+text = open(sys.argv[1]).read()
+rows = [l for l in text.splitlines() if l.startswith("| resnet-20 |")]
+ratios = [float(r) for l in rows for r in re.findall(r"\*\*([0-9.]+)x\*\*", l)]
+# Training: dense and 0.90 (vs PyTorch; 0.90 also vs dense), PyTorch dense, rigl-torch (vs
+# PyTorch); inference at batch 1 and 128: 0.90 (vs dense and PyTorch), dense, PyTorch eval.
+assert len(rows) == 4 + 2 * 3, rows
+assert len(ratios) == 4 + 2 * 3 and all(r > 0 for r in ratios), ratios
+assert open(sys.argv[2]).read().startswith("<svg"), "no SVG plot"
+print(f"{len(rows)} rows, {len(ratios)} positive ratios and the plot")
+PY
+code=$?
+check_code "conv-bench.sh's tables have their rows ($(tail -1 "$WORK/conv-check.log"))" "$code" "$(tail -3 "$WORK/conv-check.log" | tr '\n' ' ')"
 finish
