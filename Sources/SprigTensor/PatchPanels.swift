@@ -9,8 +9,11 @@
 /// each row 16 consecutive floats; with a batch that is a multiple of 16, that is one
 /// position and 16 examples, a contiguous run of an input row.
 public enum PatchPanels {
+    /// Columns per panel: batches of a multiple of this fill whole panels.
+    public static let panelWidth = DenseKernels.tileColumns
+
     /// True when batches of `batch` examples fill whole panels.
-    public static func applies(batch: Int) -> Bool { batch > 0 && batch % DenseKernels.tileColumns == 0 }
+    public static func applies(batch: Int) -> Bool { batch > 0 && batch % panelWidth == 0 }
 
     /// The input row of patch row `column` at every position: `table[p * (C k k) + column]`,
     /// -1 in the padding (the order `rowAddresses` reads it in).

@@ -9,13 +9,17 @@ extension Trainer {
     /// Examples per evaluation batch: `eval_batch_size`, or fewer when the widest layer's
     /// activations (or a convolution's patch matrix, C k k values per output position) for
     /// that many examples would pass 64 MB (wide sparse models: a 250000-wide layer
-    /// evaluates 67 examples at a time instead of holding 1 GB per activation).
+    /// evaluates 67 examples at a time instead of holding 1 GB per activation). A model with
+    /// convolutions evaluates a multiple of 16 examples at a time where it can, the batches
+    /// that `Conv2D`'s im2col-free paths take.
     var evaluationBatch: Int {
         let widest = model.leaves.reduce(model.layers.first?.inputFeatures ?? 1) { w, layer in
             let patches = (layer as? Conv2D).map { $0.inputChannels * $0.kernel * $0.kernel * $0.positions } ?? 0
             return max(w, layer.outputFeatures, patches)
         }
-        return max(1, min(config.evalBatchSize, (64 << 20) / (4 * widest)))
+        let batch = max(1, min(config.evalBatchSize, (64 << 20) / (4 * widest)))
+        let convolutional = model.leaves.contains { $0 is Conv2D }
+        return convolutional && batch >= PatchPanels.panelWidth ? batch - batch % PatchPanels.panelWidth : batch
     }
 
     /// Accuracy and mean loss on `dataset`, the same bits on any number of ranks.
