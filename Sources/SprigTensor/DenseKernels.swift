@@ -58,7 +58,8 @@ public enum DenseKernels {
     /// bits as `multiply(m:n:k:a:b:...)` on the B these rows make. `n` is a multiple of 16.
     public static func multiply(m: Int, n: Int, k: Int, a: Operand, bRows: UnsafePointer<UnsafePointer<Float>>,
                                 rowInitial: UnsafePointer<Float>?, c: UnsafeMutablePointer<Float>, ldc: Int, workspace: DenseWorkspace) {
-        precondition(n % tileColumns == 0, "indirect panels hold whole 16-column panels")
+        precondition(n % tileColumns == 0 && k > 0, "indirect panels hold whole 16-column panels of at least one row")
+        // B is read through bRows alone; the operand only fills the parameter.
         run(m: m, n: n, k: k, a: a, b: Operand(bRows.pointee, rowStride: tileColumns), bRows: bRows, rowInitial: rowInitial, segments: 1,
             c: c, ldc: ldc, workspace: workspace)
     }
