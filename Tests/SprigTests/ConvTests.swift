@@ -9,11 +9,12 @@ import Testing
 
 @Suite struct ConvTests {
     /// The im2col-free kernels give bitwise `SparseKernels`' results on the patch matrix,
-    /// forward and weight gradient, with padding and stride, for batches of 8, 16 and 40 and
-    /// rows long enough for the kernels' eight-, four- and one-entry groups.
+    /// forward and weight gradient, with padding and stride, for batches of 8, 16, 32 (the
+    /// two-position and unrolled paths) and 40, odd and even counts of positions, and rows
+    /// long enough for the kernels' eight-, four- and one-entry groups.
     @Test func im2colFreeKernelsGiveTheSameBits() {
         for (stride, padding) in [(1, 1), (2, 0), (1, 2)] {
-            let g = ConvolutionGeometry(channels: 3, height: 7, width: 6, kernel: 3, stride: stride, padding: padding)
+            let g = ConvolutionGeometry(channels: 3, height: 7, width: 5, kernel: 3, stride: stride, padding: padding)
             let columns = g.channels * g.kernel * g.kernel
             var random = StatelessRandom(seed: UInt64(stride * 10 + padding), purpose: .shuffle)
             let active = (0..<(4 * columns)).filter { _ in random.nextInt(below: 10) < 6 }
@@ -21,7 +22,7 @@ import Testing
             let values = (0..<pattern.activeCount).map { _ in random.nextNormal() }
             let bias: [Float] = [0.5, -0.25, 0, 1]
             let rows = SparseConvolutionKernels.inputRows(pattern, g)
-            for batch in [8, 16, 40] {
+            for batch in [8, 16, 32, 40] {
                 let x = randomMatrix(g.channels * g.height * g.width, batch, seed: UInt64(batch))
                 // The patch matrix, written out: rows (c, ky, kx), columns (y', x', n).
                 let p = Matrix(rows: columns, cols: g.positions * batch)
