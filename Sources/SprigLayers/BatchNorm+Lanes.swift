@@ -43,62 +43,94 @@ extension BatchNorm {
         return total.sum() + tail
     }
 
-    /// `(sum dy, sum dy xhat)` over the runs.
+    /// `xhat = (x - mean) inverse` and the upstream gradient `g` of the normalised value,
+    /// eight lanes: `dy`, or through a fused ReLU (`relu`) `dy [gamma xhat + beta > 0]`, the
+    /// forward pass's `y > 0` recomputed with its operations (so the same bits).
     @inline(__always)
-    static func gradientSums(_ dy: UnsafePointer<Float>, _ xhat: UnsafePointer<Float>, stride: Int, positions: Int,
-                             _ m: Int) -> (Double, Double) {
+    static func lanes(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ i: Int, _ mean: SIMD8<Float>,
+                      _ inverse: SIMD8<Float>, _ gamma: SIMD8<Float>, _ beta: SIMD8<Float>,
+                      relu: Bool) -> (g: SIMD8<Float>, xhat: SIMD8<Float>) {
+        let h = (load8(x + i) - mean) * inverse
+        let g = load8(dy + i)
+        guard relu else { return (g, h) }
+        return (g.replacing(with: 0, where: .!(beta.addingProduct(gamma, h) .> 0)), h)
+    }
+
+    /// One value of `lanes`.
+    @inline(__always)
+    static func lane(_ dy: Float, _ x: Float, mean: Float, inverse: Float, gamma: Float, beta: Float,
+                     relu: Bool) -> (g: Float, xhat: Float) {
+        let h = (x - mean) * inverse
+        return (relu && !(beta.addingProduct(gamma, h) > 0) ? 0 : dy, h)
+    }
+
+    /// `(sum g, sum g xhat)` over the runs (`lanes`).
+    @inline(__always)
+    static func gradientSums(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, stride: Int, positions: Int, _ m: Int,
+                             mean: Float, inverse: Float, gamma: Float, beta: Float, relu: Bool) -> (Double, Double) {
         var totalA = SIMD8<Double>(), totalD = SIMD8<Double>(), tailA = 0.0, tailD = 0.0
+        let mean8 = SIMD8<Float>(repeating: mean), inverse8 = SIMD8<Float>(repeating: inverse)
+        let gamma8 = SIMD8<Float>(repeating: gamma), beta8 = SIMD8<Float>(repeating: beta)
         for p in 0..<positions {
-            let g = dy + p * stride, h = xhat + p * stride
+            let g = dy + p * stride, v = x + p * stride
             var a = SIMD8<Float>(), d = SIMD8<Float>()
             var i = 0
             while i + 8 <= m {
-                let gi = load8(g + i)
+                let (gi, h) = lanes(g, v, i, mean8, inverse8, gamma8, beta8, relu: relu)
                 a += gi
-                d = d.addingProduct(gi, load8(h + i))
+                d = d.addingProduct(gi, h)
                 i += 8
             }
             totalA += SIMD8<Double>(a)
             totalD += SIMD8<Double>(d)
-            while i < m { tailA += Double(g[i]); tailD += Double(g[i]) * Double(h[i]); i += 1 }
+            while i < m {
+                let (gi, h) = lane(g[i], v[i], mean: mean, inverse: inverse, gamma: gamma, beta: beta, relu: relu)
+                tailA += Double(gi)
+                tailD += Double(gi) * Double(h)
+                i += 1
+            }
         }
         return (totalA.sum() + tailA, totalD.sum() + tailD)
     }
 
-    /// `xhat = (x - mean) inverse`, `y = gamma xhat + beta` over `m` values.
+    /// `y = gamma xhat + beta` over `m` values, `xhat = (x - mean) inverse`; with `relu`,
+    /// negative values set to 0 as `ReLU` sets them.
     @inline(__always)
     static func normalize(_ x: UnsafePointer<Float>, _ m: Int, mean: Float, inverse: Float, gamma: Float, beta: Float,
-                          xhat: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>) {
+                          relu: Bool, y: UnsafeMutablePointer<Float>) {
         let mean8 = SIMD8<Float>(repeating: mean), inverse8 = SIMD8<Float>(repeating: inverse)
         let gamma8 = SIMD8<Float>(repeating: gamma), beta8 = SIMD8<Float>(repeating: beta)
         var i = 0
         while i + 8 <= m {
-            let h = (load8(x + i) - mean8) * inverse8
-            store8(h, xhat + i)
-            store8(beta8.addingProduct(gamma8, h), y + i)
+            let v = beta8.addingProduct(gamma8, (load8(x + i) - mean8) * inverse8)
+            store8(relu ? v.replacing(with: 0, where: v .< 0) : v, y + i)
             i += 8
         }
         while i < m {
-            let h = (x[i] - mean) * inverse
-            xhat[i] = h
-            y[i] = beta.addingProduct(gamma, h)
+            let v = beta.addingProduct(gamma, (x[i] - mean) * inverse)
+            y[i] = relu && v < 0 ? 0 : v
             i += 1
         }
     }
 
-    /// `dx = scale (dy - meanDy - xhat meanDyXhat)` over `m` values.
+    /// `dx = scale (g - meanDy - xhat meanDyXhat)` over `m` values (`lanes`).
     @inline(__always)
-    static func inputGradient(_ dy: UnsafePointer<Float>, _ xhat: UnsafePointer<Float>, _ m: Int, scale: Float, meanDy: Float,
-                              meanDyXhat: Float, dx: UnsafeMutablePointer<Float>) {
+    static func inputGradient(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ m: Int, mean: Float, inverse: Float,
+                              gamma: Float, beta: Float, relu: Bool, scale: Float, meanDy: Float, meanDyXhat: Float,
+                              dx: UnsafeMutablePointer<Float>) {
+        let mean8 = SIMD8<Float>(repeating: mean), inverse8 = SIMD8<Float>(repeating: inverse)
+        let gamma8 = SIMD8<Float>(repeating: gamma), beta8 = SIMD8<Float>(repeating: beta)
         let scale8 = SIMD8<Float>(repeating: scale), meanDy8 = SIMD8<Float>(repeating: meanDy)
         let meanDyXhat8 = SIMD8<Float>(repeating: meanDyXhat)
         var i = 0
         while i + 8 <= m {
-            store8(scale8 * (load8(dy + i) - meanDy8 - load8(xhat + i) * meanDyXhat8), dx + i)
+            let (g, h) = lanes(dy, x, i, mean8, inverse8, gamma8, beta8, relu: relu)
+            store8(scale8 * (g - meanDy8 - h * meanDyXhat8), dx + i)
             i += 8
         }
         while i < m {
-            dx[i] = scale * (dy[i] - meanDy - xhat[i] * meanDyXhat)
+            let (g, h) = lane(dy[i], x[i], mean: mean, inverse: inverse, gamma: gamma, beta: beta, relu: relu)
+            dx[i] = scale * (g - meanDy - h * meanDyXhat)
             i += 1
         }
     }

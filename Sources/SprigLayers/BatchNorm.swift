@@ -20,6 +20,11 @@ import SprigTensor
 /// momentum 0.1, eps 1e-5): after every step, `running = (1 - 0.1) running + 0.1 s`, with
 /// `s` the mean over the global batch's micro-batches of their means and of their unbiased
 /// variances (`var N / (N - 1)`), summed in the gradient tree (`statisticsCount`).
+///
+/// Backward recomputes `xhat` from the input instead of keeping it. A ReLU right after the
+/// batch norm in a chain of layers is fused into it (`fuseReLUs`): the forward pass writes
+/// `max(0, y)` and the backward pass takes the ReLU's gradient `dy [y > 0]`, with the
+/// ReLU's bits, and the ReLU passes values and gradients through untouched.
 public final class BatchNorm: Layer {
     public let channels: Int
     public let positions: Int
@@ -34,9 +39,11 @@ public final class BatchNorm: Layer {
     public var isTraining = false
     /// Examples per micro-batch in training (0: the whole batch is one).
     public var microbatchSize = 0
+    /// True when the ReLU after this layer is fused into it (`fuseReLUs`).
+    public internal(set) var appliesReLU = false
     private var weight: ParameterSlot!
     private var bias: ParameterSlot!
-    private var normalized: Matrix?
+    private var input: Matrix?
     private var output: Matrix?
     private var inputGradient: Matrix?
     /// Per (micro-batch, channel) of the last training pass: 1 / sqrt(var + eps), the mean
@@ -92,6 +99,7 @@ public final class BatchNorm: Layer {
         let y = Matrix.reuse(output, rows: outputFeatures, cols: b)
         output = y
         let gamma = weight.values, beta = bias.values
+        let relu = appliesReLU
         guard isTraining else {
             for c in 0..<channels {
                 let scale = gamma[c] / (runningVariance[c] + BatchNorm.epsilon).squareRoot()
@@ -100,13 +108,20 @@ public final class BatchNorm: Layer {
                 let (source, target) = (x.data + base, y.data + base)
                 let scale8 = SIMD8<Float>(repeating: scale), shift8 = SIMD8<Float>(repeating: shift)
                 var i = 0
-                while i + 8 <= count { store8(load8(source + i) * scale8 + shift8, target + i); i += 8 }
-                while i < count { target[i] = source[i] * scale + shift; i += 1 }
+                while i + 8 <= count {
+                    let v = load8(source + i) * scale8 + shift8
+                    store8(relu ? v.replacing(with: 0, where: v .< 0) : v, target + i)
+                    i += 8
+                }
+                while i < count {
+                    let v = source[i] * scale + shift
+                    target[i] = relu && v < 0 ? 0 : v
+                    i += 1
+                }
             }
             return y
         }
-        let xhat = Matrix.reuse(normalized, rows: outputFeatures, cols: b)
-        normalized = xhat
+        input = x
         let m = microbatchSize > 0 && b % microbatchSize == 0 ? microbatchSize : b
         segments = b / m
         let n = positions * m
@@ -127,7 +142,7 @@ public final class BatchNorm: Layer {
                 for p in 0..<positions {
                     let offset = first + p * b
                     BatchNorm.normalize(x.data + offset, m, mean: mean, inverse: inverse, gamma: gamma[c], beta: beta[c],
-                                        xhat: xhat.data + offset, y: y.data + offset)
+                                        relu: relu, y: y.data + offset)
                 }
             }
         }
@@ -141,11 +156,11 @@ public final class BatchNorm: Layer {
     public func backward(_ dy: Matrix, microbatches: Int, into gradients: GradientBuffers, needInputGradient: Bool) -> Matrix? {
         let started = StepProfile.start()
         defer { StepProfile.stop(.batchNorm, since: started) }
-        guard isTraining, let xhat = normalized else { preconditionFailure("BatchNorm.backward outside a training pass") }
-        precondition(dy.rows == outputFeatures && dy.cols == xhat.cols,
+        guard isTraining, let x = input else { preconditionFailure("BatchNorm.backward outside a training pass") }
+        precondition(dy.rows == outputFeatures && dy.cols == x.cols,
                      "BatchNorm.backward gradient shape mismatch")
         let b = dy.cols, m = b / segments, n = Float(positions * m)
-        let gamma = weight.values
+        let gamma = weight.values, beta = bias.values, relu = appliesReLU
         let dGamma = weight.gradients(in: gradients), dBeta = bias.gradients(in: gradients)
         let dx = needInputGradient ? Matrix.reuse(inputGradient, rows: inputFeatures, cols: b) : nil
         if let dx { inputGradient = dx }
@@ -154,16 +169,19 @@ public final class BatchNorm: Layer {
         for c in 0..<channels {
             for s in 0..<segments {
                 let first = c * positions * b + s * m
-                let (sumDy, sumDyXhat) = BatchNorm.gradientSums(dy.data + first, xhat.data + first, stride: b, positions: positions, m)
+                let mean = batchMeans[s * channels + c], inverse = inverseDeviation[s * channels + c]
+                let (sumDy, sumDyXhat) = BatchNorm.gradientSums(dy.data + first, x.data + first, stride: b, positions: positions, m,
+                                                                mean: mean, inverse: inverse, gamma: gamma[c], beta: beta[c], relu: relu)
                 betaSums[s] = Float(sumDy)
                 gammaSums[s] = Float(sumDyXhat)
                 guard let dx else { continue }
-                let scale = gamma[c] * inverseDeviation[s * channels + c]
+                let scale = gamma[c] * inverse
                 let meanDy = betaSums[s] / n, meanDyXhat = gammaSums[s] / n
                 for p in 0..<positions {
                     let offset = first + p * b
-                    BatchNorm.inputGradient(dy.data + offset, xhat.data + offset, m, scale: scale, meanDy: meanDy,
-                                            meanDyXhat: meanDyXhat, dx: dx.data + offset)
+                    BatchNorm.inputGradient(dy.data + offset, x.data + offset, m, mean: mean, inverse: inverse, gamma: gamma[c],
+                                            beta: beta[c], relu: relu, scale: scale, meanDy: meanDy, meanDyXhat: meanDyXhat,
+                                            dx: dx.data + offset)
                 }
             }
             for (left, right) in schedule.additions {

@@ -3,9 +3,12 @@ import SprigTensor
 /// `y = max(0, x)`, applied in place; backward `dx = dy * [y > 0]`, also in place.
 ///
 /// In place is safe in a Sequential model: the layer before needs its own input, never its
-/// output, for its gradients.
+/// output, for its gradients. After a batch norm the ReLU is fused into it
+/// (`BatchNorm.fuseReLUs`) and passes values and gradients through.
 public final class ReLU: Layer {
     public let inputFeatures: Int
+    /// True when the batch norm before this layer applies it (`BatchNorm.fuseReLUs`).
+    public internal(set) var isFused = false
     public var outputFeatures: Int { inputFeatures }
     private var output: Matrix?
 
@@ -16,6 +19,8 @@ public final class ReLU: Layer {
     public func forward(_ x: Matrix) -> Matrix {
         let started = StepProfile.start()
         defer { StepProfile.stop(.elementwise, since: started) }
+        output = x
+        if isFused { return x }
         // Eight lanes at a time with a select instead of a branch: activations are negative
         // about half the time, and a branch per element mispredicts that often.
         let p = x.data, n = x.count
@@ -30,7 +35,6 @@ public final class ReLU: Layer {
             if p[i] < 0 { p[i] = 0 }
             i += 1
         }
-        output = x
         return x
     }
 
@@ -41,6 +45,7 @@ public final class ReLU: Layer {
         let started = StepProfile.start()
         defer { StepProfile.stop(.elementwise, since: started) }
         guard needInputGradient else { return nil }
+        if isFused { return dy }
         guard let y = output else { preconditionFailure("ReLU.backward before forward") }
         precondition(dy.count == y.count, "ReLU.backward gradient shape mismatch")
         let g = dy.data, v = y.data, n = dy.count

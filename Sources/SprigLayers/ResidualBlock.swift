@@ -40,6 +40,7 @@ public final class ResidualBlock: Layer {
         precondition((shortcut?.last?.outputFeatures ?? inner) == body.last!.outputFeatures,
                      "a residual block's body gives \(body.last!.outputFeatures) features, its shortcut \(shortcut?.last?.outputFeatures ?? inner)")
         precondition(names.count == sublayers.count, "one name per layer of the block")
+        for part in [pre, body, shortcut ?? [], post] { BatchNorm.fuseReLUs(in: part) }
     }
 
     private static func chains(_ layers: [Layer]) -> Bool {

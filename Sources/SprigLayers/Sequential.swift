@@ -30,6 +30,7 @@ public final class Sequential {
                          "layer sizes do not chain: \(a.outputFeatures) -> \(b.inputFeatures)")
         }
         self.layers = layers
+        BatchNorm.fuseReLUs(in: layers)
         var specs: [ParameterSpec] = []
         var first: [Int] = []
         var kindCounts: [String: Int] = [:]
