@@ -48,7 +48,7 @@ public enum DenseKernels {
     /// `workspace` holds the packed panel between calls.
     public static func multiply(m: Int, n: Int, k: Int, a: Operand, b: Operand, rowInitial: UnsafePointer<Float>?,
                                 c: UnsafeMutablePointer<Float>, ldc: Int, workspace: DenseWorkspace) {
-        run(m: m, n: n, k: k, a: a, b: b, bRows: nil, rowInitial: rowInitial, segments: 1, c: c, ldc: ldc, workspace: workspace)
+        run(m: m, n: n, k: k, a: a, b: .matrix(b), rowInitial: rowInitial, c: c, ldc: ldc, workspace: workspace)
     }
 
     /// `C = c0 1^T + A B` with B given by its rows' addresses, panel by panel: row l of the
@@ -59,9 +59,7 @@ public enum DenseKernels {
     public static func multiply(m: Int, n: Int, k: Int, a: Operand, bRows: UnsafePointer<UnsafePointer<Float>>,
                                 rowInitial: UnsafePointer<Float>?, c: UnsafeMutablePointer<Float>, ldc: Int, workspace: DenseWorkspace) {
         precondition(n % tileColumns == 0 && k > 0, "indirect panels hold whole 16-column panels of at least one row")
-        // B is read through bRows alone; the operand only fills the parameter.
-        run(m: m, n: n, k: k, a: a, b: Operand(bRows.pointee, rowStride: tileColumns), bRows: bRows, rowInitial: rowInitial, segments: 1,
-            c: c, ldc: ldc, workspace: workspace)
+        run(m: m, n: n, k: k, a: a, b: .rows(bRows), rowInitial: rowInitial, c: c, ldc: ldc, workspace: workspace)
     }
 
     /// `C = T(0, S)` over `segments` equal ranges of the inner dimension (`k` divisible by
@@ -69,7 +67,18 @@ public enum DenseKernels {
     public static func multiply(m: Int, n: Int, k: Int, segments: Int, a: Operand, b: Operand,
                                 c: UnsafeMutablePointer<Float>, ldc: Int, workspace: DenseWorkspace) {
         precondition(segments >= 1 && k % segments == 0, "\(k) is not \(segments) equal segments")
-        run(m: m, n: n, k: k, a: a, b: b, bRows: nil, rowInitial: nil, segments: segments, c: c, ldc: ldc, workspace: workspace)
+        guard segments == 1 else {
+            if m > 0 && n > 0 { segmentProduct(m: m, n: n, k: k, a: a, b: b, segments: segments, c: c, ldc: ldc, workspace: workspace) }
+            return
+        }
+        run(m: m, n: n, k: k, a: a, b: .matrix(b), rowInitial: nil, c: c, ldc: ldc, workspace: workspace)
+    }
+
+    /// The right-hand operand of `run`: a matrix, packed panel by panel, or the addresses of
+    /// its panels' rows, read where they lie.
+    private enum RightOperand {
+        case matrix(Operand)
+        case rows(UnsafePointer<UnsafePointer<Float>>)
     }
 
     /// Blocking of a plain product: columns in chunks of `chunkColumns` (B's chunk packed
@@ -81,25 +90,22 @@ public enum DenseKernels {
     static let innerBlock = 256
     static let rowBlock = 96
 
-    private static func run(m: Int, n: Int, k: Int, a: Operand, b: Operand, bRows: UnsafePointer<UnsafePointer<Float>>?,
-                            rowInitial: UnsafePointer<Float>?, segments: Int,
+    private static func run(m: Int, n: Int, k: Int, a: Operand, b: RightOperand, rowInitial: UnsafePointer<Float>?,
                             c: UnsafeMutablePointer<Float>, ldc: Int, workspace: DenseWorkspace) {
         guard m > 0, n > 0 else { return }
-        guard segments == 1 else {
-            segmentProduct(m: m, n: n, k: k, a: a, b: b, segments: segments, c: c, ldc: ldc, workspace: workspace)
-            return
-        }
         let tiles = workspace.tiles
         var jc = 0
         while jc < n {
             let chunk = min(chunkColumns, n - jc)
             let panels = (chunk + tileColumns - 1) / tileColumns
-            let packed = workspace.panel(floats: max(k, 1) * tileColumns * panels)
-            if bRows == nil {
+            var packed: UnsafeMutablePointer<Float>?
+            if case .matrix(let matrix) = b {
+                let buffer = workspace.panel(floats: max(k, 1) * tileColumns * panels)
                 for p in 0..<panels {
                     let j0 = jc + p * tileColumns
-                    pack(b, rows: k, columns: j0..<min(j0 + tileColumns, jc + chunk), into: packed + p * k * tileColumns)
+                    pack(matrix, rows: k, columns: j0..<min(j0 + tileColumns, jc + chunk), into: buffer + p * k * tileColumns)
                 }
+                packed = buffer
             }
             var kb = 0
             repeat {
@@ -110,7 +116,6 @@ public enum DenseKernels {
                     for p in 0..<panels {
                         let j0 = jc + p * tileColumns
                         let width = min(tileColumns, jc + chunk - j0)
-                        let panel = packed + p * k * tileColumns
                         var i0 = ib
                         while i0 < rowEnd {
                             let height = min(tileRows, rowEnd - i0)
@@ -118,10 +123,11 @@ public enum DenseKernels {
                             let target = c + i0 * ldc + j0
                             var t = kb == 0 ? Tile(initial: rowInitial.map { $0 + i0 }, rows: height)
                                 : Tile(loading: target, ldc, rows: height, columns: width, full: full, scratch: tiles)
-                            if let bRows {
-                                t.accumulate(TileRows(a, rows: i0..<(i0 + height)), inner: inner, bRows: bRows + (jc / tileColumns + p) * k)
-                            } else {
-                                t.accumulate(TileRows(a, rows: i0..<(i0 + height)), inner: inner, panel: panel)
+                            switch b {
+                            case .rows(let rows):
+                                t.accumulate(TileRows(a, rows: i0..<(i0 + height)), inner: inner, bRows: rows + (jc / tileColumns + p) * k)
+                            case .matrix:
+                                t.accumulate(TileRows(a, rows: i0..<(i0 + height)), inner: inner, panel: packed! + p * k * tileColumns)
                             }
                             if full { t.store(target, ldc) } else { t.storeEdge(target, ldc, rows: height, columns: width, scratch: tiles) }
                             i0 += tileRows
