@@ -137,6 +137,25 @@ extension DenseKernels {
             c50 = load8(p + 5 * ld); c51 = load8(p + 5 * ld + 8)
         }
 
+        /// One inner index: row r of the tile gets `a_r` times the B row `(b0, b1)`, one
+        /// fused multiply-add per element.
+        @inline(__always)
+        mutating func multiplyAdd(_ a0: Float, _ a1: Float, _ a2: Float, _ a3: Float, _ a4: Float, _ a5: Float,
+                                  _ b0: SIMD8<Float>, _ b1: SIMD8<Float>) {
+            var w = SIMD8<Float>(repeating: a0)
+            c00 = c00.addingProduct(w, b0); c01 = c01.addingProduct(w, b1)
+            w = SIMD8<Float>(repeating: a1)
+            c10 = c10.addingProduct(w, b0); c11 = c11.addingProduct(w, b1)
+            w = SIMD8<Float>(repeating: a2)
+            c20 = c20.addingProduct(w, b0); c21 = c21.addingProduct(w, b1)
+            w = SIMD8<Float>(repeating: a3)
+            c30 = c30.addingProduct(w, b0); c31 = c31.addingProduct(w, b1)
+            w = SIMD8<Float>(repeating: a4)
+            c40 = c40.addingProduct(w, b0); c41 = c41.addingProduct(w, b1)
+            w = SIMD8<Float>(repeating: a5)
+            c50 = c50.addingProduct(w, b0); c51 = c51.addingProduct(w, b1)
+        }
+
         /// Adds `A(rows, inner) B(inner, 0..<16)`, one fused multiply-add per inner index in
         /// order.
         @inline(__always)
@@ -146,18 +165,7 @@ extension DenseKernels {
             let (o1, o2, o3, o4, o5, step) = (a.o1, a.o2, a.o3, a.o4, a.o5, a.step)
             for _ in inner {
                 let b0 = load8(bp), b1 = load8(bp + 8)
-                var w = SIMD8<Float>(repeating: ap[0])
-                c00 = c00.addingProduct(w, b0); c01 = c01.addingProduct(w, b1)
-                w = SIMD8<Float>(repeating: ap[o1])
-                c10 = c10.addingProduct(w, b0); c11 = c11.addingProduct(w, b1)
-                w = SIMD8<Float>(repeating: ap[o2])
-                c20 = c20.addingProduct(w, b0); c21 = c21.addingProduct(w, b1)
-                w = SIMD8<Float>(repeating: ap[o3])
-                c30 = c30.addingProduct(w, b0); c31 = c31.addingProduct(w, b1)
-                w = SIMD8<Float>(repeating: ap[o4])
-                c40 = c40.addingProduct(w, b0); c41 = c41.addingProduct(w, b1)
-                w = SIMD8<Float>(repeating: ap[o5])
-                c50 = c50.addingProduct(w, b0); c51 = c51.addingProduct(w, b1)
+                multiplyAdd(ap[0], ap[o1], ap[o2], ap[o3], ap[o4], ap[o5], b0, b1)
                 ap += step
                 bp += DenseKernels.tileColumns
             }
@@ -172,18 +180,7 @@ extension DenseKernels {
             for l in inner {
                 let bp = bRows[l]
                 let b0 = load8(bp), b1 = load8(bp + 8)
-                var w = SIMD8<Float>(repeating: ap[0])
-                c00 = c00.addingProduct(w, b0); c01 = c01.addingProduct(w, b1)
-                w = SIMD8<Float>(repeating: ap[o1])
-                c10 = c10.addingProduct(w, b0); c11 = c11.addingProduct(w, b1)
-                w = SIMD8<Float>(repeating: ap[o2])
-                c20 = c20.addingProduct(w, b0); c21 = c21.addingProduct(w, b1)
-                w = SIMD8<Float>(repeating: ap[o3])
-                c30 = c30.addingProduct(w, b0); c31 = c31.addingProduct(w, b1)
-                w = SIMD8<Float>(repeating: ap[o4])
-                c40 = c40.addingProduct(w, b0); c41 = c41.addingProduct(w, b1)
-                w = SIMD8<Float>(repeating: ap[o5])
-                c50 = c50.addingProduct(w, b0); c51 = c51.addingProduct(w, b1)
+                multiplyAdd(ap[0], ap[o1], ap[o2], ap[o3], ap[o4], ap[o5], b0, b1)
                 ap += step
             }
         }
@@ -199,18 +196,7 @@ extension DenseKernels {
             var bp = panel
             for l in 0..<DenseKernels.tileColumns {
                 let b0 = load8(bp), b1 = load8(bp + 8)
-                var w = SIMD8<Float>(repeating: a0[l])
-                c00 = c00.addingProduct(w, b0); c01 = c01.addingProduct(w, b1)
-                w = SIMD8<Float>(repeating: a1[l])
-                c10 = c10.addingProduct(w, b0); c11 = c11.addingProduct(w, b1)
-                w = SIMD8<Float>(repeating: a2[l])
-                c20 = c20.addingProduct(w, b0); c21 = c21.addingProduct(w, b1)
-                w = SIMD8<Float>(repeating: a3[l])
-                c30 = c30.addingProduct(w, b0); c31 = c31.addingProduct(w, b1)
-                w = SIMD8<Float>(repeating: a4[l])
-                c40 = c40.addingProduct(w, b0); c41 = c41.addingProduct(w, b1)
-                w = SIMD8<Float>(repeating: a5[l])
-                c50 = c50.addingProduct(w, b0); c51 = c51.addingProduct(w, b1)
+                multiplyAdd(a0[l], a1[l], a2[l], a3[l], a4[l], a5[l], b0, b1)
                 bp += DenseKernels.tileColumns
             }
         }
