@@ -169,10 +169,13 @@ struct BenchCommand: ParsableCommand {
             print("forward pass alone (evaluation mode), one thread; each row measured in turn with the dense model")
             print("model           sparsity  batch  samples/s  dense samples/s  vs dense")
         }
+        // Every row is measured beside the dense model, so sparsity 0 gets a row of its own
+        // only when nothing else was asked for.
+        let rows = levels.contains { $0 > 0 } ? levels.filter { $0 > 0 } : [0]
         for name in models.split(separator: ",").map(String.init) {
             let arch = ModelArchitecture.zoo[name]!
             for b in [1, batch] {
-                for s in levels where s > 0 || levels == [0] {
+                for s in rows {
                     let rates = InferenceThroughput.interleaved([.init(model: arch, sparsity: s, distribution: spread, batch: b),
                                                                  .init(model: arch, sparsity: 0, distribution: spread, batch: b)],
                                                                 seconds: seconds)

@@ -209,10 +209,10 @@ public final class Conv2D: Layer {
         var started = StepProfile.start()
         guard path != .patches, let x = input, gradients.factors == nil || path == .direct || product is Linear else {
             defer { StepProfile.stop(.convolutionBackward, since: started) }
-            let x = currentPatches(of: input!)
+            let patches = currentPatches(of: input!)
             let dp: Matrix?
             if let sparse = product as? SparseLinear {
-                dp = sparse.backward(view, input: x, into: gradients, needInputGradient: needInputGradient)
+                dp = sparse.backward(view, input: patches, into: gradients, needInputGradient: needInputGradient)
             } else {
                 dp = product.backward(view, into: gradients, needInputGradient: needInputGradient)
             }
