@@ -8,7 +8,7 @@
 # gathered factors), so its bits check that path against the baseline's whole dense gradient.
 #
 # The baseline is f9729f4, the last commit of issue 23's first part. It has 5b289ac's bits on
-# every LeNet case; batch norm's sums, widened to Double lane by lane since 89fc327 (another
+# every case before ResNet-20's; batch norm's sums, widened to Double lane by lane since 89fc327 (another
 # order of additions, by design), give ResNet-20 other bits than 5b289ac, so its case came
 # with the move. Before, the baseline was 5b289ac, where a sparse convolution's input
 # gradient became a transposed convolution over its active taps (another order of
@@ -30,7 +30,7 @@
 # - one NNrelief round (sprig prune, 1 epoch, 1 retraining epoch), one process and 2 ranks;
 # - rigl-98 stopped after step 200 with a checkpoint and resumed to 300, each binary from
 #   its own checkpoint, and the binary under test from the baseline's checkpoint.
-# About 2 minutes of runs on 2 cores, after the baseline build (about 3 minutes, once per
+# About 2.5 minutes of runs on 2 cores, after the baseline build (about 3 minutes, once per
 # commit).
 #
 #   BASELINE=<commit> Tests/scripts/same-bits.sh [DATA_DIR]
