@@ -179,14 +179,16 @@ public enum SparseConvolutionKernels {
                     guard lo < hi else { continue }
                     let gi = DY + i * positions * b
                     var k = lo
-                    // A batch 32 wide, unrolled: four steps of eight lanes per position.
-                    while b == 32 && k + 8 <= hi {
+                    // Eight entries at once. With a batch 32 wide the width is a constant
+                    // after inlining, and the loop over the batch unrolls into four steps.
+                    @inline(__always) func group8(_ width: Int) -> SIMD8<Float> {
                         var a0 = SIMD8<Float>(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0
                         for p in 0..<positions {
                             let x0 = row(k, p), x1 = row(k + 1, p), x2 = row(k + 2, p), x3 = row(k + 3, p)
                             let x4 = row(k + 4, p), x5 = row(k + 5, p), x6 = row(k + 6, p), x7 = row(k + 7, p)
-                            let g = gi + p &* 32
-                            for n in [0, 8, 16, 24] {
+                            let g = gi + p &* width
+                            var n = 0
+                            while n < width {
                                 let gn = SparseKernels.load8(g + n)
                                 a0 = a0.addingProduct(gn, SparseKernels.load8(x0 + n))
                                 a1 = a1.addingProduct(gn, SparseKernels.load8(x1 + n))
@@ -196,32 +198,13 @@ public enum SparseConvolutionKernels {
                                 a5 = a5.addingProduct(gn, SparseKernels.load8(x5 + n))
                                 a6 = a6.addingProduct(gn, SparseKernels.load8(x6 + n))
                                 a7 = a7.addingProduct(gn, SparseKernels.load8(x7 + n))
+                                n &+= 8
                             }
                         }
-                        SparseKernels.store8(SparseKernels.sums8(a0, a1, a2, a3, a4, a5, a6, a7), grad + k)
-                        k += 8
+                        return SparseKernels.sums8(a0, a1, a2, a3, a4, a5, a6, a7)
                     }
                     while k + 8 <= hi {
-                        var a0 = SIMD8<Float>(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0
-                        for p in 0..<positions {
-                            let x0 = row(k, p), x1 = row(k + 1, p), x2 = row(k + 2, p), x3 = row(k + 3, p)
-                            let x4 = row(k + 4, p), x5 = row(k + 5, p), x6 = row(k + 6, p), x7 = row(k + 7, p)
-                            let g = gi + p * b
-                            var n = 0
-                            while n < b {
-                                let gn = SparseKernels.load8(g + n)
-                                a0 = a0.addingProduct(gn, SparseKernels.load8(x0 + n))
-                                a1 = a1.addingProduct(gn, SparseKernels.load8(x1 + n))
-                                a2 = a2.addingProduct(gn, SparseKernels.load8(x2 + n))
-                                a3 = a3.addingProduct(gn, SparseKernels.load8(x3 + n))
-                                a4 = a4.addingProduct(gn, SparseKernels.load8(x4 + n))
-                                a5 = a5.addingProduct(gn, SparseKernels.load8(x5 + n))
-                                a6 = a6.addingProduct(gn, SparseKernels.load8(x6 + n))
-                                a7 = a7.addingProduct(gn, SparseKernels.load8(x7 + n))
-                                n += 8
-                            }
-                        }
-                        SparseKernels.store8(SparseKernels.sums8(a0, a1, a2, a3, a4, a5, a6, a7), grad + k)
+                        SparseKernels.store8(b == 32 ? group8(32) : group8(b), grad + k)
                         k += 8
                     }
                     while k + 4 <= hi {
