@@ -88,6 +88,7 @@ extension TrainCommand {
         j.add("inference_flops", Double(trainer.model.forwardFLOPsPerExample))
         j.add("inference_flops_vs_dense", Double(trainer.model.forwardFLOPsPerExample) / Double(trainer.model.denseForwardFLOPsPerExample))
         j.add("mask_updates", trainer.maskUpdates.count)
+        if let widths = ConnectedWidths.of(trainer.model) { j.add("connected_widths", widths.map(String.init).joined(separator: "-")) }
         j.add("model", c.modelName)
         j.add("config", c.source)
         return j
@@ -101,5 +102,9 @@ extension TrainCommand {
                      trainer.flops.relativeToDense, trainer.flops.total,
                      Double(trainer.model.forwardFLOPsPerExample) / Double(trainer.model.denseForwardFLOPsPerExample),
                      trainer.maskUpdates.count))
+        if let widths = ConnectedWidths.of(trainer.model) {
+            print("connected architecture \(widths.map(String.init).joined(separator: "-")) "
+                  + "(inputs and neurons with connections in and out, as RigL's appendix B counts them)")
+        }
     }
 }

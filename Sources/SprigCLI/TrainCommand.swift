@@ -282,6 +282,9 @@ struct TrainCommand: ParsableCommand {
         if let checkEvery { c.replicaCheckEvery = checkEvery; c.overriddenBy["replica_check_every"] = "--check-every" }
         c.injectDivergenceAt = injectDivergenceAt
         try c.validate()
+        if c.nnrelief != nil {
+            throw c.fieldError("nnrelief", "is read by sprig prune (NNrelief's rounds); sprig train trains the config's sparsity.method")
+        }
         let data = try c.loadData()
         let trainer = try Trainer(config: c, replicas: Replicas(communicator), data: data)
         if let saved, let resume { try trainer.restore(saved, source: resume) }

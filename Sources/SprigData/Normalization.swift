@@ -32,6 +32,16 @@ public struct Normalization: Equatable, Sendable {
         self.init(mean: [mean], std: [std])
     }
 
+    /// No standardisation: bytes scaled to [0, 1] (`p / 255`), floats as they are (mean 0,
+    /// standard deviation 1 in the formulas above). TensorFlow's MNIST reader gives these
+    /// inputs, which RigL's MNIST reference trains on (`normalize: false`).
+    public init(unscaledFor dataset: Dataset) {
+        let isBytes: Bool
+        if case .uint8 = dataset.values { isBytes = true } else { isBytes = false }
+        self.init(mean: Array(repeating: 0, count: dataset.channels), std: Array(repeating: 1, count: dataset.channels),
+                  scalesBytes: isBytes)
+    }
+
     /// The statistics of `dataset`'s channels.
     public init(fitting dataset: Dataset) {
         let channels = dataset.channels, plane = dataset.featureCount / channels

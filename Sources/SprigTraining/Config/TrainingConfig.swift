@@ -12,6 +12,7 @@ import Foundation
 /// model: lenet-300-100          # a zoo name, or {mlp: [784, 300, 100, 10]}
 /// data: data/mnist              # a folder (its format recognised), or {path: DIR, format: cifar10, ...}
 /// augment: {random_crop: {padding: 4}, horizontal_flip: true}   # training images only
+/// normalize: true               # per-channel standardisation (false: pixels / 255 only)
 /// epochs: 20
 /// batch_size: 100               # the global batch, split evenly over the ranks
 /// microbatches: 4               # the batch's micro-batches (see below)
@@ -39,6 +40,9 @@ public struct TrainingConfig: Equatable {
     public var data = DataSource(path: "data/mnist")
     /// Crops and flips of training images (`Augmentation`); none by default.
     public var augmentation = Augmentation()
+    /// Inputs standardised per channel with the training set's statistics (`Normalization`);
+    /// false: bytes scaled to [0, 1] only, as RigL's MNIST reference reads them.
+    public var normalize = true
     public var epochs: Int = 20
     public var batchSize: Int = 100
     public var microbatches: Int = 4
@@ -66,6 +70,8 @@ public struct TrainingConfig: Equatable {
     public var adam: Adam.Settings?
     public var schedule = LearningRateSchedule(shape: .cosine(minimum: 0))
     public var sparsity = SparsitySettings()
+    /// NNrelief's rounds, for `sprig prune` (`NNreliefSettings`); nil: the command's defaults.
+    public var nnrelief: NNreliefSettings?
     /// The file the config came from ("defaults" when none) and its text, kept with results.
     public var source: String = "defaults"
     public var text: String = ""
@@ -130,6 +136,7 @@ public struct TrainingConfig: Equatable {
         }
         c.data = try readDataSource(r) ?? c.data
         c.augmentation = try readAugmentation(r) ?? c.augmentation
+        c.normalize = try r.bool("normalize") ?? c.normalize
         c.epochs = try r.int("epochs") ?? c.epochs
         c.batchSize = try r.int("batch_size") ?? c.batchSize
         c.microbatches = try r.int("microbatches") ?? c.microbatches
@@ -171,28 +178,8 @@ public struct TrainingConfig: Equatable {
             }
             try o.rejectUnknownKeys()
         }
-        if let s = try r.section("schedule") {
-            let name = try s.string("name") ?? "cosine"
-            switch name {
-            case "constant":
-                c.schedule.shape = .constant
-            case "step":
-                let milestones = try s.intList("milestones") ?? []
-                let gamma = try s.double("gamma") ?? 0.1
-                guard gamma > 0 && gamma <= 1 else { throw s.error("gamma", "must be in (0, 1], got \(gamma)") }
-                c.schedule.shape = .step(milestones: milestones, gamma: gamma)
-            case "cosine":
-                let minimum = try s.double("min_lr") ?? 0
-                guard minimum >= 0 else { throw s.error("min_lr", "must be non-negative, got \(minimum)") }
-                c.schedule.shape = .cosine(minimum: minimum)
-            default:
-                throw s.error("name", "unknown schedule '\(name)' (known: constant, step, cosine)")
-            }
-            let warmup = try s.double("warmup_epochs") ?? 0
-            guard warmup >= 0 else { throw s.error("warmup_epochs", "must be non-negative, got \(warmup)") }
-            c.schedule.warmupEpochs = warmup
-            try s.rejectUnknownKeys()
-        }
+        if let s = try r.section("schedule") { c.schedule = try LearningRateSchedule.parse(s) }
+        if let n = try r.section("nnrelief") { c.nnrelief = try NNreliefSettings.parse(n) }
         if let s = try r.section("sparsity") {
             c.sparsity = try SparsitySettings.parse(s)
             let names = c.model.weightShapes.map(\.name)

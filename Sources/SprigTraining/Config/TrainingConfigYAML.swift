@@ -21,6 +21,7 @@ extension TrainingConfig {
             lines.append("model: {name: \"\(modelName)\", layers: \(LayerListYAML.yaml(layers))}")
         }
         lines += dataYAML
+        if !normalize { lines.append("normalize: false") }
         lines.append("epochs: \(epochs)")
         lines.append("batch_size: \(batchSize)")
         lines.append("microbatches: \(microbatches)")
@@ -38,15 +39,7 @@ extension TrainingConfig {
             lines.append("optimizer: {name: sgd, lr: \(number(learningRate)), momentum: \(number(sgd.momentum)), "
                          + "nesterov: \(sgd.nesterov), weight_decay: \(number(sgd.weightDecay))}")
         }
-        switch schedule.shape {
-        case .constant:
-            lines.append("schedule: {name: constant, warmup_epochs: \(number(schedule.warmupEpochs))}")
-        case .step(let milestones, let gamma):
-            lines.append("schedule: {name: step, milestones: [\(milestones.map(String.init).joined(separator: ", "))], "
-                         + "gamma: \(number(gamma)), warmup_epochs: \(number(schedule.warmupEpochs))}")
-        case .cosine(let minimum):
-            lines.append("schedule: {name: cosine, min_lr: \(number(minimum)), warmup_epochs: \(number(schedule.warmupEpochs))}")
-        }
+        lines.append("schedule: \(schedule.yaml)")
         let s = sparsity
         if s.method != .dense {
             lines.append("sparsity:")
@@ -73,6 +66,7 @@ extension TrainingConfig {
             // the dense method's only sparsity key: sprig prune (NNrelief) resets by it
             lines.append("sparsity: {fan_in: \(s.fanIn.rawValue)}")
         }
+        if let nnrelief { lines += nnrelief.yaml }
         return lines.joined(separator: "\n") + "\n"
     }
 }

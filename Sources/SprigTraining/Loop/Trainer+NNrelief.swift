@@ -12,8 +12,7 @@ extension Trainer {
     /// norms' initial running statistics. The masks and the pruned biases stay.
     public func resetToInitialWeights() {
         model.initialize(config.initializer, seed: config.seed)
-        for state in model.store.states { state.update(repeating: 0, count: model.store.count) }
-        optimizer.steps = 0
+        resetOptimizerState()
         for (_, layer) in model.sparseLayers { layer.enforceFrozenBiases() }
     }
 

@@ -65,7 +65,7 @@ public final class Trainer {
         optimizer = config.adam.map { Adam(store: store, settings: $0) as Optimizer } ?? SGD(store: store, settings: config.sgd)
         plan = BatchPlan(exampleCount: data.train.count, globalBatch: config.batchSize,
                          rank: replicas.rank, ranks: replicas.count, seed: config.seed)
-        normalization = Normalization(fitting: data.train)
+        normalization = config.normalize ? Normalization(fitting: data.train) : Normalization(unscaledFor: data.train)
         let fullSteps = config.epochs * plan.stepsPerEpoch
         let schedule = s.schedule(totalSteps: min(fullSteps, config.maxSteps ?? fullSteps))
         let policy = s.maskPolicy(schedule: schedule, seed: config.seed,
@@ -99,10 +99,19 @@ public final class Trainer {
         epochLimit = (step + plan.stepsPerEpoch - 1) / plan.stepsPerEpoch + epochs
     }
 
-    /// The learning rate of `step`.
+    /// A stretch of steps with a schedule of its own (an NNrelief retraining round's
+    /// `retrain_schedule`): its first step, the schedule, and its length in steps.
+    var ownSchedule: (start: Int, schedule: LearningRateSchedule, steps: Int)?
+
+    /// The learning rate of `step`: the config's schedule over `config.epochs`, or from
+    /// `ownSchedule`'s first step on, that schedule counted from there.
     public func learningRate(at step: Int) -> Double {
-        config.schedule.rate(base: config.learningRate, step: step, stepsPerEpoch: plan.stepsPerEpoch,
-                             totalSteps: config.epochs * plan.stepsPerEpoch)
+        if let own = ownSchedule, step >= own.start {
+            return own.schedule.rate(base: config.learningRate, step: step - own.start, stepsPerEpoch: plan.stepsPerEpoch,
+                                     totalSteps: own.steps)
+        }
+        return config.schedule.rate(base: config.learningRate, step: step, stepsPerEpoch: plan.stepsPerEpoch,
+                                    totalSteps: config.epochs * plan.stepsPerEpoch)
     }
 
     /// A loss that is not finite: training stops (on every rank alike: the loss is the
