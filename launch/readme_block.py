@@ -1,13 +1,29 @@
 """Replaces the text between `<!-- NAME:begin -->` and `<!-- NAME:end -->` in a Markdown
 file with standard input (temporary name, then rename), so that the scripts that measure a
-README table also write it.
+results table also write it.
 
-    python3 launch/readme_block.py NAME README.md < table.md
+    python3 launch/readme_block.py NAME docs/results.md [--command "CMD"] < table.md
+
+With --command, the block starts with its stamp, the line that says which command made it,
+from which commit, on which day:
+
+    _Made by `CMD` at commit `abc1234` on 2026-12-06._
+
+The commit is `git rev-parse --short HEAD`, with `-dirty` when tracked files differ from it
+(Tests/scripts/docs.sh rejects such a stamp: a table must come from a build in the history).
 """
+import datetime
 import os
+import subprocess
 import sys
 
-name, path = sys.argv[1], sys.argv[2]
+args = sys.argv[1:]
+command = None
+if "--command" in args:
+    i = args.index("--command")
+    command = args[i + 1]
+    del args[i:i + 2]
+name, path = args
 begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
 text = open(path).read()
 if text.count(begin) != 1 or text.count(end) != 1 or text.index(begin) > text.index(end):
@@ -15,6 +31,15 @@ if text.count(begin) != 1 or text.count(end) != 1 or text.index(begin) > text.in
 head, rest = text.split(begin, 1)
 _, tail = rest.split(end, 1)
 body = sys.stdin.read().strip("\n")
+if command is not None:
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    commit = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", root, "diff", "--quiet", "HEAD", "--"], capture_output=True).returncode != 0
+    if dirty:
+        commit += "-dirty"
+        print(f"readme_block: warning: tracked files differ from {commit[:-6]}; the stamp says {commit}", file=sys.stderr)
+    body = f"_Made by `{command}` at commit `{commit}` on {datetime.date.today().isoformat()}._\n\n{body}"
 tmp = path + ".tmp"
 with open(tmp, "w") as f:
     f.write(f"{head}{begin}\n{body}\n{end}{tail}")

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Regenerates results tables of docs/results.md from the current build, each stamped with
+# this command, the commit (`git rev-parse --short HEAD`) and the date
+# (launch/readme_block.py), and keeps the runs' logs and metrics under runs/reproduce/TABLE/.
+#
+#   launch/reproduce.sh --list          the tables, what they run, and their run times here
+#   launch/reproduce.sh TABLE ...       regenerate these tables (all of them: `all`)
+#
+# JOBS (default 2) single-process runs go at a time; SPRIG names the binary (built when
+# missing). Commit first: a table made from uncommitted changes is stamped `-dirty`, which
+# Tests/scripts/docs.sh rejects.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+SPRIG="${SPRIG:-.build/release/sprig}"
+JOBS="${JOBS:-2}"
+RESULTS="${RESULTS:-docs/results.md}"
+export OPENBLAS_NUM_THREADS=1
+
+# name | minutes on this 2-core machine | what it runs
+TABLES="rigl-mnist|3|RigL appendix B: configs/paper/rigl-lenet300.yaml, seeds 1-3, and the reference code's 98% / 88.2% start
+nnrelief-lenet300|25|NNrelief on LeNet-300-100: configs/paper/nnrelief-lenet300.yaml, one seed
+nnrelief-lenet5-caffe|40|NNrelief on the Caffe LeNet-5 on 2 ranks: configs/paper/nnrelief-lenet5-caffe.yaml, one seed
+methods-lenet300|30|dense, Static, SET, SNFS, SNIP, RigL, gradual pruning on LeNet-300-100 at 90/95/98/99% uniform (configs/methods/), seeds 1-3
+methods-resnet20|60|the same methods on ResNet-20 (MNIST) at 80/90/95% ERK on 2 ranks, 2 epochs, seed 1"
+
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+list() {
+  printf '%-22s %8s  %s\n' TABLE MINUTES RUNS
+  while IFS='|' read -r name minutes what; do printf '%-22s %8s  %s\n' "$name" "~$minutes" "$what"; done <<< "$TABLES"
+}
+[ $# -ge 1 ] || { usage; exit 2; }
+if [ "$1" = --list ]; then list; exit 0; fi
+names=$(cut -d'|' -f1 <<< "$TABLES")
+wanted=()
+for t in "$@"; do
+  if [ "$t" = all ]; then wanted+=($names); continue; fi
+  grep -qx -- "$t" <<< "$names" || { echo "reproduce.sh: unknown table '$t' (known: $(echo $names | tr ' ' ','), all; see --list)" >&2; exit 2; }
+  wanted+=("$t")
+done
+[ -x "$SPRIG" ] || swift build -c release --product sprig
+bash launch/fetch-mnist.sh >/dev/null
+git diff --quiet HEAD -- || echo "reproduce.sh: warning: uncommitted changes; the tables will be stamped -dirty" >&2
+
+# runs LINES...: runs each "NAME ARGS..." line as `sprig ARGS...` (logs and metrics named
+# NAME in $OUT), JOBS at a time; a run that fails stops the table.
+runs() {
+  printf '%s\n' "$@" | xargs -P "$JOBS" -I{} bash -c '
+    set -- {}; name=$1; shift
+    if "$SPRIG" "$@" --metrics-out "$OUT/$name.jsonl" > "$OUT/$name.log" 2>&1; then echo "  $name: done"
+    else echo "  $name failed: $(tail -2 "$OUT/$name.log")"; exit 255; fi'
+}
+export SPRIG
+write() { # write TABLE: the summary of $OUT into the results file, stamped
+  python3 launch/reproduce_tables.py "$1" "$OUT" | tee "$OUT/table.md"
+  python3 launch/readme_block.py "$1" "$RESULTS" --command "launch/reproduce.sh $1" < "$OUT/table.md"
+}
+
+for table in "${wanted[@]}"; do
+  OUT="runs/reproduce/$table"
+  rm -rf "$OUT" && mkdir -p "$OUT"
+  export OUT
+  echo "reproduce: $table (logs in $OUT)"
+  start=$(date +%s)
+  case "$table" in
+    rigl-mnist)
+      lines=()
+      for seed in 1 2 3; do
+        lines+=("paper-$seed train --config configs/paper/rigl-lenet300.yaml --seed $seed")
+        lines+=("code-$seed train --config configs/paper/rigl-lenet300.yaml --seed $seed --set sparsity.layers.fc1=0.98 --set sparsity.layers.fc2=0.882")
+      done
+      runs "${lines[@]}" ;;
+    nnrelief-lenet300)
+      runs "nnrelief prune --config configs/paper/nnrelief-lenet300.yaml" ;;
+    nnrelief-lenet5-caffe)
+      "$SPRIG" --version >/dev/null
+      SPRIG="$SPRIG" launch/mpirun.sh 2 prune --config configs/paper/nnrelief-lenet5-caffe.yaml \
+        --metrics-out "$OUT/nnrelief.jsonl" > "$OUT/nnrelief.log" 2>&1 || { echo "  failed: $(tail -2 "$OUT/nnrelief.log")"; exit 1; } ;;
+    methods-lenet300)
+      lines=()
+      for seed in 1 2 3; do
+        lines+=("dense-s$seed train --config configs/methods/dense.yaml --seed $seed")
+        for pct in 90 95 98 99; do
+          for m in static set snfs snip rigl gmp; do lines+=("$m-$pct-s$seed train --config configs/methods/$m-$pct.yaml --seed $seed"); done
+        done
+      done
+      runs "${lines[@]}" ;;
+    methods-resnet20)
+      for run in dense:0 static:0.8 set:0.8 snfs:0.8 snip:0.8 rigl:0.8 gmp:0.8 static:0.9 set:0.9 snfs:0.9 snip:0.9 rigl:0.9 gmp:0.9 \
+                 static:0.95 set:0.95 snfs:0.95 snip:0.95 rigl:0.95 gmp:0.95; do
+        m=${run%%:*} s=${run#*:}
+        name="$m-${s#0.}"; [ "$m" = dense ] && name=dense
+        args=(--config configs/resnet-20-mnist.yaml --epochs 2)
+        [ "$m" = dense ] || args+=(--set sparsity.method=$m --set sparsity.distribution=erk --sparsity "$s")
+        SPRIG="$SPRIG" launch/mpirun.sh 2 train "${args[@]}" --metrics-out "$OUT/$name.jsonl" > "$OUT/$name.log" 2>&1 \
+          && echo "  $name: done" || { echo "  $name failed: $(tail -2 "$OUT/$name.log")"; exit 1; }
+      done ;;
+  esac
+  echo "reproduce: $table ran in $(( ($(date +%s) - start + 30) / 60 )) min"
+  write "$table"
+done
