@@ -9,8 +9,9 @@ from which commit, on which day:
 
     _Made by `CMD` at commit `abc1234` on 2026-12-06._
 
-The commit is `git rev-parse --short HEAD`, with `-dirty` when tracked files differ from it
-(Tests/scripts/docs.sh rejects such a stamp: a table must come from a build in the history).
+The commit is `--commit C` when given (the commit a long run started from), else `git
+rev-parse --short HEAD` with `-dirty` when tracked files differ from it (Tests/scripts/docs.sh
+rejects such a stamp: a table must come from a build in the history).
 """
 import datetime
 import os
@@ -18,11 +19,16 @@ import subprocess
 import sys
 
 args = sys.argv[1:]
-command = None
-if "--command" in args:
-    i = args.index("--command")
-    command = args[i + 1]
+def option(flag):
+    if flag not in args:
+        return None
+    i = args.index(flag)
+    value = args[i + 1]
     del args[i:i + 2]
+    return value
+
+
+command, commit = option("--command"), option("--commit")
 name, path = args
 begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
 text = open(path).read()
@@ -31,7 +37,7 @@ if text.count(begin) != 1 or text.count(end) != 1 or text.index(begin) > text.in
 head, rest = text.split(begin, 1)
 _, tail = rest.split(end, 1)
 body = sys.stdin.read().strip("\n")
-if command is not None:
+if command is not None and commit is None:
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     commit = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                             check=True).stdout.strip()
@@ -39,6 +45,7 @@ if command is not None:
     if dirty:
         commit += "-dirty"
         print(f"readme_block: warning: tracked files differ from {commit[:-6]}; the stamp says {commit}", file=sys.stderr)
+if command is not None:
     body = f"_Made by `{command}` at commit `{commit}` on {datetime.date.today().isoformat()}._\n\n{body}"
 tmp = path + ".tmp"
 with open(tmp, "w") as f:

@@ -40,7 +40,9 @@ for t in "$@"; do
 done
 [ -x "$SPRIG" ] || swift build -c release --product sprig
 bash launch/fetch-mnist.sh >/dev/null
-git diff --quiet HEAD -- || echo "reproduce.sh: warning: uncommitted changes; the tables will be stamped -dirty" >&2
+# The stamp's commit is the one the runs start from.
+COMMIT="$(git rev-parse --short HEAD)"
+git diff --quiet HEAD -- || { COMMIT="$COMMIT-dirty"; echo "reproduce.sh: warning: uncommitted changes; the tables will be stamped $COMMIT" >&2; }
 
 # runs LINES...: runs each "NAME ARGS..." line as `sprig ARGS...` (logs and metrics named
 # NAME in $OUT), JOBS at a time; a run that fails stops the table.
@@ -53,7 +55,7 @@ runs() {
 export SPRIG
 write() { # write TABLE: the summary of $OUT into the results file, stamped
   python3 launch/reproduce_tables.py "$1" "$OUT" | tee "$OUT/table.md"
-  python3 launch/readme_block.py "$1" "$RESULTS" --command "launch/reproduce.sh $1" < "$OUT/table.md"
+  python3 launch/readme_block.py "$1" "$RESULTS" --command "launch/reproduce.sh $1" --commit "$COMMIT" < "$OUT/table.md"
 }
 
 for table in "${wanted[@]}"; do
