@@ -1,15 +1,30 @@
 #!/usr/bin/env bash
-# README.md's throughput table ("Measured here"): `sprig bench` on LeNet-300-100 and
+# docs/results.md's throughput table ("Training throughput"): `sprig bench` on LeNet-300-100 and
 # mlp-wide over sparsities 0-99%, one rank, batch 128 in 4 micro-batches, RigL mask updates
 # every 100 steps included, beside the sparse kernels', the dense kernels' and sgemm's
 # GFLOP/s in the same run.
-# Prints the table; with UPDATE_README=1 also writes it between README.md's bench-table
-# markers.
+# Prints the table; with UPDATE_README=1 (or UPDATE_RESULTS=1) also writes it between
+# docs/results.md's bench-table markers, under a stamp naming this command, the commit and
+# the day (launch/readme_block.py).
 #
-#   launch/bench-table.sh            env: SECONDS_PER_ROW (2), UPDATE_README (0)
+#   launch/bench-table.sh            env: SECONDS_PER_ROW (2), UPDATE_README (0), UPDATE_RESULTS (0)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# The stamp's command (launch/readme_block.py --command): the settings this run took from the
+# environment, then the script as run.
+stamp_command() {  # stamp_command SCRIPT VAR...
+  local script=$1 v value out=""; shift
+  for v in "$@"; do
+    [ -n "${!v+x}" ] || continue
+    value=${!v}
+    [[ $value =~ [[:space:]] ]] && value="\"$value\""
+    out+="$v=$value "
+  done
+  if [ "${UPDATE_RESULTS:-0}" = 1 ]; then out+="UPDATE_RESULTS=1 "; else out+="UPDATE_README=1 "; fi
+  printf '%s%s' "$out" "$script"
+}
+STAMP="$(stamp_command launch/bench-table.sh SECONDS_PER_ROW)"
 [ -x .build/release/sprig ] || swift build -c release --product sprig
 export OPENBLAS_NUM_THREADS=1
 json=$(.build/release/sprig bench --json --seconds "${SECONDS_PER_ROW:-2}")
@@ -41,4 +56,6 @@ print("Dense layers run on Sprig's DenseKernels: %.1f GFLOP/s at 1024^3 against 
 PY
 )")
 printf '%s\n' "$table"
-if [ "${UPDATE_README:-0}" = 1 ]; then printf '%s\n' "$table" | python3 launch/readme_block.py bench-table README.md; fi
+if [ "${UPDATE_README:-0}" = 1 ] || [ "${UPDATE_RESULTS:-0}" = 1 ]; then
+  printf '%s\n' "$table" | python3 launch/readme_block.py bench-table docs/results.md --command "$STAMP"
+fi

@@ -12,16 +12,32 @@
 #                                INFERENCE_MODELS (resnet-20), INFERENCE_SPARSITIES (0.9),
 #                                RIGL (0.9: rigl-torch's sparsity), ROUNDS (2), SECONDS_PER_ROW (8),
 #                                TORCH_STEPS (10 per timed block), OUT (runs/conv-bench),
-#                                UPDATE_README (0)
+#                                UPDATE_README (0), UPDATE_RESULTS (0, the same)
 #
 # Sprig's sparse rows are RigL with ERK, mask updates every 100 steps (amortised: `sprig bench`
 # times the update step apart). cifar_bench.py's rigl-torch spreads sparsity uniformly.
 # Writes OUT/conv-bench.jsonl (every measurement), OUT/conv-bench.md (the table) and
-# OUT/conv-bench.svg (the plot); with UPDATE_README=1 the table goes into README.md and the
-# plot to docs/conv-bench.svg.
+# OUT/conv-bench.svg (the plot); with UPDATE_README=1 the table goes into docs/results.md
+# (its conv-speed-table block, under a stamp naming this command, the commit and the day)
+# and the plot to docs/conv-bench.svg.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# The stamp's command (launch/readme_block.py --command): the settings this run took from the
+# environment, then the script as run.
+stamp_command() {  # stamp_command SCRIPT VAR...
+  local script=$1 v value out=""; shift
+  for v in "$@"; do
+    [ -n "${!v+x}" ] || continue
+    value=${!v}
+    [[ $value =~ [[:space:]] ]] && value="\"$value\""
+    out+="$v=$value "
+  done
+  if [ "${UPDATE_RESULTS:-0}" = 1 ]; then out+="UPDATE_RESULTS=1 "; else out+="UPDATE_README=1 "; fi
+  printf '%s%s' "$out" "$script"
+}
+STAMP="$(stamp_command launch/conv-bench.sh MODELS SPARSITIES INFERENCE_MODELS INFERENCE_SPARSITIES RIGL ROUNDS \
+         SECONDS_PER_ROW TORCH_STEPS SPRIG_PEER)"
 MODELS="${MODELS:-resnet-20,wrn-22-2,vgg-16}"
 SPARSITIES="${SPARSITIES:-0,0.8,0.9,0.95,0.98}"
 RIGL="${RIGL:-0.9}"
@@ -73,7 +89,7 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 mv "$LOG" "$OUT/conv-bench.jsonl"
 "$PY" launch/conv_bench_table.py "$OUT/conv-bench.jsonl" "$OUT/conv-bench.md" "$OUT/conv-bench.svg" "$RIGL"
-if [ "${UPDATE_README:-0}" = 1 ]; then
-  python3 launch/readme_block.py conv-speed-table README.md < "$OUT/conv-bench.md"
+if [ "${UPDATE_README:-0}" = 1 ] || [ "${UPDATE_RESULTS:-0}" = 1 ]; then
+  python3 launch/readme_block.py conv-speed-table docs/results.md --command "$STAMP" < "$OUT/conv-bench.md"
   cp "$OUT/conv-bench.svg" docs/conv-bench.svg.tmp && mv docs/conv-bench.svg.tmp docs/conv-bench.svg
 fi

@@ -4,7 +4,7 @@
 # sparse model does not. Per W: samples/s, the process's peak RSS, and the bytes one mask
 # update moves, against the dense fp32 size of the model and of its sparse layers' dense
 # gradients (what a trainer that reduces dense gradients would move per update). Writes
-#   OUT/scale.csv, OUT/scale.md (the README table), OUT/peak_rss.png, OUT/samples_per_second.png
+#   OUT/scale.csv, OUT/scale.md (the table of docs/results.md, "Sparse at scale"), OUT/peak_rss.png, OUT/samples_per_second.png
 # Plots need matplotlib, installed from PyPI into runs/.plot-venv on first use.
 #
 #   launch/scale-bench.sh [WIDTHS] [RANKS]

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Speed benchmark: the figures README.md's "Speed" table shows, measured in one run on this
+# Speed benchmark: the figures docs/results.md's speed table shows ("Speed against PyTorch,
+# and MNIST to 98% in under 3 s"), measured in one run on this
 # machine, each pair alternated ROUNDS times so that drift of a shared machine hits both
 # sides; the table gives the median of the pairs' ratios, and every figure behind it.
 #
@@ -14,14 +15,30 @@
 #      whole command (start-up included) and test accuracy.
 #
 #   launch/speed-bench.sh     env: ROUNDS (3), SECONDS_PER_ROW (2), TORCH_STEPS (2000), SEEDS
-#                                  ("1 2 3 4 5"), OUT (runs/speed), UPDATE_README (0)
+#                                  ("1 2 3 4 5"), OUT (runs/speed), UPDATE_README (0),
+#                                  UPDATE_RESULTS (0, the same)
 #
 # Installs PyTorch (launch/install-torch.sh) and rigl-torch from PyPI on first use. Writes
 # OUT/speed.jsonl (every measurement) and OUT/speed.md (the table), and with UPDATE_README=1
-# the table into README.md between its speed-table markers. Takes about 6 minutes.
+# the table into docs/results.md between its speed-table markers, under a stamp naming this
+# command, the commit and the day (launch/readme_block.py). Takes about 6 minutes.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# The stamp's command (launch/readme_block.py --command): the settings this run took from the
+# environment, then the script as run.
+stamp_command() {  # stamp_command SCRIPT VAR...
+  local script=$1 v value out=""; shift
+  for v in "$@"; do
+    [ -n "${!v+x}" ] || continue
+    value=${!v}
+    [[ $value =~ [[:space:]] ]] && value="\"$value\""
+    out+="$v=$value "
+  done
+  if [ "${UPDATE_RESULTS:-0}" = 1 ]; then out+="UPDATE_RESULTS=1 "; else out+="UPDATE_README=1 "; fi
+  printf '%s%s' "$out" "$script"
+}
+STAMP="$(stamp_command launch/speed-bench.sh ROUNDS SECONDS_PER_ROW TORCH_STEPS SEEDS)"
 ROUNDS="${ROUNDS:-3}"
 ROW_SECONDS="${SECONDS_PER_ROW:-2}"
 TORCH_STEPS="${TORCH_STEPS:-2000}"   # rigl-torch; PyTorch dense LeNet-300-100 half, LeNet-5 a tenth
@@ -110,4 +127,6 @@ text = "\n".join(lines) + "\n"
 open(sys.argv[2], "w").write(text)
 print(text)
 PY
-if [ "${UPDATE_README:-0}" = 1 ]; then python3 launch/readme_block.py speed-table README.md < "$OUT/speed.md"; fi
+if [ "${UPDATE_README:-0}" = 1 ] || [ "${UPDATE_RESULTS:-0}" = 1 ]; then
+  python3 launch/readme_block.py speed-table docs/results.md --command "$STAMP" < "$OUT/speed.md"
+fi

@@ -10,7 +10,7 @@
 # module (the torch CPU wheel, installed when missing) with sprig eval's accuracy, NNrelief
 # on 2 ranks, the same bits as a baseline commit, the build without Open MPI, the
 # mutation checks (each suite fails against a wrong binary), and the accuracy floors on
-# real MNIST and on CIFAR-format files made from it. Ends with "N passed, M failed" over all of them (README.md, "Tests").
+# real MNIST and on CIFAR-format files made from it. Ends with "N passed, M failed" over all of them (docs/guide.md, "Tests").
 #
 #   launch/test.sh            (QUICK=1 skips the accuracy floors)
 set -uo pipefail
@@ -51,6 +51,8 @@ suite "architecture: imports follow the layers" 300 bash Tests/scripts/architect
 suite "bad input" 300 bash Tests/scripts/bad-input.sh
 suite "data formats: npz, CIFAR-10/100 and NHWC read as NumPy wrote them, npz = IDX bits" 600 bash Tests/scripts/data-formats.sh
 suite "launch scripts: train.sh runs RigL" 600 bash Tests/scripts/launch-scripts.sh
+suite "docs: results stamped with commits in the history, every config key and flag documented" 300 bash Tests/scripts/docs.sh
+suite "the papers' configs (configs/paper/) start; NNrelief keeps the best epoch by validation" 900 bash Tests/scripts/paper-configs.sh
 suite "rank-count invariance (mpirun; ResNet-20 with batch norm)" 1500 bash Tests/scripts/rank-invariance.sh
 suite "faults: a killed rank (mpirun)" 300 bash Tests/scripts/faults.sh
 suite "multi-node over namespaces: same model, cut link" 600 bash Tests/scripts/multinode.sh

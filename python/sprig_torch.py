@@ -6,7 +6,7 @@
     accuracy = (sprig_torch.predict(model, x) == y).float().mean()
 
 A dense export (`sprig train --weights-out`) is exactly the state_dict of the module that its
-metadata's `architecture` describes (README, "PyTorch"): `conv1`, ..., `fc1`, ... as
+metadata's `architecture` describes (docs/guide.md, "Export to PyTorch"): `conv1`, ..., `fc1`, ... as
 `torch.nn.Conv2d` and `torch.nn.Linear` attributes, a ReLU after each but the last layer, max
 pooling, and a flatten in (C, H, W) order before the first linear layer; for the conv nets with
 batch norm (resnet-20, wrn-22-2, vgg-16, layer lists), modules at their PyTorch paths

@@ -109,6 +109,23 @@ expect_error "--pictures that is a file" "sprig: error: $WORK/tiny.yaml: --pictu
   train --data "$good" --pictures "$WORK/tiny.yaml"
 expect_error "sprig prune --weights-out into a missing folder" "sprig: error: $WORK/no/p.safetensors: --weights-out: the folder $WORK/no does not exist" \
   "$SPRIG" prune --config "$WORK/tiny.yaml" --data "$good" --weights-out "$WORK/no/p.safetensors"
+# NNrelief's settings (the config's nnrelief: section, sprig prune's flags)
+{ cat "$WORK/tiny.yaml"; printf 'nnrelief: {rounds: 2, keep: best_validation}\n'; } > "$WORK/relief.yaml"
+expect_error "nnrelief keep: best_validation without a validation set" \
+  "sprig: error: $WORK/relief.yaml: nnrelief.keep: best_validation needs a validation set" \
+  "$SPRIG" prune --config "$WORK/relief.yaml" --data "$good"
+{ cat "$WORK/tiny.yaml"; printf 'nnrelief: {rounds: 2, alpha: 0.9}\n'; } > "$WORK/relief-key.yaml"
+expect_error "an unknown nnrelief key" "sprig: error: $WORK/relief-key.yaml: unknown key 'nnrelief.alpha'" \
+  "$SPRIG" prune --config "$WORK/relief-key.yaml" --data "$good"
+{ cat "$WORK/tiny.yaml"; printf 'nnrelief: {rounds: 0}\n'; } > "$WORK/relief-rounds.yaml"
+expect_error "nnrelief rounds: 0" "sprig: error: $WORK/relief-rounds.yaml: nnrelief.rounds: must be at least 1, got 0" \
+  "$SPRIG" prune --config "$WORK/relief-rounds.yaml" --data "$good"
+expect_error "sprig prune --iterations 0 names the flag" "sprig: error: --iterations: must be at least 1, got 0" \
+  "$SPRIG" prune --config "$WORK/tiny.yaml" --data "$good" --iterations 0
+expect_error "sprig train of a config with an nnrelief: section" "sprig: error: $WORK/relief.yaml: nnrelief: is read by sprig prune" \
+  "$SPRIG" train --config "$WORK/relief.yaml" --data "$good"
+{ cat "$WORK/tiny.yaml"; printf 'normalize: maybe\n'; } > "$WORK/normalize.yaml"
+expect_error "normalize: maybe" "sprig: error: $WORK/normalize.yaml: normalize:" "$SPRIG" train --config "$WORK/normalize.yaml" --data "$good"
 expect_error "sprig eval of a text file" "sprig: error: $ROOT/README.md: not a safetensors file" "$SPRIG" eval "$ROOT/README.md"
 "$SPRIG" --version >"$WORK/version" 2>&1
 code=$?

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# PyTorch loads Sprig's export (README, "PyTorch"; python/sprig_torch.py), for LeNet-300-100
+# PyTorch loads Sprig's export (docs/guide.md, "Export to PyTorch"; python/sprig_torch.py), for LeNet-300-100
 # (RigL, configs/rigl-mnist.yaml, 1200 steps), LeNet-5 (RigL on ERK at 90%, 600 steps),
 # LeNet-5 on CIFAR-10-format files made from MNIST (3 channels; crops and flips, 600 steps),
 # and ResNet-20, WRN-22-2 and VGG-16 (batch norm, residual blocks; 50 steps on the small
@@ -11,7 +11,7 @@
 #   the masks are in NAME.masks.safetensors (fcN.weight_mask; the weight is 0 wherever its mask is),
 #   and strict loading is in force (the same dict plus one key is refused);
 # - the metadata states the normalisation (`input_scale` 1/255, `input_normalization`) and
-#   the README's torch normalisation (one line for MNIST, per channel for CIFAR) gives
+#   the guide's torch normalisation (one line for MNIST, per channel for CIFAR) gives
 #   sprig_torch's float32 tables bit for bit, and on MNIST leaving out the / 255 or the
 #   standardisation each costs accuracy (one a point or more);
 # - the module over the MNIST test set gets `sprig eval`'s number of correct predictions
@@ -101,14 +101,14 @@ check(meta.get("input_scale") == "1/255" and meta.get("input_normalization", "")
       f"metadata states the normalisation: {meta.get('input_normalization')}")
 idx = meta.get("data_format") == "idx"
 
-# the README's torch normalisation is Sprig's table: one line for MNIST, per channel for CIFAR
+# the guide's torch normalisation is Sprig's table: one line for MNIST, per channel for CIFAR
 pixels = torch.arange(256, dtype=torch.uint8)
 mean, std = torch.tensor(json.loads(meta["input_mean"])).reshape(-1, 1), torch.tensor(json.loads(meta["input_std"])).reshape(-1, 1)
 line = (pixels.float() / 255 - mean) / std
 channels = line.shape[0]
 table = sprig_torch.normalise(np.tile(np.arange(256, dtype=np.uint8), (channels, 1)).T.copy(), {**meta, "input_shape": f"[{channels}]"}).T
 check(torch.equal(line.contiguous().view(torch.int32), table.contiguous().view(torch.int32)),
-      f"the README's torch normalisation is the float32 table bit for bit ({channels} channel{'s' if channels > 1 else ''})")
+      f"the guide's torch normalisation is the float32 table bit for bit ({channels} channel{'s' if channels > 1 else ''})")
 
 # accuracy and predictions against sprig eval
 start = time.time()
