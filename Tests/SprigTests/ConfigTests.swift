@@ -52,6 +52,9 @@ import Testing
             sparsity: {method: snfs, distribution: erk, sparsity: 0.7, layers: {fc2: 0.1}, delta_t: 7, drop_fraction: 0.2,
                        drop_schedule: exponential, begin_step: 3, end_step: 40, snfs_momentum: 0.8, redistribution: true,
                        dense_math_density: 0.4, dense_gradient_reduction: allreduce}
+            normalize: false
+            nnrelief: {rounds: 3, retrain_epochs: 7, alpha_fc: 0.9, alpha_conv: 0.85, pruning_set: 500, retrain_from: current,
+                       retrain_schedule: {name: cosine, min_lr: 0.001}, keep: best_validation}
             """, source: "x.yaml"))
         for c in configs {
             var back = try TrainingConfig.parse(text: c.yaml, source: c.source)
