@@ -3,8 +3,8 @@
 # (NNrelief, fine-tuning between rounds) on a model, reads the per-layer sparsities it
 # ends with, then trains gradual magnitude pruning and RigL to exactly those per-layer
 # sparsities for as many epochs in all (SGD, cosine, as in configs/methods/), and writes a
-# Markdown table into README.md (between the nnrelief-table markers for MODEL) and to
-# runs/pruning-MODEL.md.
+# Markdown table to runs/pruning-MODEL.md (the papers' NNrelief setups and their stamped
+# tables are launch/reproduce.sh's).
 #
 #   launch/compare-pruning.sh MODEL ROUNDS RETRAIN_EPOCHS     MODEL: lenet300 or lenet5
 #   REUSE=1 keeps a finished NNrelief run of the same output folder; ALPHA_FC, ALPHA_CONV
@@ -72,10 +72,4 @@ caption = (f"{zoo} on MNIST, {n['epochs']} epochs in all for each method, seed 1
            f"(`{settings}launch/compare-pruning.sh {model} {rounds} {retrain}`):")
 open(f"{out}.md", "w").write(caption + "\n\n" + table + "\n")
 print(caption + "\n\n" + table)
-begin, end = f"<!-- nnrelief-table-{model}:begin -->", f"<!-- nnrelief-table-{model}:end -->"
-readme = open("README.md").read()
-if begin in readme:
-    readme = re.sub(re.escape(begin) + ".*?" + re.escape(end), begin + "\n" + caption + "\n\n" + table + "\n" + end, readme, flags=re.S)
-    open("README.md", "w").write(readme)
-    print("README.md updated")
 PY
