@@ -11,19 +11,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-# The stamp's command (launch/readme_block.py --command): the settings this run took from the
-# environment, then the script as run.
-stamp_command() {  # stamp_command SCRIPT VAR...
-  local script=$1 v value out=""; shift
-  for v in "$@"; do
-    [ -n "${!v+x}" ] || continue
-    value=${!v}
-    [[ $value =~ [[:space:]] ]] && value="\"$value\""
-    out+="$v=$value "
-  done
-  if [ "${UPDATE_RESULTS:-0}" = 1 ]; then out+="UPDATE_RESULTS=1 "; else out+="UPDATE_README=1 "; fi
-  printf '%s%s' "$out" "$script"
-}
+source "$ROOT/launch/results-stamp.sh"
 STAMP="$(stamp_command launch/bench-table.sh SECONDS_PER_ROW)"
 [ -x .build/release/sprig ] || swift build -c release --product sprig
 export OPENBLAS_NUM_THREADS=1
@@ -57,5 +45,5 @@ PY
 )")
 printf '%s\n' "$table"
 if [ "${UPDATE_README:-0}" = 1 ] || [ "${UPDATE_RESULTS:-0}" = 1 ]; then
-  printf '%s\n' "$table" | python3 launch/readme_block.py bench-table docs/results.md --command "$STAMP"
+  printf '%s\n' "$table" | python3 launch/readme_block.py bench-table docs/results.md --command "$STAMP" --commit "$STAMP_COMMIT"
 fi

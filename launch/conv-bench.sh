@@ -23,19 +23,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-# The stamp's command (launch/readme_block.py --command): the settings this run took from the
-# environment, then the script as run.
-stamp_command() {  # stamp_command SCRIPT VAR...
-  local script=$1 v value out=""; shift
-  for v in "$@"; do
-    [ -n "${!v+x}" ] || continue
-    value=${!v}
-    [[ $value =~ [[:space:]] ]] && value="\"$value\""
-    out+="$v=$value "
-  done
-  if [ "${UPDATE_RESULTS:-0}" = 1 ]; then out+="UPDATE_RESULTS=1 "; else out+="UPDATE_README=1 "; fi
-  printf '%s%s' "$out" "$script"
-}
+source "$ROOT/launch/results-stamp.sh"
 STAMP="$(stamp_command launch/conv-bench.sh MODELS SPARSITIES INFERENCE_MODELS INFERENCE_SPARSITIES RIGL ROUNDS \
          SECONDS_PER_ROW TORCH_STEPS SPRIG_PEER)"
 MODELS="${MODELS:-resnet-20,wrn-22-2,vgg-16}"
@@ -90,6 +78,6 @@ done
 mv "$LOG" "$OUT/conv-bench.jsonl"
 "$PY" launch/conv_bench_table.py "$OUT/conv-bench.jsonl" "$OUT/conv-bench.md" "$OUT/conv-bench.svg" "$RIGL"
 if [ "${UPDATE_README:-0}" = 1 ] || [ "${UPDATE_RESULTS:-0}" = 1 ]; then
-  python3 launch/readme_block.py conv-speed-table docs/results.md --command "$STAMP" < "$OUT/conv-bench.md"
+  python3 launch/readme_block.py conv-speed-table docs/results.md --command "$STAMP" --commit "$STAMP_COMMIT" < "$OUT/conv-bench.md"
   cp "$OUT/conv-bench.svg" docs/conv-bench.svg.tmp && mv docs/conv-bench.svg.tmp docs/conv-bench.svg
 fi

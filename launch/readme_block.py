@@ -10,7 +10,8 @@ from which commit, on which day:
     _Made by `CMD` at commit `abc1234` on 2026-12-06._
 
 The commit is `--commit C` when given (the commit a long run started from), else `git
-rev-parse --short HEAD` with `-dirty` when tracked files differ from it (Tests/scripts/docs.sh
+rev-parse --short HEAD` with `-dirty` when the files that make the build or the runs
+(Sources, Package.swift, configs, launch, python) differ from it (Tests/scripts/docs.sh
 rejects such a stamp: a table must come from a build in the history).
 """
 import datetime
@@ -41,10 +42,11 @@ if command is not None and commit is None:
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     commit = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                             check=True).stdout.strip()
-    dirty = subprocess.run(["git", "-C", root, "diff", "--quiet", "HEAD", "--"], capture_output=True).returncode != 0
+    dirty = subprocess.run(["git", "-C", root, "diff", "--quiet", "HEAD", "--", "Sources", "Package.swift", "configs", "launch",
+                            "python"], capture_output=True).returncode != 0
     if dirty:
         commit += "-dirty"
-        print(f"readme_block: warning: tracked files differ from {commit[:-6]}; the stamp says {commit}", file=sys.stderr)
+        print(f"readme_block: warning: the build's files differ from {commit[:-6]}; the stamp says {commit}", file=sys.stderr)
 if command is not None:
     body = f"_Made by `{command}` at commit `{commit}` on {datetime.date.today().isoformat()}._\n\n{body}"
 tmp = path + ".tmp"

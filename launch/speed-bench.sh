@@ -25,19 +25,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-# The stamp's command (launch/readme_block.py --command): the settings this run took from the
-# environment, then the script as run.
-stamp_command() {  # stamp_command SCRIPT VAR...
-  local script=$1 v value out=""; shift
-  for v in "$@"; do
-    [ -n "${!v+x}" ] || continue
-    value=${!v}
-    [[ $value =~ [[:space:]] ]] && value="\"$value\""
-    out+="$v=$value "
-  done
-  if [ "${UPDATE_RESULTS:-0}" = 1 ]; then out+="UPDATE_RESULTS=1 "; else out+="UPDATE_README=1 "; fi
-  printf '%s%s' "$out" "$script"
-}
+source "$ROOT/launch/results-stamp.sh"
 STAMP="$(stamp_command launch/speed-bench.sh ROUNDS SECONDS_PER_ROW TORCH_STEPS SEEDS)"
 ROUNDS="${ROUNDS:-3}"
 ROW_SECONDS="${SECONDS_PER_ROW:-2}"
@@ -128,5 +116,5 @@ open(sys.argv[2], "w").write(text)
 print(text)
 PY
 if [ "${UPDATE_README:-0}" = 1 ] || [ "${UPDATE_RESULTS:-0}" = 1 ]; then
-  python3 launch/readme_block.py speed-table docs/results.md --command "$STAMP" < "$OUT/speed.md"
+  python3 launch/readme_block.py speed-table docs/results.md --command "$STAMP" --commit "$STAMP_COMMIT" < "$OUT/speed.md"
 fi
