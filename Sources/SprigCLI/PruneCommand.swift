@@ -108,6 +108,7 @@ struct PruneCommand: ParsableCommand {
             try trainer.train(onEpoch: epochLine)
             try report("trained")
             var choice: RetrainingChoice?
+            var rounds = settings.rounds
             for round in 1...settings.rounds {
                 trainer.pruneWithNNrelief(pruner, setSize: settings.pruningSet, round: round)
                 try report("round \(round) pruned")
@@ -118,11 +119,17 @@ struct PruneCommand: ParsableCommand {
                                  choice.bestOnTest.epoch, 100 * choice.bestOnTest.testAccuracy))
                 }
                 try report("round \(round) retrained", choice: choice)
+                if let target = settings.targetWeights, trainer.weightsFraction <= target {
+                    if isRoot { print(String(format: "sprig prune: stopping after round %ld: %.2f%% of the weights remain (target_weights %g)",
+                                             round, 100 * trainer.weightsFraction, target)) }
+                    rounds = round
+                    break
+                }
             }
             if isRoot {
                 var j = JSONLine()
                 j.add("final", true)
-                j.add("rounds", settings.rounds)
+                j.add("rounds", rounds)
                 j.add("test_accuracy", trainer.evaluate(trainer.data.test).accuracy)
                 let layers = trainer.layerSummary
                 j.add("active_weights", layers.reduce(0) { $0 + $1.active })

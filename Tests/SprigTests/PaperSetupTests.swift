@@ -27,6 +27,7 @@ import Testing
     @Test func nnreliefSettingsRejectBadValuesNamingTheField() {
         let cases = [("nnrelief: {rounds: 0}", "nnrelief.rounds: must be at least 1, got 0"),
                      ("nnrelief: {alpha_fc: 1.5}", "nnrelief.alpha_fc: must be in (0, 1], got 1.5"),
+                     ("nnrelief: {target_weights: 1}", "nnrelief.target_weights: must be in (0, 1), got 1.0"),
                      ("nnrelief: {retrain_from: scratch}", "nnrelief.retrain_from: must be initial or current, got 'scratch'"),
                      ("nnrelief: {keep: best}", "nnrelief.keep: must be last or best_validation, got 'best'"),
                      ("nnrelief: {retrain_schedule: {name: linear}}", "nnrelief.retrain_schedule.name: unknown schedule 'linear'"),

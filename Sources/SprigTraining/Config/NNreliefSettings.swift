@@ -7,7 +7,8 @@ import SprigData
 ///
 /// ```yaml
 /// nnrelief:
-///   rounds: 5                  # prune-retrain rounds
+///   rounds: 5                  # prune-retrain rounds (at most, with target_weights)
+///   target_weights: 0.02       # optional: stop after the round that leaves at most this share of the weights
 ///   retrain_epochs: 10         # epochs of retraining after each round
 ///   alpha_fc: 0.95             # share of a neuron's input activity kept, fully connected layers
 ///   alpha_conv: 0.9            # the same for a convolution's output channel
@@ -33,6 +34,9 @@ public struct NNreliefSettings: Equatable {
     }
 
     public var rounds = 5
+    /// Stop after the first round whose retrained model keeps at most this share of the
+    /// weights (a sparsity to compare at); nil: all `rounds`.
+    public var targetWeights: Double?
     public var retrainEpochs = 10
     public var alphaFC = 0.95
     public var alphaConv = 0.9
@@ -47,6 +51,7 @@ public struct NNreliefSettings: Equatable {
     public static func parse(_ r: ConfigReader) throws -> NNreliefSettings {
         var n = NNreliefSettings()
         n.rounds = try r.int("rounds") ?? n.rounds
+        n.targetWeights = try r.double("target_weights")
         n.retrainEpochs = try r.int("retrain_epochs") ?? n.retrainEpochs
         n.alphaFC = try r.double("alpha_fc") ?? n.alphaFC
         n.alphaConv = try r.double("alpha_conv") ?? n.alphaConv
@@ -64,6 +69,9 @@ public struct NNreliefSettings: Equatable {
     /// Checks the values (flags may have changed them); `fail` names the field.
     public func validate(_ fail: (String, String) -> SprigError) throws {
         guard rounds >= 1 else { throw fail("rounds", "must be at least 1, got \(rounds)") }
+        if let targetWeights {
+            guard targetWeights > 0 && targetWeights < 1 else { throw fail("target_weights", "must be in (0, 1), got \(targetWeights)") }
+        }
         guard retrainEpochs >= 1 else { throw fail("retrain_epochs", "must be at least 1, got \(retrainEpochs)") }
         guard alphaFC > 0 && alphaFC <= 1 else { throw fail("alpha_fc", "must be in (0, 1], got \(alphaFC)") }
         guard alphaConv > 0 && alphaConv <= 1 else { throw fail("alpha_conv", "must be in (0, 1], got \(alphaConv)") }
@@ -72,14 +80,12 @@ public struct NNreliefSettings: Equatable {
 
     /// The mapping as YAML lines that `parse` reads back to equal settings.
     public var yaml: [String] {
-        ["nnrelief:",
-         "  rounds: \(rounds)",
-         "  retrain_epochs: \(retrainEpochs)",
-         "  alpha_fc: \(String(alphaFC))",
-         "  alpha_conv: \(String(alphaConv))",
-         "  pruning_set: \(pruningSet)",
-         "  retrain_from: \(retrainFrom.rawValue)"]
-            + (retrainSchedule.map { ["  retrain_schedule: \($0.yaml)"] } ?? [])
-            + ["  keep: \(keep.rawValue)"]
+        var lines = ["nnrelief:", "  rounds: \(rounds)"]
+        if let targetWeights { lines.append("  target_weights: \(String(targetWeights))") }
+        lines += ["  retrain_epochs: \(retrainEpochs)", "  alpha_fc: \(String(alphaFC))", "  alpha_conv: \(String(alphaConv))",
+                  "  pruning_set: \(pruningSet)", "  retrain_from: \(retrainFrom.rawValue)"]
+        if let retrainSchedule { lines.append("  retrain_schedule: \(retrainSchedule.yaml)") }
+        lines.append("  keep: \(keep.rawValue)")
+        return lines
     }
 }

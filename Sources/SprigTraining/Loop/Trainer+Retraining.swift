@@ -52,6 +52,13 @@ extension Trainer {
         return RetrainingChoice(kept: best.report, bestOnTest: bestOnTest)
     }
 
+    /// The share of the weight layers' weights that are active (`layerSummary`'s sums), the
+    /// figure `nnrelief.target_weights` is compared with.
+    public var weightsFraction: Double {
+        let layers = layerSummary
+        return Double(layers.reduce(0) { $0 + $1.active }) / Double(layers.reduce(0) { $0 + $1.shape.reduce(1, *) })
+    }
+
     /// Zero optimizer state (momentum, Adam's moments and step count), as a new optimizer.
     func resetOptimizerState() {
         for state in model.store.states { state.update(repeating: 0, count: model.store.count) }
