@@ -7,7 +7,8 @@
 #   launch/reproduce.sh TABLE ...       regenerate these tables (all of them: `all`)
 #
 # JOBS (default 2) single-process runs go at a time; SPRIG names the binary (built when
-# missing). Commit first: a table made from uncommitted changes is stamped `-dirty`, which
+# missing). Commit first: a table made from uncommitted changes to the build or the runs
+# (Sources, Package.swift, configs, launch, python) is stamped `-dirty`, which
 # Tests/scripts/docs.sh rejects.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -40,9 +41,10 @@ for t in "$@"; do
 done
 [ -x "$SPRIG" ] || swift build -c release --product sprig
 bash launch/fetch-mnist.sh >/dev/null
-# The stamp's commit is the one the runs start from.
-COMMIT="$(git rev-parse --short HEAD)"
-git diff --quiet HEAD -- || { COMMIT="$COMMIT-dirty"; echo "reproduce.sh: warning: uncommitted changes; the tables will be stamped $COMMIT" >&2; }
+# The stamp's commit is the one the runs start from (launch/results-stamp.sh).
+source launch/results-stamp.sh
+COMMIT="$STAMP_COMMIT"
+[[ $COMMIT != *-dirty ]] || echo "reproduce.sh: warning: uncommitted changes; the tables will be stamped $COMMIT" >&2
 
 # runs LINES...: runs each "NAME ARGS..." line as `sprig ARGS...` (logs and metrics named
 # NAME in $OUT), JOBS at a time; a run that fails stops the table.
