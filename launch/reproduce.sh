@@ -95,7 +95,7 @@ for table in "${wanted[@]}"; do
         m=${run%%:*} s=${run#*:}
         name="$m-${s#0.}"; [ "$m" = dense ] && name=dense
         args=(--config configs/resnet-20-mnist.yaml --epochs 2)
-        [ "$m" = dense ] || args+=(--set sparsity.method=$m --set sparsity.distribution=erk --sparsity "$s")
+        [ "$m" = dense ] || args+=(--set sparsity.method=$m --set sparsity.distribution=erk --set sparsity.sparsity="$s")
         SPRIG="$SPRIG" launch/mpirun.sh 2 train "${args[@]}" --metrics-out "$OUT/$name.jsonl" > "$OUT/$name.log" 2>&1 \
           && echo "  $name: done" || { echo "  $name failed: $(tail -2 "$OUT/$name.log")"; exit 1; }
       done ;;
