@@ -262,9 +262,9 @@ struct TrainCommand: ParsableCommand {
         if let saved {
             c = try TrainingConfig.parse(text: saved.configText, source: saved.configSource, overrides: sets)
         } else if let config {
-            c = try TrainingConfig.load(path: config, overrides: sets)
+            c = try TrainingConfig.load(path: config, overrides: sets, validating: false) // validated after the flags
         } else {
-            c = sets.isEmpty ? TrainingConfig() : try TrainingConfig.parse(text: "{}", source: "defaults", overrides: sets)
+            c = sets.isEmpty ? TrainingConfig() : try TrainingConfig.parse(text: "{}", source: "defaults", overrides: sets, validating: false)
         }
         if let data { c.data.path = data }
         if let epochs { c.epochs = epochs; c.overriddenBy["epochs"] = "--epochs" }

@@ -126,6 +126,11 @@ expect_error "sprig train of a config with an nnrelief: section" "sprig: error: 
   "$SPRIG" train --config "$WORK/relief.yaml" --data "$good"
 { cat "$WORK/tiny.yaml"; printf 'normalize: maybe\n'; } > "$WORK/normalize.yaml"
 expect_error "normalize: maybe" "sprig: error: $WORK/normalize.yaml: normalize:" "$SPRIG" train --config "$WORK/normalize.yaml" --data "$good"
+# not an error: the flags are applied before the values are checked
+"$SPRIG" train --config "$WORK/tiny.yaml" --data "$good" --set sparsity.method=rigl --sparsity 0.5 --max-steps 1 >"$WORK/out" 2>&1
+check_code "--set sparsity.method=rigl with --sparsity 0.5 trains (the sparsity checked after the flags)" $? "$(tail -1 "$WORK/out")"
+expect_error "--set sparsity.method=rigl without a sparsity" "sparsity.sparsity: method rigl needs a sparsity above 0" \
+  "$SPRIG" train --config "$WORK/tiny.yaml" --data "$good" --set sparsity.method=rigl
 expect_error "sprig eval of a text file" "sprig: error: $ROOT/README.md: not a safetensors file" "$SPRIG" eval "$ROOT/README.md"
 "$SPRIG" --version >"$WORK/version" 2>&1
 code=$?

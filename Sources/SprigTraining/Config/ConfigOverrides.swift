@@ -55,8 +55,12 @@ extension TrainingConfig {
     /// about a key an override set is reported against that override (`--set
     /// sparsity.metod=set: unknown key 'sparsity.metod'`), and fields set by an override
     /// are named in later errors.
-    public static func parse(text: String, source: String, overrides: [ConfigOverride]) throws -> TrainingConfig {
-        guard !overrides.isEmpty else { return try parse(text: text, source: source) }
+    public static func parse(text: String, source: String, overrides: [ConfigOverride], validating: Bool = true) throws -> TrainingConfig {
+        guard !overrides.isEmpty else {
+            let c = try read(text: text, source: source)
+            if validating { try c.validate() }
+            return c
+        }
         var tree: Node
         do {
             tree = try Yams.compose(yaml: text) ?? Node.mapping([:])
@@ -78,7 +82,7 @@ extension TrainingConfig {
         }
         config.keysInFile = (try? read(text: text, source: source).keysInFile) ?? []
         for override in overrides { config.overriddenBy[override.path.joined(separator: ".")] = "--set \(override.text)" }
-        try config.validate()
+        if validating { try config.validate() }
         return config
     }
 }

@@ -122,9 +122,6 @@ public struct SparsitySettings: Equatable {
             s.fanIn = fan
         }
         try r.rejectUnknownKeys()
-        if s.method != .dense && s.method != .nnrelief && s.sparsity == 0 && s.overrides.values.allSatisfy({ $0 == 0 }) {
-            throw r.error("sparsity", "method \(s.method.rawValue) needs a sparsity above 0")
-        }
         return s
     }
 

@@ -83,15 +83,16 @@ public struct TrainingConfig: Equatable {
     public init() {}
 
     /// Reads the config at `path`. Unknown keys and impossible values are errors naming
-    /// the file and the field.
-    public static func load(path: String, overrides: [ConfigOverride] = []) throws -> TrainingConfig {
+    /// the file and the field; with `validating: false` the values are checked by the
+    /// caller's `validate()`, after its flags (`--sparsity` after `--set sparsity.method=rigl`).
+    public static func load(path: String, overrides: [ConfigOverride] = [], validating: Bool = true) throws -> TrainingConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw SprigError(path, FileManager.default.fileExists(atPath: path) ? "cannot read config file" : "no such config file")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw SprigError(path, "config file is not UTF-8 text")
         }
-        return try parse(text: text, source: path, overrides: overrides)
+        return try parse(text: text, source: path, overrides: overrides, validating: validating)
     }
 
     /// Parses config `text`; `source` names it in errors.
@@ -215,6 +216,11 @@ public struct TrainingConfig: Equatable {
         guard !sgd.nesterov || sgd.momentum > 0 else { throw fail("optimizer.nesterov", "Nesterov momentum needs momentum > 0") }
         guard sgd.weightDecay >= 0 else { throw fail("optimizer.weight_decay", "must be non-negative, got \(sgd.weightDecay)") }
         if let adam { guard adam.weightDecay >= 0 else { throw fail("optimizer.weight_decay", "must be non-negative, got \(adam.weightDecay)") } }
+        // After the flags: `--set sparsity.method=rigl --sparsity 0.9` names the sparsity last.
+        let s = sparsity
+        if s.method != .dense && s.method != .nnrelief && s.sparsity == 0 && s.overrides.values.allSatisfy({ $0 == 0 }) {
+            throw fail("sparsity.sparsity", "method \(s.method.rawValue) needs a sparsity above 0")
+        }
     }
 
     /// An error about `field`: `FILE: FIELD: message`, or `FLAG: message` when a flag or a
