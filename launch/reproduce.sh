@@ -18,12 +18,12 @@ JOBS="${JOBS:-2}"
 RESULTS="${RESULTS:-docs/results.md}"
 export OPENBLAS_NUM_THREADS=1
 
-# name | minutes on this 2-core machine | what it runs
-TABLES="rigl-mnist|3|RigL appendix B: configs/paper/rigl-lenet300.yaml, seeds 1-3, and the reference code's 98% / 88.2% start
-nnrelief-lenet300|25|NNrelief on LeNet-300-100: configs/paper/nnrelief-lenet300.yaml, one seed
-nnrelief-lenet5-caffe|40|NNrelief on the Caffe LeNet-5 on 2 ranks: configs/paper/nnrelief-lenet5-caffe.yaml, one seed
-methods-lenet300|30|dense, Static, SET, SNFS, SNIP, RigL, gradual pruning on LeNet-300-100 at 90/95/98/99% uniform (configs/methods/), seeds 1-3
-methods-resnet20|60|the same methods on ResNet-20 (MNIST) at 80/90/95% ERK on 2 ranks, 2 epochs, seed 1"
+# name | minutes measured on this 2-core machine (with another long run beside it) | what it runs
+TABLES="rigl-mnist|7|RigL appendix B: configs/paper/rigl-lenet300.yaml, seeds 1-3, and the reference code's 98% / 88.2% start
+nnrelief-lenet300|14|NNrelief on LeNet-300-100: configs/paper/nnrelief-lenet300.yaml, one seed
+nnrelief-lenet5-caffe|52|NNrelief on the Caffe LeNet-5 on 2 ranks: configs/paper/nnrelief-lenet5-caffe.yaml, one seed
+methods-lenet300|22|dense, Static, SET, SNFS, SNIP, RigL, gradual pruning on LeNet-300-100 at 90/95/98/99% uniform (configs/methods/), seeds 1-3
+methods-resnet20|50|the same methods on ResNet-20 (MNIST) at 80/90/95% ERK on 2 ranks, 2 epochs, seed 1"
 
 usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
 list() {
