@@ -2,21 +2,19 @@
 file with standard input (temporary name, then rename), so that the scripts that measure a
 results table also write it.
 
-    python3 launch/readme_block.py NAME docs/results.md [--command "CMD"] < table.md
+    python3 launch/readme_block.py NAME docs/results.md [--command "CMD" --commit C] < table.md
 
-With --command, the block starts with its stamp, the line that says which command made it,
-from which commit, on which day:
+With --command and --commit, the block starts with its stamp, the line that says which
+command made it, from which commit, on which day:
 
     _Made by `CMD` at commit `abc1234` on 2026-12-06._
 
-The commit is `--commit C` when given (the commit a long run started from), else `git
-rev-parse --short HEAD` with `-dirty` when the files that make the build or the runs
-(Sources, Package.swift, configs, launch, python) differ from it (Tests/scripts/docs.sh
+The commit is `--commit C`, the one the run started from, which launch/results-stamp.sh
+gives (`-dirty` when the build's or the runs' files differed from it; Tests/scripts/docs.sh
 rejects such a stamp: a table must come from a build in the history).
 """
 import datetime
 import os
-import subprocess
 import sys
 
 args = sys.argv[1:]
@@ -38,15 +36,8 @@ if text.count(begin) != 1 or text.count(end) != 1 or text.index(begin) > text.in
 head, rest = text.split(begin, 1)
 _, tail = rest.split(end, 1)
 body = sys.stdin.read().strip("\n")
-if command is not None and commit is None:
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    commit = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            check=True).stdout.strip()
-    dirty = subprocess.run(["git", "-C", root, "diff", "--quiet", "HEAD", "--", "Sources", "Package.swift", "configs", "launch",
-                            "python"], capture_output=True).returncode != 0
-    if dirty:
-        commit += "-dirty"
-        print(f"readme_block: warning: the build's files differ from {commit[:-6]}; the stamp says {commit}", file=sys.stderr)
+if (command is None) != (commit is None):
+    sys.exit("readme_block: --command and --commit go together (the stamp names both)")
 if command is not None:
     body = f"_Made by `{command}` at commit `{commit}` on {datetime.date.today().isoformat()}._\n\n{body}"
 tmp = path + ".tmp"

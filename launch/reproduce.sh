@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates results tables of docs/results.md from the current build, each stamped with
-# this command, the commit (`git rev-parse --short HEAD`) and the date
+# this command, the commit the runs started from (launch/results-stamp.sh) and the date
 # (launch/readme_block.py), and keeps the runs' logs and metrics under runs/reproduce/TABLE/.
 #
 #   launch/reproduce.sh --list          the tables, what they run, and their run times here
@@ -55,6 +55,12 @@ runs() {
     else echo "  $name failed: $(tail -2 "$OUT/$name.log")"; exit 255; fi'
 }
 export SPRIG
+# on2 NAME SUBCOMMAND ARGS...: one run on 2 ranks (launch/mpirun.sh); a failure stops the table.
+on2() {
+  local name=$1; shift
+  SPRIG="$SPRIG" launch/mpirun.sh 2 "$@" --metrics-out "$OUT/$name.jsonl" > "$OUT/$name.log" 2>&1 \
+    && echo "  $name: done" || { echo "  $name failed: $(tail -2 "$OUT/$name.log")"; exit 1; }
+}
 write() { # write TABLE: the summary of $OUT into the results file, stamped
   python3 launch/reproduce_tables.py "$1" "$OUT" | tee "$OUT/table.md"
   python3 launch/readme_block.py "$1" "$RESULTS" --command "launch/reproduce.sh $1" --commit "$COMMIT" < "$OUT/table.md"
@@ -77,9 +83,7 @@ for table in "${wanted[@]}"; do
     nnrelief-lenet300)
       runs "nnrelief prune --config configs/paper/nnrelief-lenet300.yaml" ;;
     nnrelief-lenet5-caffe)
-      "$SPRIG" --version >/dev/null
-      SPRIG="$SPRIG" launch/mpirun.sh 2 prune --config configs/paper/nnrelief-lenet5-caffe.yaml \
-        --metrics-out "$OUT/nnrelief.jsonl" > "$OUT/nnrelief.log" 2>&1 || { echo "  failed: $(tail -2 "$OUT/nnrelief.log")"; exit 1; } ;;
+      on2 nnrelief prune --config configs/paper/nnrelief-lenet5-caffe.yaml ;;
     methods-lenet300)
       lines=()
       for seed in 1 2 3; do
@@ -96,8 +100,7 @@ for table in "${wanted[@]}"; do
         name="$m-${s#0.}"; [ "$m" = dense ] && name=dense
         args=(--config configs/resnet-20-mnist.yaml --epochs 2)
         [ "$m" = dense ] || args+=(--set sparsity.method=$m --set sparsity.distribution=erk --set sparsity.sparsity="$s")
-        SPRIG="$SPRIG" launch/mpirun.sh 2 train "${args[@]}" --metrics-out "$OUT/$name.jsonl" > "$OUT/$name.log" 2>&1 \
-          && echo "  $name: done" || { echo "  $name failed: $(tail -2 "$OUT/$name.log")"; exit 1; }
+        on2 "$name" train "${args[@]}"
       done ;;
   esac
   echo "reproduce: $table ran in $(( ($(date +%s) - start + 30) / 60 )) min"

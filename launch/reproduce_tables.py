@@ -5,9 +5,7 @@
 Seeds are summarised as the median and the spread (lowest to highest), as the RigL paper
 reports its runs.
 """
-import glob
 import json
-import os
 import statistics
 import sys
 
