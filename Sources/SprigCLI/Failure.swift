@@ -12,6 +12,18 @@ func printError(_ message: String) {
     print("sprig: error: \(message)", to: &stderr)
 }
 
+/// `error` with `note` added to its message (`PATH: cannot write: ...; note`).
+func noting(_ error: Error, _ note: String) -> SprigError {
+    if let e = error as? SprigError { return SprigError(e.subject, "\(e.message); \(note)") }
+    return SprigError(String(describing: error), note)
+}
+
+/// Prints `message` on standard error as `sprig: warning: ...` (the run goes on).
+func printWarning(_ message: String) {
+    var stderr = StandardError()
+    print("sprig: warning: \(message)", to: &stderr)
+}
+
 struct StandardError: TextOutputStream {
     mutating func write(_ string: String) { fputs(string, Glibc.stderr) }
 }

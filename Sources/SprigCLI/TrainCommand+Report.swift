@@ -28,9 +28,16 @@ extension TrainCommand {
     }
 
     /// What this run trains, on rank 0's terminal.
-    func printHeader(_ trainer: Trainer, ranks: Int, exactTree: Bool) {
+    /// A restarted run (launch/mpirun.sh --max-restarts, a requeued Slurm job) says so first,
+    /// with the restart that launch/mpirun.sh passes in `SPRIG_RESTART`.
+    func printHeader(_ trainer: Trainer, ranks: Int, exactTree: Bool, resumedFrom: String?) {
         let c = trainer.config
-        if resume != nil { print("sprig: resuming at step \(trainer.step) from \(resume!)") }
+        let restart = ProcessInfo.processInfo.environment["SPRIG_RESTART"].map { "\($0); " } ?? ""
+        if let resumedFrom {
+            print("sprig: \(restart)resuming at step \(trainer.step) from \(resumedFrom)")
+        } else if autoResume {
+            print("sprig: \(restart)no checkpoint in \(checkpoint ?? "") yet: starting at step 0")
+        }
         print("sprig: data: \(trainer.data.summary)")
         if !c.augmentation.isIdentity {
             print("sprig: augment: random crop with padding \(c.augmentation.cropPadding)"

@@ -44,8 +44,19 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("weights-format"), help: "Sparse layers in --weights-out: dense (a PyTorch state_dict; masks in NAME.masks.safetensors), sparse (CSR), or auto (sparse past 64M dense values).")
     var weightsFormat: String = "auto"
 
-    @Option(name: .long, help: "Write checkpoints to this file (atomically, by rank 0).")
+    @Option(name: .long, help: "Write checkpoints to this file (atomically, by rank 0), keeping the ones before as FILE.1, FILE.2, ...")
     var checkpoint: String?
+
+    @Flag(name: .customLong("auto-resume"),
+          help: "Continue the run in --checkpoint's file when there is one (the same config and flags), else start it: the same command restarts a run.")
+    var autoResume = false
+
+    @Option(name: .customLong("checkpoint-every-minutes"), parsing: .unconditional, help: "Minutes between checkpoints, as well as --checkpoint-every's steps (0: off).")
+    var checkpointEveryMinutes: Double?
+
+    @Option(name: .customLong("checkpoint-keep"), parsing: .unconditional,
+            help: "Checkpoints kept: the newest and those before it (FILE.1, ...), so that a damaged newest one falls back (default 2).")
+    var checkpointKeep: Int?
 
     @Option(name: .customLong("checkpoint-every"), parsing: .unconditional, help: "Steps between checkpoints (0: only at the end).")
     var checkpointEvery: Int?
@@ -83,6 +94,8 @@ struct TrainCommand: ParsableCommand {
         if let seed, seed < 0 { throw ValidationError("--seed must be non-negative, got \(seed)") }
         if threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if let stopAfter, stopAfter < 0 { throw ValidationError("--stop-after must be non-negative, got \(stopAfter)") }
+        if autoResume && checkpoint == nil { throw ValidationError("--auto-resume needs --checkpoint PATH (the file it continues from)") }
+        if autoResume && resume != nil { throw ValidationError("--auto-resume cannot be combined with --resume (it resumes from --checkpoint)") }
         if resume != nil, let config {
             throw ValidationError("--config \(config) cannot be combined with --resume: a checkpoint continues its own config "
                                   + "(change fields with --set key=value or the flags)")
@@ -93,7 +106,7 @@ struct TrainCommand: ParsableCommand {
         let communicator = try startCommunicator()
         StopSignal.install()
         BLAS.setThreads(threads)
-        let (format, trainer) = try agreeing(communicator) {
+        let (format, (trainer, resumedFrom)) = try agreeing(communicator) {
             let format = try WeightsFormat(parsing: weightsFormat, option: "--weights-format")
             // Rank 0 writes every output: a path it cannot write fails now, not after training.
             if communicator.isRoot {
@@ -105,14 +118,17 @@ struct TrainCommand: ParsableCommand {
         trainer.stopVote = { StopSignal.caught != nil }
         let isRoot = communicator.isRoot
         let c = trainer.config
-        let metrics = isRoot ? metricsOut.map { resume == nil ? MetricsFile(path: $0) : MetricsFile(continuing: $0) } : nil
+        let metrics = isRoot ? metricsOut.map { resumedFrom == nil ? MetricsFile(path: $0) : MetricsFile(continuing: $0, atStep: trainer.step) } : nil
         var progress = Progress(enabled: isRoot, totalSteps: trainer.totalSteps, startStep: trainer.step)
-        var lastCheckpoint: Int?
+        let ownFile = { (file: String) in file == checkpoint || file.hasPrefix((checkpoint ?? "") + ".") }
+        var checkpoints = isRoot ? checkpoint.map {
+            RunCheckpoints(path: $0, config: c, resumedAt: resumedFrom.map(ownFile) == true ? trainer.step : nil)
+        } : nil
         // Connectivity of the first layer (when it is sparse), before training and after each epoch.
         let firstLayer = trainer.model.layers.first as? SparseLinear
         var frames: [(epoch: Int, counts: [Int])] = []
         if isRoot, pictures != nil, let firstLayer { frames.append((trainer.step / trainer.plan.stepsPerEpoch, ConnectivityMap.counts(firstLayer.pattern))) }
-        if isRoot { printHeader(trainer, ranks: communicator.size, exactTree: communicator.treeReductionIsExact) }
+        if isRoot { printHeader(trainer, ranks: communicator.size, exactTree: communicator.treeReductionIsExact, resumedFrom: resumedFrom) }
         if let stopAfter, stopAfter <= trainer.step {
             if isRoot { print("sprig: stopped at step \(trainer.step) (--stop-after \(stopAfter))") }
             communicator.finalize()
@@ -139,14 +155,16 @@ struct TrainCommand: ParsableCommand {
         var samplesPerSecond: [Double] = []
         var dataPath = (seconds: 0.0, of: 0.0) // gathering batches, of training time (evaluation excluded)
         var communication = CommunicationReport(steps: 0, bytes: [:], denseBytesPerStep: trainer.denseBytesPerStep)
+        var unsaved: String?  // the last checkpoint failed, and no --weights-out holds the model
         do {
             try trainer.train(afterStep: { step in
                 if isRoot {
                     progress.update(step: step, examplesPerStep: c.batchSize, loss: trainer.epochLossSoFar)
-                    let periodic = c.checkpointEvery > 0 && step % c.checkpointEvery == 0 && step < trainer.totalSteps
-                    if let checkpoint, periodic || step == stopAfter {
-                        try trainer.checkpoint().write(to: checkpoint)
-                        lastCheckpoint = step
+                    if step == stopAfter, let files = checkpoints?.files {
+                        try files.write(trainer.checkpoint())
+                    } else if checkpoints?.isDue(after: step, of: trainer.totalSteps) == true, let warning = checkpoints?.write(trainer) {
+                        progress.clear()
+                        printWarning(warning + "; training goes on")
                     }
                 }
                 if step == stopAfter {
@@ -172,7 +190,10 @@ struct TrainCommand: ParsableCommand {
                 print(report.line(epochs: c.epochs))
                 try metrics?.append(report.json)
             }
-            if isRoot, let checkpoint { try trainer.checkpoint().write(to: checkpoint) }
+            // The last checkpoint: a failure is a warning while --weights-out keeps the model.
+            if isRoot, let warning = checkpoints?.write(trainer) {
+                if weightsOut != nil { printWarning(warning) } else { unsaved = warning }
+            }
             if isRoot, let pictures { try writePictures(frames, shape: trainer.data.train.exampleShape, title: trainer.connectivityTitle, to: pictures) }
             if isRoot, let last {
                 var j = finalLine(trainer, last: last, samplesPerSecond: samplesPerSecond, seconds: monotonicSeconds() - start,
@@ -180,7 +201,14 @@ struct TrainCommand: ParsableCommand {
                 j.add("data_seconds", dataPath.seconds)
                 j.add("data_share", dataPath.seconds / max(dataPath.of, 1e-9))
                 try metrics?.append(j)
-                if let weightsOut { try trainer.writeWeights(to: weightsOut, format: format) }
+                if let weightsOut {
+                    do {
+                        try trainer.writeWeights(to: weightsOut, format: format)
+                    } catch {
+                        throw noting(error, checkpoints.map { "the trained model is in the checkpoint \($0.files.path) (step \(trainer.step))" }
+                                     ?? "the trained model is lost (no --checkpoint)")
+                    }
+                }
                 print(String(format: "done: test_accuracy %.2f%% after %d steps in %.1f s", last.testAccuracy * 100, last.step,
                              monotonicSeconds() - start))
                 communication.lines.forEach { print($0) }
@@ -205,7 +233,11 @@ struct TrainCommand: ParsableCommand {
             let caught = StopSignal.caught
             let path = checkpoint ?? FileManager.default.currentDirectoryPath + "/sprig-interrupted.ckpt"
             if isRoot {
-                do { try trainer.checkpoint().write(to: path) } catch { abortJob(communicator, error) }
+                do {
+                    try CheckpointFiles(path: path, keep: c.checkpointKeep).write(trainer.checkpoint())
+                } catch {
+                    abortJob(communicator, noting(error, "after step \(stopped.step); " + (checkpoints?.kept ?? "no checkpoint is kept")))
+                }
                 let relayed = StopSignal.relayed ? " (relayed through mpirun by launch/mpirun.sh)" : ""
                 print("sprig: stopped by \(caught.map(StopSignal.name) ?? "a stop signal to another rank") after step "
                       + "\(stopped.step) of \(trainer.totalSteps)\(relayed); checkpoint written to \(path)")
@@ -219,76 +251,17 @@ struct TrainCommand: ParsableCommand {
             throw ExitCode(128 + (caught ?? SIGTERM))
         } catch let nonFinite as Trainer.NonFiniteLoss {
             progress.clear()
-            var kept = ""
-            if let checkpoint, let lastCheckpoint { kept = " (the checkpoint \(checkpoint) of step \(lastCheckpoint) is kept)" }
-            if isRoot { printError(nonFinite.description + kept) }
+            if isRoot { printError(nonFinite.description + (checkpoints?.newestStep == nil ? "" : " (\(checkpoints!.kept))")) }
             communicator.finalize()
             throw ExitCode(4)
         } catch {
             abortJob(communicator, error)
         }
+        if let unsaved {
+            printError(unsaved + "; the trained model is not saved (no --weights-out)")
+            communicator.finalize()
+            throw ExitCode(inputErrorCode)
+        }
         communicator.finalize()
     }
-
-    /// The output flags of this run, for the command that resumes it.
-    private func resumeFlags(checkpoint path: String) -> String {
-        var flags: [(String, String?)] = [("--data", data), ("--metrics-out", metricsOut), ("--weights-out", weightsOut),
-                                          ("--pictures", pictures)]
-        if checkpoint != nil { flags.append(("--checkpoint", path)) }
-        if weightsFormat != "auto" { flags.append(("--weights-format", weightsFormat)) }
-        if threads != 1 { flags.append(("--threads", String(threads))) }
-        return flags.compactMap { flag, value in value.map { " \(flag) \(shellQuoted($0))" } }.joined()
-    }
-
-    /// The trainer of this run: the config (from the checkpoint when resuming, else the
-    /// file) with the flags applied, the data, and the checkpoint's state.
-    private func makeTrainer(_ communicator: Communicator) throws -> Trainer {
-        // A checkpoint is read by rank 0 and shared, so hosts need no common file system.
-        var saved: Checkpoint?
-        if let resume {
-            var bytes: [UInt8] = []
-            var readError: Int32 = 0
-            if communicator.isRoot {
-                if let data = FileManager.default.contents(atPath: resume) { bytes = [UInt8](data) } else { readError = 1 }
-            }
-            if communicator.allReduce(readError, op: .max, kind: .metrics) != 0 {
-                throw SprigError(resume, FileManager.default.fileExists(atPath: resume) ? "cannot read checkpoint" : "no such checkpoint")
-            }
-            communicator.broadcast(bytes: &bytes, root: 0, kind: .metrics)
-            saved = try Checkpoint.decode(bytes, source: resume)
-        }
-        let sets = try overrides.map(ConfigOverride.init(parsing:))
-        var c: TrainingConfig
-        if let saved {
-            c = try TrainingConfig.parse(text: saved.configText, source: saved.configSource, overrides: sets)
-        } else if let config {
-            c = try TrainingConfig.load(path: config, overrides: sets, validating: false) // validated after the flags
-        } else {
-            c = sets.isEmpty ? TrainingConfig() : try TrainingConfig.parse(text: "{}", source: "defaults", overrides: sets, validating: false)
-        }
-        if let data { c.data.path = data }
-        if let epochs { c.epochs = epochs; c.overriddenBy["epochs"] = "--epochs" }
-        if let seed { c.seed = UInt64(seed) }
-        if let batchSize { c.batchSize = batchSize; c.overriddenBy["batch_size"] = "--batch-size" }
-        if let lr { c.learningRate = lr; c.overriddenBy["optimizer.lr"] = "--lr" }
-        if let microbatches { c.microbatches = microbatches; c.overriddenBy["microbatches"] = "--microbatches" }
-        if let maxSteps { c.maxSteps = maxSteps; c.overriddenBy["max_steps"] = "--max-steps" }
-        if let sparsity {
-            guard sparsity >= 0 && sparsity < 1 else { throw SprigError("--sparsity", "must be in [0, 1), got \(sparsity)") }
-            guard c.sparsity.method != .dense else { throw SprigError("--sparsity", "the config trains a dense model (no sparsity.method)") }
-            c.sparsity.sparsity = sparsity
-        }
-        if let checkpointEvery { c.checkpointEvery = checkpointEvery; c.overriddenBy["checkpoint_every"] = "--checkpoint-every" }
-        if let checkEvery { c.replicaCheckEvery = checkEvery; c.overriddenBy["replica_check_every"] = "--check-every" }
-        c.injectDivergenceAt = injectDivergenceAt
-        try c.validate()
-        if c.nnrelief != nil {
-            throw c.fieldError("nnrelief", "is read by sprig prune (NNrelief's rounds); sprig train trains the config's sparsity.method")
-        }
-        let data = try c.loadData()
-        let trainer = try Trainer(config: c, replicas: Replicas(communicator), data: data)
-        if let saved, let resume { try trainer.restore(saved, source: resume) }
-        return trainer
-    }
-
 }

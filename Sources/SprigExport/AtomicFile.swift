@@ -10,8 +10,12 @@ import Darwin
 /// Writes files so that a reader sees the old contents or the new, never a part: the bytes
 /// go to a temporary file beside the target, are flushed to disk (fsync), and the
 /// temporary file is renamed over the target (rename is atomic within a file system).
+/// A write that fails (a full disk, an I/O error, a read-only folder) removes the temporary
+/// file and leaves the target as it was.
 public enum AtomicFile {
-    public static func write(_ bytes: [UInt8], to path: String) throws {
+    /// `beforeRename` runs once the new bytes are safely on disk, just before they replace
+    /// the target (`CheckpointFiles` keeps the previous file there).
+    public static func write(_ bytes: [UInt8], to path: String, beforeRename: () -> Void = {}) throws {
         let directory = (path as NSString).deletingLastPathComponent
         let base = (path as NSString).lastPathComponent
         let temporary = (directory.isEmpty ? "" : directory + "/") + ".\(base).tmp-\(getpid())"
@@ -43,6 +47,7 @@ public enum AtomicFile {
             unlink(temporary)
             throw SprigError(path, "cannot write: \(reason)")
         }
+        beforeRename()
         guard rename(temporary, path) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(temporary)

@@ -9,12 +9,22 @@ public final class MetricsFile {
         self.path = path
     }
 
-    /// A metrics file that continues `path`'s lines (a resumed run), less a final line.
-    public init(continuing path: String) {
+    /// A metrics file that continues `path`'s lines (a resumed run), less a final line and
+    /// less the lines of steps after `step` (written after the checkpoint the run resumes
+    /// from, before it was interrupted; the resumed run writes them again).
+    public init(continuing path: String, atStep step: Int) {
         self.path = path
         if let text = try? String(contentsOfFile: path, encoding: .utf8) {
-            lines = text.split(separator: "\n").map(String.init).filter { !$0.contains("\"final\": true") }
+            lines = text.split(separator: "\n").map(String.init).filter { line in
+                !line.contains("\"final\": true") && (MetricsFile.step(of: line).map { $0 <= step } ?? true)
+            }
         }
+    }
+
+    /// The `"step": N` of a metrics line, if it has one.
+    static func step(of line: String) -> Int? {
+        guard let range = line.range(of: "\"step\": ") else { return nil }
+        return Int(line[range.upperBound...].prefix { $0.isNumber })
     }
 
     public func append(_ line: JSONLine) throws {

@@ -23,6 +23,8 @@ import Foundation
 /// max_steps: 500                # optional: a budget of steps; schedules fit into it
 /// replica_check_every: 1000     # steps between checks that all ranks hold the same model
 /// checkpoint_every: 1000        # steps between checkpoints (with --checkpoint PATH)
+/// checkpoint_every_minutes: 30  # optional: minutes between checkpoints as well
+/// checkpoint_keep: 2            # checkpoints kept: PATH, PATH.1, ... (CheckpointFiles)
 /// optimizer: {name: sgd, lr: 0.1, momentum: 0.9, nesterov: true, weight_decay: 0.0001}
 ///            # or {name: adam, lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0005}
 /// schedule: {name: cosine, min_lr: 0, warmup_epochs: 0}   # or step (milestones, gamma), constant
@@ -61,6 +63,11 @@ public struct TrainingConfig: Equatable {
     public var replicaCheckEvery: Int = 1000
     /// Steps between checkpoints (when a checkpoint path is given); 0: only at the end.
     public var checkpointEvery: Int = 1000
+    /// Minutes between checkpoints as well, by rank 0's clock (0: by steps only). When a
+    /// checkpoint is written does not change the run, so the ranks need not agree on it.
+    public var checkpointEveryMinutes: Double = 0
+    /// Checkpoints kept on disk, the newest and those before it (`CheckpointFiles`).
+    public var checkpointKeep: Int = 2
     /// Test hook: at this step the last rank perturbs one weight, so the replica check
     /// must catch it.
     public var injectDivergenceAt: Int?
@@ -156,6 +163,8 @@ public struct TrainingConfig: Equatable {
         c.validation = try r.int("validation") ?? c.validation
         c.replicaCheckEvery = try r.int("replica_check_every") ?? c.replicaCheckEvery
         c.checkpointEvery = try r.int("checkpoint_every") ?? c.checkpointEvery
+        c.checkpointEveryMinutes = try r.double("checkpoint_every_minutes") ?? c.checkpointEveryMinutes
+        c.checkpointKeep = try r.int("checkpoint_keep") ?? c.checkpointKeep
         if let o = try r.section("optimizer") {
             let name = try o.string("name") ?? "sgd"
             c.learningRate = try o.double("lr") ?? c.learningRate
@@ -210,6 +219,10 @@ public struct TrainingConfig: Equatable {
         guard validation >= 0 else { throw fail("validation", "must be non-negative, got \(validation)") }
         if let maxSteps { guard maxSteps >= 1 else { throw fail("max_steps", "must be at least 1, got \(maxSteps)") } }
         guard checkpointEvery >= 0 else { throw fail("checkpoint_every", "must be non-negative, got \(checkpointEvery)") }
+        guard checkpointEveryMinutes >= 0 && checkpointEveryMinutes.isFinite else {
+            throw fail("checkpoint_every_minutes", "must be a non-negative number, got \(checkpointEveryMinutes)")
+        }
+        guard checkpointKeep >= 1 else { throw fail("checkpoint_keep", "must be at least 1, got \(checkpointKeep)") }
         guard replicaCheckEvery >= 0 else { throw fail("replica_check_every", "must be non-negative, got \(replicaCheckEvery)") }
         guard learningRate > 0 else { throw fail("optimizer.lr", "must be positive, got \(learningRate)") }
         guard sgd.momentum >= 0 && sgd.momentum < 1 else { throw fail("optimizer.momentum", "must be in [0, 1), got \(sgd.momentum)") }

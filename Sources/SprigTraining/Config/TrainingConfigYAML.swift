@@ -32,6 +32,8 @@ extension TrainingConfig {
         if validation > 0 { lines.append("validation: \(validation)") }
         lines.append("replica_check_every: \(replicaCheckEvery)")
         lines.append("checkpoint_every: \(checkpointEvery)")
+        if checkpointEveryMinutes > 0 { lines.append("checkpoint_every_minutes: \(number(checkpointEveryMinutes))") }
+        lines.append("checkpoint_keep: \(checkpointKeep)")
         if let adam {
             lines.append("optimizer: {name: adam, lr: \(number(learningRate)), beta1: \(number(adam.beta1)), beta2: \(number(adam.beta2)), "
                          + "eps: \(number(adam.epsilon)), weight_decay: \(number(adam.weightDecay))}")
