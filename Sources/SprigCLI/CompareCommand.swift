@@ -7,7 +7,8 @@ struct CompareCommand: ParsableCommand {
         commandName: "compare",
         abstract: "Compare two safetensors weight files; exit 1 when they differ beyond the tolerance.",
         discussion: "The relative difference of a tensor is max|a - b| / max|a|; names and shapes must match. A file's masks "
-            + "(NAME.masks.safetensors beside it, or fcN.mask in older exports, as fcN.weight_mask) are compared too."
+            + "(NAME.masks.safetensors beside it, or fcN.mask in older exports, as fcN.weight_mask) are compared too. "
+            + "--tolerance 0 asks for the same bits: -0 against +0 differs."
     )
 
     @Argument(help: "The reference file.") var reference: String
@@ -31,7 +32,13 @@ struct CompareCommand: ParsableCommand {
             printError(problem)
             throw ExitCode(1)
         }
+        if tolerance == 0 && comparison.differingBits > 0 {
+            let tensors = comparison.rows.filter { $0.differingBits > 0 }.map { "\($0.name) \($0.differingBits)" }
+            print("max relative difference \(comparison.maxRelativeDifference) (tolerance 0), but \(comparison.differingBits) values "
+                  + "differ in their bits (-0 against +0, or NaN payloads: \(tensors.joined(separator: ", ")))")
+            throw ExitCode(1)
+        }
         print("max relative difference \(comparison.maxRelativeDifference) (tolerance \(tolerance))")
-        if comparison.maxRelativeDifference > tolerance { throw ExitCode(1) }
+        if !(comparison.maxRelativeDifference <= tolerance) { throw ExitCode(1) }
     }
 }

@@ -103,8 +103,10 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        let communicator = try startCommunicator()
+        // First of all, so that a stop that comes while MPI starts (a cluster's early
+        // warning of a time limit) is a clean stop after the first step, not the end.
         StopSignal.install()
+        let communicator = try startCommunicator()
         BLAS.setThreads(threads)
         let (format, (trainer, resumedFrom)) = try agreeing(communicator) {
             let format = try WeightsFormat(parsing: weightsFormat, option: "--weights-format")
@@ -238,7 +240,7 @@ struct TrainCommand: ParsableCommand {
                 } catch {
                     abortJob(communicator, noting(error, "after step \(stopped.step); " + (checkpoints?.kept ?? "no checkpoint is kept")))
                 }
-                let relayed = StopSignal.relayed ? " (relayed through mpirun by launch/mpirun.sh)" : ""
+                let relayed = StopSignal.relayed ? " (relayed as a user signal by launch/mpirun.sh or launch/slurm.sbatch)" : ""
                 print("sprig: stopped by \(caught.map(StopSignal.name) ?? "a stop signal to another rank") after step "
                       + "\(stopped.step) of \(trainer.totalSteps)\(relayed); checkpoint written to \(path)")
                 print("sprig: resume with: sprig train --resume \(shellQuoted(path))\(resumeFlags(checkpoint: path))"

@@ -111,5 +111,9 @@ import Testing
         // NaN in the same place, and an ordinary difference elsewhere, still counts that difference
         let elsewhere = compare([.nan, 2], [.nan, 2.5])
         #expect(elsewhere.rows.map(\.maxAbsoluteDifference) == [0.5] && abs(elsewhere.maxRelativeDifference - 0.25) < 1e-12)
+        // "the same bits": -0 against +0 is no difference in value but one in bits
+        let signedZero = compare([1, -0.0, 3], [1, 0, 3])
+        #expect(signedZero.maxRelativeDifference == 0 && signedZero.differingBits == 1)
+        #expect(same.differingBits == 0)
     }
 }

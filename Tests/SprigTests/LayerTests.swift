@@ -79,7 +79,7 @@ private struct GradientCheck {
         for i in 0..<check.model.store.count {
             let numeric = check.numericGradient(i)
             let error = abs(numeric - Double(analytic[i])) / max(1e-2, abs(numeric) + abs(Double(analytic[i])))
-            worst = max(worst, error)
+            worst = worstError([worst, error])
         }
         #expect(worst < 2e-2, "worst relative error \(worst)")
     }

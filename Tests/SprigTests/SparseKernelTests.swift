@@ -20,11 +20,17 @@ private func randomSparse(rows: Int, cols: Int, density: Double, seed: UInt64) -
 
 /// max |a - b| / max |b|
 private func relativeError(_ a: [Float], _ b: [Float]) -> Double {
-    let diff = zip(a, b).map { Double(abs($0 - $1)) }.max() ?? 0
-    return diff / max(Double(b.map { abs($0) }.max() ?? 0), 1e-30)
+    worstError(zip(a, b).map { Double(abs($0 - $1)) }) / max(Double(b.map { abs($0) }.max() ?? 0), 1e-30)
 }
 
 @Suite struct SparseKernelTests {
+    /// The measure the kernel checks use sees a NaN (an entry a kernel never wrote) wherever
+    /// it is: the check fails instead of passing on the other entries.
+    @Test func relativeErrorSeesNaN() {
+        #expect(relativeError([1, 2], [1, 2]) == 0)
+        for wrong in [[Float.nan, 2], [1, .nan]] { #expect(!(relativeError(wrong, [1, 2]) < 1e-4), "\(wrong)") }
+    }
+
     @Test func patternRoundTripsIndices() {
         let p = SparsePattern(rows: 3, cols: 4, activeIndices: [11, 0, 5, 6])
         #expect(p.activeIndices == [0, 5, 6, 11])
@@ -117,7 +123,7 @@ private func relativeError(_ a: [Float], _ b: [Float]) -> Double {
             w[i] = saved
             let numeric = (plus - minus) / Double(2 * h)
             let error = abs(numeric - Double(g[i])) / max(1e-2, abs(numeric) + abs(Double(g[i])))
-            worst = max(worst, error)
+            worst = worstError([worst, error])
         }
         #expect(worst < 2e-2, "worst relative error \(worst)")
         #expect(checked >= sparse.store.count * 2 / 3, "checked \(checked) of \(sparse.store.count)")

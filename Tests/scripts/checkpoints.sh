@@ -8,8 +8,13 @@
 # - SIGKILL of the writing rank while checkpoints are written back to back leaves the
 #   checkpoint file valid and resumable;
 # - SIGTERM under mpirun and SIGINT to one process stop the run after an agreed step with a
-#   checkpoint and the command to resume, which ends bit for bit as the uninterrupted run;
-#   resuming a complete run writes its weights;
+#   checkpoint of that step and the command to resume, which ends bit for bit as the
+#   uninterrupted run; resuming a complete run writes its weights;
+# - a full disk (a small tmpfs; a read-only folder when not root): the run warns, trains on,
+#   writes its weights elsewhere, and the checkpoint before still resumes to the same bits;
+#   a --weights-out that cannot be written exits non-zero naming the file and the checkpoint
+#   that holds the model; a damaged newest checkpoint falls back to the one before;
+#   checkpoints by minutes are written;
 # - ResNet-20 with batch norm resumes bit for bit, running statistics included.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
@@ -112,6 +117,11 @@ for how in "SIGTERM 2" "SIGINT 1"; do
   check "$sig to $np rank(s) after epoch 1: '$stopped', exit $code, a checkpoint and the command to resume" \
     test "$started" -eq 0 -a -n "$stopped" -a "$code" -eq "$want" -a -s "$ckpt" \
     -a "$resume" = "resume with: sprig train --resume $ckpt"
+  # the checkpoint is the stop's, not an earlier periodic one (checkpoint_every is 1000)
+  "$REFERENCE_SPRIG" train --resume "$ckpt" --data "$DATA" --stop-after 0 >"$WORK/sig-probe.log" 2>&1
+  at="$(grep -o 'resuming at step [0-9]*' "$WORK/sig-probe.log" | grep -o '[0-9]*$')"
+  check "$sig: the checkpoint is of the step the run stopped after (step ${at:-none}; ${stopped:-no stop line})" \
+    test -n "$at" -a -n "$stopped" -a "$at" = "${stopped##* }"
   "$SPRIG" train --resume "$ckpt" --data "$DATA" --weights-out "$WORK/sig/resumed.safetensors" \
     --metrics-out "$WORK/sig/run.jsonl" --checkpoint "$WORK/sig/end.ckpt" >"$WORK/sig2.log" 2>&1
   code=$?
@@ -136,10 +146,20 @@ code=$?
 message=$(grep "sprig: error:" "$WORK/nan.log")
 check "a NaN loss stops the run naming the step (exit $code: ${message#sprig: error: })" \
   test "$code" -eq 4 -a -n "$(echo "$message" | grep -E 'the loss of step [0-9]+ is -?(nan|inf)')"
-"$SPRIG" train --resume "$WORK/nan.ckpt" --data "$DATA" --max-steps 1 >"$WORK/nan2.log" 2>&1
+nan_step="$(echo "$message" | grep -oE 'the loss of step [0-9]+' | grep -o '[0-9]*$')"
+# The checkpoint (one after every step) is of the step before, and its weights are finite:
+# the run is complete at max_steps 1, so resuming it only writes the weights.
+"$SPRIG" train --resume "$WORK/nan.ckpt" --data "$DATA" --max-steps 1 --weights-out "$WORK/nan.st" >"$WORK/nan2.log" 2>&1
 code=$?
-resumed="$(grep -o 'resuming at step [0-9]*' "$WORK/nan2.log")"
-check "the last checkpoint before the NaN is valid (exit $code, $resumed)" test "$code" -eq 0 -a -n "$resumed"
+at="$(grep -o 'resuming at step [0-9]*' "$WORK/nan2.log" | grep -o '[0-9]*$')"
+finite="$("$(numpy_python)" -c "
+import sys, numpy as np
+from safetensors.numpy import load_file
+d = load_file(sys.argv[1])
+print(sum(int(np.isfinite(v).all()) for v in d.values()), 'of', len(d))" "$WORK/nan.st" 2>&1 | tail -1)"
+tensors="${finite##* }"
+check "the last checkpoint before the NaN is of step $((${nan_step:-1} - 1)) with finite weights (exit $code, step ${at:-none}, finite tensors: $finite)" \
+  test "$code" -eq 0 -a -n "$at" -a "$at" = "$((${nan_step:-0} - 1))" -a "$finite" = "$tensors of $tensors"
 
 # SIGKILL while writing: wide dense model (46 MB checkpoints), one after every step
 printf 'model: mlp-wide\ndata: %s\nepochs: 1\nbatch_size: 128\n' "$DATA" > "$WORK/wide.yaml"
@@ -164,6 +184,71 @@ step=$(grep -o 'resuming at step [0-9]*' "$WORK/big2.log" | grep -o '[0-9]*$')
 "$SPRIG" train --resume "$WORK/big.ckpt" --data "$DATA" --max-steps $((${step:-0} + 2)) >"$WORK/big3.log" 2>&1
 check "SIGKILL during a checkpoint write (try $attempt, mid-write: $midwrite) leaves a valid checkpoint of step ${step:-?} that resumes" \
   test -n "$step" -a "$midwrite" -eq 1 -a "$(grep -c '^done:' "$WORK/big3.log")" -eq 1
+# Full disks and damaged files. A small tmpfs holds two checkpoints and a temporary file of
+# RigL LeNet-300-100 (113 kB each), so the third write finds no space; without root, a
+# folder made read-only refuses the writes after the first checkpoints instead.
+common=(--config "$ROOT/configs/rigl-mnist.yaml" --data "$DATA" --max-steps 1000)
+"$SPRIG" train "${common[@]}" --weights-out "$WORK/disk-ref.st" >"$WORK/disk-ref.log" 2>&1
+code=$?
+check_code "full disk: the reference run (1000 steps, no checkpoint) ends" "$code" "$(tail -2 "$WORK/disk-ref.log")"
+FULL="$WORK/full"
+mkdir -p "$FULL"
+if [ "$(id -u)" -eq 0 ]; then
+  mount -t tmpfs -o size=300k sprig-full "$FULL" && trap 'umount "$FULL" 2>/dev/null; rm -rf "$WORK"' EXIT
+  how="a 300 kB tmpfs"
+  "$SPRIG" train "${common[@]}" --checkpoint "$FULL/run.ckpt" --checkpoint-every 200 --weights-out "$WORK/disk.st" \
+    >"$WORK/disk.log" 2>&1
+  code=$?
+else
+  how="a folder made read-only after step 400"
+  "$SPRIG" train "${common[@]}" --checkpoint "$FULL/run.ckpt" --checkpoint-every 200 --weights-out "$WORK/disk.st" \
+    >"$WORK/disk.log" 2>&1 &
+  job=$!
+  for _ in $(seq 1 400); do [ -e "$FULL/run.ckpt.1" ] && break; sleep 0.01; done
+  chmod 500 "$FULL"; wait "$job"; code=$?; chmod 700 "$FULL"
+fi
+warnings="$(grep -c "^sprig: warning: $FULL/run.ckpt: cannot write: .* (step [0-9]*); the checkpoint of step [0-9]* in $FULL/run.ckpt is kept" "$WORK/disk.log")"
+kept="$(grep -m1 -o 'the checkpoint of step [0-9]*' "$WORK/disk.log" | grep -o '[0-9]*$')"
+check "checkpoints on $how: the run warns ($warnings warning lines: $(grep -m1 -o "cannot write: [^(]*" "$WORK/disk.log")), trains on, exit $code" \
+  test "$code" -eq 0 -a "$warnings" -ge 1 -a "$(grep -c '^done:' "$WORK/disk.log")" -eq 1
+same_weights "full disk: the weights written elsewhere are the uninterrupted run's" "$WORK/disk-ref.st" "$WORK/disk.st"
+"$SPRIG" train --resume "$FULL/run.ckpt" --data "$DATA" --weights-out "$WORK/disk-resumed.st" >"$WORK/disk-resumed.log" 2>&1
+code=$?
+at="$(grep -o 'resuming at step [0-9]*' "$WORK/disk-resumed.log" | grep -o '[0-9]*$')"
+check "full disk: the checkpoint kept (step ${kept:-?}) resumes (exit $code, step ${at:-none})" \
+  test "$code" -eq 0 -a -n "$at" -a "$at" = "${kept:-x}"
+same_weights "full disk: resumed from the kept checkpoint, the uninterrupted run's weights" "$WORK/disk-ref.st" "$WORK/disk-resumed.st"
+# --weights-out that cannot be written: exit non-zero, naming the file and the checkpoint
+# that holds the trained model, which then gives the weights.
+[ "$(id -u)" -eq 0 ] || chmod 500 "$FULL"
+"$SPRIG" train "${common[@]}" --checkpoint "$WORK/held.ckpt" --weights-out "$FULL/w.safetensors" >"$WORK/wout.log" 2>&1
+code=$?
+[ "$(id -u)" -eq 0 ] || chmod 700 "$FULL"
+message="$(grep -m1 '^sprig: error:' "$WORK/wout.log")"
+check "a --weights-out that cannot be written: exit $code, '${message:0:150}'" \
+  test "$code" -ne 0 -a -n "$(echo "$message" | grep -F "$FULL/w.")" \
+  -a -n "$(echo "$message" | grep -F "the trained model is in the checkpoint $WORK/held.ckpt (step 1000)")"
+"$SPRIG" train --resume "$WORK/held.ckpt" --data "$DATA" --weights-out "$WORK/held.st" >"$WORK/held.log" 2>&1
+same_weights "the checkpoint that holds the model gives the run's weights" "$WORK/disk-ref.st" "$WORK/held.st"
+# A damaged newest checkpoint: the one before (PATH.1) is used, with a warning naming both.
+"$SPRIG" train "${common[@]}" --checkpoint "$WORK/keep.ckpt" --checkpoint-every 200 >"$WORK/keep.log" 2>&1
+printf 'XXXX' | dd of="$WORK/keep.ckpt" bs=1 seek=5000 conv=notrunc 2>/dev/null
+"$SPRIG" train --resume "$WORK/keep.ckpt" --data "$DATA" --weights-out "$WORK/keep.st" >"$WORK/keep2.log" 2>&1
+code=$?
+warning="$(grep -m1 '^sprig: warning:' "$WORK/keep2.log")"
+check "a damaged newest checkpoint falls back to the one before (exit $code, $(grep -o 'resuming at step [0-9]* from [^ ]*' "$WORK/keep2.log"); ${warning:0:120})" \
+  test "$code" -eq 0 -a -n "$(grep -F "resuming at step 800 from $WORK/keep.ckpt.1" "$WORK/keep2.log")" \
+  -a -n "$(echo "$warning" | grep -F "$WORK/keep.ckpt: not a valid checkpoint")"
+same_weights "resumed from the one before: the uninterrupted run's weights" "$WORK/disk-ref.st" "$WORK/keep.st"
+# Checkpoints by minutes (0.3 s here), none by steps: one is written before the end's.
+"$SPRIG" train --config "$ROOT/configs/lenet300-dense.yaml" --data "$DATA" --max-steps 3000 --checkpoint "$WORK/timed.ckpt" \
+  --checkpoint-every 0 --checkpoint-every-minutes 0.005 >"$WORK/timed.log" 2>&1
+code=$?
+"$REFERENCE_SPRIG" train --resume "$WORK/timed.ckpt.1" --data "$DATA" --stop-after 0 >"$WORK/timed2.log" 2>&1
+at="$(grep -o 'resuming at step [0-9]*' "$WORK/timed2.log" | grep -o '[0-9]*$')"
+check "--checkpoint-every-minutes 0.005 writes checkpoints during the run (exit $code; the one before the end's is of step ${at:-none})" \
+  test "$code" -eq 0 -a -n "$at" -a "${at:-0}" -gt 0 -a "${at:-3000}" -lt 3000
+
 # ResNet-20 with batch norm (running statistics are state) and RigL on ERK, on the small
 # CIFAR-10-format files with crops and flips: stopped at step 20 of 40 and resumed on one
 # process and on 2 ranks, it ends bit for bit as the whole run, running statistics included.

@@ -10,9 +10,13 @@
 #   naming `srun --mpi=pmix`, no weights written;
 # - scancel of a job training with --checkpoint: the job leaves a checkpoint and a log that
 #   says where training stopped and how to resume; the run resumed from it (sbatch
-#   --resume) ends with the weights of the uninterrupted run, bit for bit.
+#   --resume) ends with the weights of the uninterrupted run, bit for bit;
+# - a job with a time limit (1 minute) far shorter than its run (120 epochs, about 100 s of training):
+#   warned by SIGUSR1 before the limit, it checkpoints and requeues itself, at least twice,
+#   each requeue says where it resumes, and the job ends COMPLETED with the weights and
+#   metrics of the uninterrupted run, bit for bit.
 # Needs root. Builds nothing: uses .build/release/sprig (SPRIG). Stops the daemons at the end.
-# SLURM_PARTS picks the parts (default "launch scancel"; Tests/scripts/mutations.sh runs one).
+# SLURM_PARTS picks the parts (default "launch scancel requeue"; Tests/scripts/mutations.sh runs one).
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 DATA="${1:-$ROOT/data/mnist}"
@@ -23,7 +27,7 @@ JOBS=()
 cleanup() {
   [ ${#JOBS[@]} -gt 0 ] && scancel "${JOBS[@]}" 2>/dev/null
   bash "$CLUSTER" stop >/dev/null
-  rm -rf "$WORK"
+  [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
 export SPRIG
@@ -60,7 +64,7 @@ submit() {
   (cd "$WORK" && sbatch --parsable "${flags[@]}" -o "$WORK/$name.out" "$SBATCH_SCRIPT" "$@")
 }
 
-PARTS="${SLURM_PARTS:-launch scancel}"
+PARTS="${SLURM_PARTS:-launch scancel requeue}"
 # launch: srun+PMIx and mpirun under sbatch against launch/mpirun.sh, a batch script's own
 # sprig, srun without PMI
 part_launch() {
@@ -143,6 +147,38 @@ part_scancel() {
   else
     fail "the job with --checkpoint reached epoch 2" "state $(job_state "$job"); $(tail -3 "$WORK/long.out" 2>/dev/null)"
   fi
+}
+# requeue: a job whose run is longer than its time limit. Slurm holds a requeued job for
+# about two minutes before it may start again (its BeginTime); the test releases it at once
+# (scontrol update StartTime=now), as an administrator could, to keep the suite short.
+part_requeue() {
+  long=(--config "$ROOT/configs/lenet300-dense.yaml" --data "$DATA" --epochs 120)
+  "$MPIRUN" 2 train "${long[@]}" --weights-out "$WORK/requeue-whole.st" --metrics-out "$WORK/requeue-whole.jsonl" \
+    >"$WORK/requeue-whole.log" 2>&1
+  code=$?
+  check_code "reference: LeNet-300-100, 120 epochs on 2 ranks, uninterrupted ($(grep -o 'after [0-9]* steps in [0-9.]* s' "$WORK/requeue-whole.log"))" \
+    "$code" "$(tail -2 "$WORK/requeue-whole.log")"
+  job="$(submit requeue -N1 -n2 --time=1 --signal=B:USR1@55 -- "${long[@]}" --weights-out "$WORK/requeue.st")"
+  JOBS+=("$job")
+  local deadline=$((SECONDS + 900)) state
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    state="$(job_state "$job")"
+    case "$state" in
+      COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY) break ;;
+    esac
+    # released once the node is idle again (its last run cleaned up), or the job would fail
+    if scontrol show job "$job" 2>/dev/null | grep -q 'Reason=BeginTime' && scontrol show node 2>/dev/null | grep -q 'State=IDLE '; then
+      sleep 2; scontrol update JobId="$job" StartTime=now 2>/dev/null
+    fi
+    sleep 1
+  done
+  requeues="$(grep -c '^slurm.sbatch: the time limit is near: job [0-9]* stopped (exit [0-9]*) and is requeued' "$WORK/requeue.out")"
+  resumed="$(grep -c "^sprig: Slurm requeue [0-9]* of job $job; resuming at step [1-9][0-9]* from " "$WORK/requeue.out")"
+  check "a job with a 1-minute limit finishes through requeues: state ${state:-none}, $requeues requeues, $resumed resumed ($(grep -o 'requeue [0-9]* of job [0-9]*; resuming at step [0-9]*' "$WORK/requeue.out" | sed 's/ of job [0-9]*;//' | tr '\n' ','))" \
+    test "$state" = COMPLETED -a "$requeues" -ge 2 -a "$resumed" -eq "$requeues"
+  [ "$state" = COMPLETED ] || tail -5 "$WORK/requeue.out"
+  same_weights "finished through requeues: the weights of the uninterrupted run" "$WORK/requeue-whole.st" "$WORK/requeue.st"
+  same_metrics "finished through requeues: the metrics of the uninterrupted run" "$WORK/requeue-whole.jsonl" "$WORK/runs/slurm-$job.jsonl"
 }
 for part in $PARTS; do "part_$part"; done
 finish
