@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the system packages Sprig builds against (Debian/Ubuntu): Open MPI, OpenBLAS,
 # zlib, and what the scripts use (iproute2 and util-linux for the namespace hosts, procps,
-# Python with pip and venv). Skips apt when everything is there already. Retries
-# once: an install can fail the first time with a dpkg "cannot stat" error.
+# Python with pip and venv, GNU time for the peak memory in Tests/scripts/scale.sh). Skips
+# apt when everything is there already. Retries once: an install can fail the first time
+# with a dpkg "cannot stat" error.
 set -euo pipefail
-PACKAGES=(libopenmpi-dev openmpi-bin libopenblas-dev zlib1g-dev pkg-config iproute2 util-linux procps python3 python3-pip python3-venv)
+PACKAGES=(libopenmpi-dev openmpi-bin libopenblas-dev zlib1g-dev pkg-config iproute2 util-linux procps python3 python3-pip python3-venv time)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -81,40 +81,14 @@ for seed in $SEEDS; do
 done
 mv "$LOG" "$OUT/speed.jsonl"
 
-"$PY" - "$OUT/speed.jsonl" "$OUT/speed.md" <<'PY'
-import json, statistics, sys
-rows = [json.loads(l) for l in open(sys.argv[1])]
-def per_round(measure, **match):
-    found = {}
-    for o in rows:
-        if o["measure"] == measure and all(o.get(k) == v for k, v in match.items()):
-            found[o["round"]] = o["samples_per_second"]
-    return found
-def ratio(a, b):
-    pairs = [a[r] / b[r] for r in sorted(a) if r in b]
-    return statistics.median(pairs), pairs
-def fmt(d): return ", ".join(f"{v:,.0f}" for _, v in sorted(d.items()))
-lines = ["| what | Sprig (samples/s, per round) | against (per round) | ratio, median of the rounds (each round) | floor |",
-         "|---|---|---|---|---|"]
-def row(what, a, b, against, floor):
-    m, pairs = ratio(a, b)
-    lines.append(f"| {what} | {fmt(a)} | {against}: {fmt(b)} | **{m:.2f}x** ({', '.join(f'{p:.2f}' for p in pairs)}) | {floor} |")
-row("LeNet-300-100 RigL 98%", per_round("rigl98-sprig"), per_round("rigl98-torch"), "rigl-torch 98%", ">= 20x")
-row("LeNet-300-100 dense", per_round("dense300-sprig"), per_round("dense300-torch"), "PyTorch", "-")
-row("LeNet-5 dense", per_round("lenet5-sprig", sparsity=0), per_round("lenet5-torch"), "PyTorch", "> 1x")
-row("LeNet-5 RigL 95% ERK", per_round("lenet5-sprig", sparsity=0.95), per_round("lenet5-sprig", sparsity=0), "Sprig dense LeNet-5", ">= 3x")
-row("dense LeNet-300-100, 4 micro-batches", per_round("dense300-sprig"), per_round("dense300-mb1"), "1 micro-batch", ">= 0.95x")
-fast = [o for o in rows if o["measure"] == "fast-mnist"]
-acc = [o["test_accuracy"] for o in fast]
-wall = [o["wall_seconds"] for o in fast]
-lines.append("")
-lines.append(f"configs/fast-mnist.yaml on 2 ranks, seeds {', '.join(str(o['round']) for o in fast)}: test accuracy {', '.join(f'{a:.2f}%' for a in acc)} "
-             f"(mean {statistics.mean(acc):.2f}%, {sum(a >= 98.0 for a in acc)} of {len(acc)} at >= 98.0%); wall time "
-             f"{', '.join(f'{w:.2f}' for w in wall)} s (median {statistics.median(wall):.2f} s; floor: >= 98.0% in <= 3.0 s).")
-text = "\n".join(lines) + "\n"
-open(sys.argv[2], "w").write(text)
-print(text)
-PY
+# The table, and whether each floor is met: a missed floor ends the script with exit 1
+# (after the table is written), unless FLOORS=report (a short run, too short to judge speed).
+code=0
+"$PY" launch/speed_table.py "$OUT/speed.jsonl" "$OUT/speed.md" || code=$?
+[ "$code" -le 1 ] || exit "$code"
 if [ "${UPDATE_README:-0}" = 1 ] || [ "${UPDATE_RESULTS:-0}" = 1 ]; then
   python3 launch/readme_block.py speed-table docs/results.md --command "$STAMP" --commit "$STAMP_COMMIT" < "$OUT/speed.md"
+fi
+if [ "$code" -ne 0 ]; then
+  if [ "${FLOORS:-enforce}" = report ]; then echo "speed-bench: floors missed (FLOORS=report: not an error)"; else exit 1; fi
 fi

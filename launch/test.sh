@@ -23,31 +23,11 @@ setup "fetching MNIST" bash launch/fetch-mnist.sh
 setup "finding swift (install Swift 6.1 or later, swift.org)" command -v swift
 setup "building sprig" swift build -c release --product sprig
 
-passed=0
-failed=0
-# suite NAME SECONDS COMMAND...: runs one suite under a time limit (a hang fails instead of
-# blocking CI) and adds the counts of its own closing "N passed, M failed" line. A suite that
-# prints no such line, reports no test, exits non-zero without counting a failure, or runs
-# out of time counts one failure more.
-suite() {
-  local name="$1" limit="$2"; shift 2
-  echo "== $name (time limit ${limit} s)"
-  local log; log="$(mktemp)"
-  timeout --kill-after=30 "$limit" "$@" 2>&1 | tee "$log"
-  local code=${PIPESTATUS[0]} p=0 f=0 counts
-  counts="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)"
-  rm -f "$log"
-  if [ -n "$counts" ]; then p=$(echo "$counts" | cut -d' ' -f1); f=$(echo "$counts" | cut -d' ' -f3); fi
-  if [ "$code" -eq 124 ] || [ "$code" -eq 137 ]; then echo "suite '$name' ran out of its ${limit} s"; f=$((f + 1))
-  elif [ -z "$counts" ]; then echo "suite '$name' printed no 'N passed, M failed' line (exit $code)"; f=$((f + 1))
-  elif [ $((p + f)) -eq 0 ]; then echo "suite '$name' ran no test"; f=1
-  elif [ "$code" -ne 0 ] && [ "$f" -eq 0 ]; then echo "suite '$name' exited with $code"; f=1
-  fi
-  passed=$((passed + p)); failed=$((failed + f))
-}
+source launch/suite-runner.sh
 
 suite "unit tests" 1800 bash Tests/scripts/unit-tests.sh
 suite "architecture: imports follow the layers" 300 bash Tests/scripts/architecture.sh
+suite "the suite runner: a hung or stray process of a suite fails it and is killed" 120 bash Tests/scripts/suite-runner.sh
 suite "bad input" 300 bash Tests/scripts/bad-input.sh
 suite "data formats: npz, CIFAR-10/100 and NHWC read as NumPy wrote them, npz = IDX bits" 600 bash Tests/scripts/data-formats.sh
 suite "launch scripts: train.sh runs RigL" 600 bash Tests/scripts/launch-scripts.sh

@@ -45,6 +45,14 @@ if ! wait_for_line "$WORK/cut.log" "^epoch 1/" 60 "$job"; then
   exit 1
 fi
 pass "training across the two hosts starts before the cut"
+# The suite's own processes: the job's whole tree (launcher, mpirun, orted, ranks), taken
+# before the cut; other sprig runs on the machine are none of its business.
+tree() { local p; for p in $(pgrep -P "$1"); do echo "$p"; tree "$p"; done; }
+ours="$(tree "$job" | tr '\n' ' ')"
+# A process named sprig that is not the suite's (another user's run) must not count.
+cp /bin/sleep "$WORK/sprig"
+"$WORK/sprig" 120 &
+decoy=$!
 ip link set sprig-v2 down
 cut=$(date +%s%N)
 for _ in $(seq 1 90); do kill -0 "$job" 2>/dev/null || break; sleep 0.5; done
@@ -58,12 +66,14 @@ else
 fi
 left=""
 for _ in $(seq 1 30); do
-  left="$(ip netns pids sprig-h1 2>/dev/null) $(ip netns pids sprig-h2 2>/dev/null) $(pgrep -x sprig) $(pgrep -x orted)"
+  left="$(ip netns pids sprig-h1 2>/dev/null) $(ip netns pids sprig-h2 2>/dev/null) $(for p in $ours; do kill -0 "$p" 2>/dev/null && echo "$p"; done)"
   [ -z "${left// /}" ] && break
   sleep 0.5
 done
 [ -n "${left// /}" ] || left=none
-check "no process left behind after the cut (left: $left)" test "$left" = none
+check "no process of the job left behind after the cut ($(echo $ours | wc -w) watched, a foreign 'sprig' (pid $decoy) running; left: $left)" \
+  test "$left" = none -a -n "$ours" -a -n "$(pgrep -x sprig | grep -x "$decoy")"
+kill "$decoy" 2>/dev/null
 "$SPRIG" train --resume "$WORK/cut.ckpt" --data "$DATA" --stop-after 0 >"$WORK/resume.log" 2>&1
 code=$?
 resumed="$(grep -o 'resuming at step [0-9]*' "$WORK/resume.log")"

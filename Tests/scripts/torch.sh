@@ -179,9 +179,34 @@ YAML
 done
 
 t0=$SECONDS
-ROUNDS=1 SECONDS_PER_ROW=0.2 TORCH_STEPS=100 SEEDS=1 OUT="$WORK/speed" SPRIG_PY_VENV="$VENV" \
+ROUNDS=1 SECONDS_PER_ROW=0.2 TORCH_STEPS=100 SEEDS=1 OUT="$WORK/speed" SPRIG_PY_VENV="$VENV" FLOORS=report \
   bash "$ROOT/launch/speed-bench.sh" >"$WORK/speed.log" 2>&1
-check_code "speed-bench.sh runs end to end in its short form ($((SECONDS - t0)) s)" $? "$(tail -3 "$WORK/speed.log" | tr '\n' ' ')"
+code=$?
+check_code "speed-bench.sh runs end to end in its short form ($((SECONDS - t0)) s)" "$code" "$(tail -3 "$WORK/speed.log" | tr '\n' ' ')"
+# Its floors are enforced: the measurements doctored so that rigl-torch is 100 times faster
+# miss the 20x floor (exit 1, the floor named); doctored to meet every floor, exit 0.
+doctor() {
+  "$PY" - "$WORK/speed/speed.jsonl" "$1" "$2" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+for o in rows:
+    if sys.argv[3] == "slow" and o["measure"] == "rigl98-torch": o["samples_per_second"] *= 100
+    if sys.argv[3] == "fast":
+        if o["measure"] in ("rigl98-torch", "lenet5-torch", "dense300-mb1"): o["samples_per_second"] = 1e-3
+        if o["measure"] == "lenet5-sprig" and o.get("sparsity") == 0: o["samples_per_second"] = 1e-2
+        if o["measure"] == "fast-mnist": o.update(test_accuracy=99.0, wall_seconds=1.0)
+open(sys.argv[2], "w").write("".join(json.dumps(o) + "\n" for o in rows))
+PY
+}
+doctor "$WORK/slow.jsonl" slow && doctor "$WORK/fast.jsonl" fast
+"$PY" "$ROOT/launch/speed_table.py" "$WORK/slow.jsonl" "$WORK/slow.md" >"$WORK/slow.log" 2>&1
+code=$?
+check "speed_table.py fails a missed floor (rigl-torch made 100x faster: exit $code, $(grep -m1 -o 'floor missed: [^:]*' "$WORK/slow.log"))" \
+  test "$code" -eq 1 -a -n "$(grep 'floor missed: LeNet-300-100 RigL 98%: .* floor >= 20x' "$WORK/slow.log")"
+"$PY" "$ROOT/launch/speed_table.py" "$WORK/fast.jsonl" "$WORK/fast.md" >"$WORK/fast.log" 2>&1
+code=$?
+check "speed_table.py passes measurements that meet every floor (exit $code, $(grep -c 'floor missed' "$WORK/fast.log") missed)" \
+  test "$code" -eq 0
 "$PY" - "$WORK/speed/speed.md" <<'PY' >"$WORK/speed-check.log" 2>&1
 import re, sys
 text = open(sys.argv[1]).read()
