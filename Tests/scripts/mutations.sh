@@ -26,6 +26,14 @@
 #                     the values it read
 #   csr-eval-off      the same, for sparse (CSR) files only    export: the sparse file evaluates as the dense
 #   csr-off           --weights-format sparse writes dense     export: NumPy densifies the CSR file
+#   stale-stop-       a stop signal's checkpoint is replaced   checkpoints: the checkpoint is of the step
+#   checkpoint        by the periodic one before it            the run stopped after
+#   sparse-           --checkpoint-every 1 writes every 2nd    checkpoints: the last checkpoint before the
+#   checkpoints       step                                     NaN is of the step before it
+#   fresh-restart     --auto-resume ignored: a restart starts  faults: restarts resume from a checkpoint
+#                     over
+#   (a timer that     scale.sh's GNU time replaced by one      scale: the peak memory (no measurement
+#   measures nothing) that runs the command and writes nothing is no pass)
 #
 # The suites run shortened where they have knobs for it (fewer steps, configs, ranks).
 # ONLY="export.sh torch.sh" runs the mutations of those suites alone.
@@ -114,6 +122,29 @@ ln -s "$REFERENCE_SPRIG" "$MUTANTS/no-bar/sprig.real"
 mutant csr-off '
 for i in "${!args[@]}"; do [ "${args[$i]}" = sparse ] && [ "${args[$((i - 1))]}" = --weights-format ] && args[$i]=dense; done'
 
+# A stop signal's checkpoint that does not land: periodic checkpoints every 100 steps, and
+# after the stop rank 0's file is the one before (PATH.1), an older step.
+mutant stale-stop-checkpoint '
+if [ "$1" = train ] && [ "${OMPI_COMM_WORLD_RANK:-0}" = 0 ]; then
+  for i in "${!args[@]}"; do [ "${args[$i]}" = --checkpoint ] && checkpoint="${args[$((i + 1))]}"; done
+  if [ -n "${checkpoint:-}" ]; then
+    trap : TERM INT USR1 USR2   # mpirun signals the process group: sprig gets them itself
+    "$REFERENCE_SPRIG" "${args[@]}" --checkpoint-every 100 & pid=$!
+    while :; do wait "$pid"; code=$?; kill -0 "$pid" 2>/dev/null || break; done
+    [ "$code" -gt 128 ] && [ -e "$checkpoint.1" ] && cp "$checkpoint.1" "$checkpoint"
+    exit "$code"
+  fi
+fi
+[ "$1" = train ] && args+=(--checkpoint-every 100)'
+mutant sparse-checkpoints '
+for i in "${!args[@]}"; do [ "${args[$i]}" = 1 ] && [ "${args[$((i - 1))]}" = --checkpoint-every ] && args[$i]=2; done'
+mutant fresh-restart '
+for i in "${!args[@]}"; do [ "${args[$i]}" = --auto-resume ] && unset "args[$i]"; done
+args=("${args[@]}")'
+mutant plain ''
+printf '#!/usr/bin/env bash\nshift 4\nexec "$@"\n' > "$MUTANTS/silent-time"
+chmod +x "$MUTANTS/silent-time"
+
 # caught MUTANT SUITE "EXPECTED FAIL LINE"... [-- ENV=VALUE...]: runs SUITE against MUTANT;
 # passes when the suite exits non-zero and prints every expected FAIL line (a prefix).
 caught() {
@@ -149,6 +180,11 @@ caught seed-on-resume checkpoints.sh \
   "rigl-mnist: stopped at step 1000, resumed on 2 rank(s): same weights and masks as the whole run" \
   "rigl-mnist: --metrics-out after --resume on 1 rank(s) continues the file" \
   -- CHECKPOINT_CONFIGS=rigl-mnist.yaml RESUME_ONLY=1
+caught stale-stop-checkpoint checkpoints.sh "SIGTERM: the checkpoint is of the step the run stopped after" \
+  -- CHECKPOINT_CONFIGS=rigl-mnist.yaml SIGNALS_ONLY=1
+caught sparse-checkpoints checkpoints.sh "the last checkpoint before the NaN is of step" -- CHECKPOINT_CONFIGS=rigl-mnist.yaml
+caught fresh-restart faults.sh "--max-restarts 3: ranks 1 and 0 SIGKILLed"
+caught plain scale.sh "rigl-32768: peak resident memory in GB" -- SCALE_ONLY=memory TIME_BIN="$MUTANTS/silent-time"
 caught killed-by-signal checkpoints.sh \
   "SIGTERM to 2 rank(s) after epoch 1" \
   "SIGINT to 1 rank(s) after epoch 1" \
