@@ -28,7 +28,7 @@ while [ $# -gt 0 ]; do
     *) break ;;
   esac
 done
-count() { [[ "$2" =~ ^[0-9]+$ ]] || { echo "mpirun.sh: $1 must be a count, got '$2'" >&2; echo "$usage" >&2; exit 2; }; }
+count() { [[ "$2" =~ ^[0-9]+$ ]] || { echo "mpirun.sh: $1 must be a count, got '$2' ($usage)" >&2; exit 2; }; }
 count --max-restarts "$max_restarts"
 NP="${1:?$usage}"
 count NP "$NP"

@@ -101,6 +101,16 @@ expect_error "--weights-out into a missing folder" "sprig: error: $WORK/no/w.saf
   train --data "$good" --weights-out "$WORK/no/w.safetensors"
 expect_error "--checkpoint into a missing folder" "sprig: error: $WORK/no/c.ckpt: --checkpoint: the folder $WORK/no does not exist" \
   train --data "$good" --checkpoint "$WORK/no/c.ckpt"
+expect_error "--checkpoint-keep 0" "--checkpoint-keep: must be at least 1, got 0" train --data "$good" --checkpoint-keep 0
+expect_error "--checkpoint-every-minutes -1" "--checkpoint-every-minutes: must be a non-negative number" \
+  train --data "$good" --checkpoint-every-minutes -1
+expect_error "--auto-resume without --checkpoint" "--auto-resume needs --checkpoint PATH" train --data "$good" --auto-resume
+# --auto-resume on a checkpoint of another run: refused, naming the file and the line that differs
+train --data "$good" --checkpoint "$WORK/auto.ckpt" >/dev/null 2>&1
+expect_error "--auto-resume on another config's checkpoint" "$WORK/auto.ckpt: --auto-resume: holds a run of another config" \
+  train --data "$good" --checkpoint "$WORK/auto.ckpt" --auto-resume --lr 0.05
+expect_error "--resume of a damaged checkpoint with none before it" "$WORK/damaged.ckpt: not a valid checkpoint" \
+  bash -c 'head -c 2000 "$1" > "$2" && exec "${@:3}"' _ "$WORK/auto.ckpt" "$WORK/damaged.ckpt" "$SPRIG" train --resume "$WORK/damaged.ckpt" --data "$good"
 expect_error "--metrics-out into a missing folder" "sprig: error: $WORK/no/m.jsonl: --metrics-out: the folder $WORK/no does not exist" \
   "$SPRIG" train --config "$WORK/tiny.yaml" --data "$good" --metrics-out "$WORK/no/m.jsonl"
 expect_error "--weights-out that is a folder" "sprig: error: $WORK: --weights-out: is a directory, not a file" \
