@@ -5,7 +5,7 @@
 # collectives), TCP keepalives so that a lost peer ends the job instead of hanging it, and
 # a clean stop on SIGTERM or SIGINT (below).
 #
-#   launch/mpirun.sh [--max-restarts N] NP [sprig arguments...]
+#   launch/mpirun.sh [--max-restarts N [--min-ranks K]] NP [sprig arguments...]
 #   e.g. launch/mpirun.sh 2 train --config configs/lenet300-dense.yaml
 #        launch/mpirun.sh --max-restarts 3 4 train --config C --checkpoint run.ckpt --checkpoint-every-minutes 10
 #
@@ -16,20 +16,27 @@
 #   step S from PATH`), and the run ends as the uninterrupted one would, bit for bit. A run
 #   that fails by itself (bad input: exit 2, replicas diverged: 3, a loss not finite: 4)
 #   would fail again and is not restarted.
+# --min-ranks K: a restart after a lost host (mpirun lost its daemon there) leaves that host
+#   out (of MPIRUN_ARGS' --host list or --hostfile) and goes on with half the ranks, as
+#   long as that is at least K: a resume takes any count of ranks that divides the
+#   micro-batches, with the same bits on any power of two.
 #
 # SPRIG (default: .build/release/sprig) names the binary; MPIRUN_ARGS adds mpirun flags.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-usage="usage: launch/mpirun.sh [--max-restarts N] NP [sprig arguments...]"
+usage="usage: launch/mpirun.sh [--max-restarts N [--min-ranks K]] NP [sprig arguments...]"
 max_restarts=0
+min_ranks=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --max-restarts) max_restarts="${2:-}"; shift 2 || shift ;;
+    --min-ranks) min_ranks="${2:-}"; shift 2 || shift ;;
     *) break ;;
   esac
 done
 count() { [[ "$2" =~ ^[0-9]+$ ]] || { echo "mpirun.sh: $1 must be a count, got '$2' ($usage)" >&2; exit 2; }; }
 count --max-restarts "$max_restarts"
+[ -z "$min_ranks" ] || count --min-ranks "$min_ranks"
 NP="${1:?$usage}"
 count NP "$NP"
 shift
@@ -97,6 +104,22 @@ launch() {
   pid=""
   wait "$teepid" 2>/dev/null || true
 }
+# without HOST: MPIRUN_ARGS with HOST left out of its --host list or --hostfile (a copy).
+without() {
+  local out="" prev="" a b
+  for a in ${MPIRUN_ARGS:-}; do
+    b="$a"
+    case "$prev" in
+      --host|-host|-H) b="$(echo "$a" | tr ',' '\n' | grep -v -E "^$1(:[0-9]+)?$" | paste -sd, -)" ;;
+      --hostfile|-hostfile|--machinefile|-machinefile)
+        b="$work/hostfile.$restarts"
+        grep -v -E "^[[:space:]]*$1([[:space:]]|$)" "$a" >"$b" || true ;;
+    esac
+    out+="$b "
+    prev="$a"
+  done
+  echo "$out"
+}
 restarts=0
 while :; do
   launch "$NP" "${sprig_args[@]}" ${auto_resume[@]+"${auto_resume[@]}"}
@@ -109,12 +132,20 @@ while :; do
   if [ -n "$died" ]; then
     why="rank $(echo "$died" | cut -d' ' -f3) died (signal ${died##* })"
   elif [ -n "$lost" ]; then
-    why="a host was lost ($lost)"
+    why="a host was lost"
   elif [ "$code" -gt 128 ]; then
     why="a rank ended by signal $((code - 128))"
   else
     exit "$code"   # the run failed by itself: a restart would fail alike
   fi
   restarts=$((restarts + 1))
+  if [ -n "$lost" ] && [ -n "$min_ranks" ] && [ $((NP / 2)) -ge "$min_ranks" ] && [ "$NP" -gt 1 ]; then
+    host="$(grep -o 'Remote daemon: .* on node [^ ]*' "$work/stderr" | head -1 | awk '{ print $NF }' || true)"
+    if [ -n "$host" ]; then
+      MPIRUN_ARGS="$(without "$host")"
+      NP=$((NP / 2))
+      why="$why, going on with $NP rank$([ "$NP" -eq 1 ] || echo s) without $host"
+    fi
+  fi
   export SPRIG_RESTART="restart $restarts of $max_restarts after $why"
 done

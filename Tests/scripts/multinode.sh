@@ -4,7 +4,10 @@
 # (launch/mpirun-netns.sh). Checks that
 #   - RigL trained across the two hosts ends with the same weights and masks as one process;
 #   - cutting the link to one host mid-run ends the job with a non-zero exit within 30 s,
-#     leaves no process behind, and leaves the last checkpoint intact and resumable.
+#     leaves no process behind, and leaves the last checkpoint intact and resumable;
+#   - under launch/mpirun.sh --max-restarts 2 --min-ranks 1, a host lost mid-run (its link
+#     cut) is left out: the job goes on from its checkpoint on 1 rank and ends with the
+#     single process's weights.
 # Needs root (namespaces). Tears everything down on exit.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
@@ -78,4 +81,26 @@ kill "$decoy" 2>/dev/null
 code=$?
 resumed="$(grep -o 'resuming at step [0-9]*' "$WORK/resume.log")"
 check "the last checkpoint is intact after the cut (exit $code, $resumed)" test "$code" -eq 0 -a -n "$resumed"
+
+# 3. a lost host under --max-restarts --min-ranks: the restart goes on without it
+ip link set sprig-v2 up
+"$SPRIG" train --config "$CONFIG" --data "$DATA" --epochs 2 --weights-out "$WORK/one2.safetensors" >"$WORK/one2.log" 2>&1
+code=$?
+check_code "RigL trains 2 epochs in one process" "$code" "$(tail -3 "$WORK/one2.log")"
+bash "$ROOT/launch/mpirun-netns.sh" --max-restarts 2 --min-ranks 1 2 train --config "$CONFIG" --data "$DATA" --epochs 2 \
+  --checkpoint "$WORK/lost.ckpt" --checkpoint-every 50 --weights-out "$WORK/lost.safetensors" >"$WORK/lost.log" 2>&1 &
+job=$!
+if wait_for_line "$WORK/lost.log" "^epoch 1/" 90 "$job"; then
+  ip link set sprig-v2 down
+  timeout 180 tail --pid="$job" -f /dev/null
+  wait "$job"; code=$?
+  restart="$(grep -m1 -o 'restart 1 of 2 after a host was lost, going on with 1 rank without [^;]*; resuming at step [1-9][0-9]*' "$WORK/lost.log")"
+  check "a lost host under --min-ranks 1: the job goes on without it (exit $code, '${restart:-no restart line}')" \
+    test "$code" -eq 0 -a -n "$restart"
+  [ -n "$restart" ] || grep -v '^ ' "$WORK/lost.log" | tail -8
+  same_weights "on 1 rank after the lost host: the single process's weights" "$WORK/one2.safetensors" "$WORK/lost.safetensors"
+else
+  fail "training across the two hosts starts before the host is lost" "$(grep -v '^-' "$WORK/lost.log" | tail -3)"
+  kill "$job" 2>/dev/null
+fi
 finish
