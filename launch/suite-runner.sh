@@ -27,7 +27,13 @@ suite() {
   counts="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)"
   rm -f "$log" "$sidfile"
   if [ -n "$counts" ]; then p=$(echo "$counts" | cut -d' ' -f1); f=$(echo "$counts" | cut -d' ' -f3); fi
-  strays="$([ -n "$sid" ] && ps -o pid=,comm= -s "$sid" | tr -s ' ' | tr '\n' ';')"
+  # processes still ending (a rank that mpirun is killing) get 5 s; zombies are not running
+  local i
+  for i in $(seq 1 10); do
+    strays="$([ -n "$sid" ] && ps -o pid=,stat=,etimes=,comm= -s "$sid" | awk '$2 !~ /^Z/ { printf " %s %s (%s, %s s old);", $1, $4, $2, $3 }')"
+    [ -z "$strays" ] && break
+    sleep 0.5
+  done
   if [ -n "$strays" ]; then
     echo "suite '$name' left processes running:$strays (killed)"
     pkill -KILL -s "$sid"

@@ -47,6 +47,7 @@ suite "sparse at scale: 8192 and 32768 wide" 900 bash Tests/scripts/scale.sh
 suite "same bits as the baseline commit" 1500 bash Tests/scripts/same-bits.sh
 suite "build without Open MPI (--disable-default-traits)" 1200 bash Tests/scripts/no-mpi-build.sh
 suite "mutations: each suite fails against a wrong binary" 1800 bash Tests/scripts/mutations.sh
+suite "source mutants: seven wrong patches inside the binary, each caught by the suite that guards it" 1200 bash Tests/scripts/source-mutants.sh
 [ -n "${QUICK:-}" ] || suite "accuracy on MNIST and on CIFAR-format files made from MNIST" 1800 bash Tests/scripts/accuracy.sh
 
 echo "== all suites"

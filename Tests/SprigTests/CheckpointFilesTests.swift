@@ -34,6 +34,12 @@ import Testing
         for step in [1, 2, 3, 4] { try three.write(checkpoint(step: step)) }
         #expect(try (0..<3).map { try Checkpoint.read(path: three.name(age: $0)).step } == [4, 3, 2])
         #expect(!FileManager.default.fileExists(atPath: three.name(age: 3)))
+        // a temporary file of a writer that is gone is removed; a live one's is not
+        let stale = dir + "/.run.ckpt.tmp-999999999", live = dir + "/.run.ckpt.tmp-1"
+        for file in [stale, live] { FileManager.default.createFile(atPath: file, contents: Data([1])) }
+        try files.write(checkpoint(step: 400))
+        #expect(!FileManager.default.fileExists(atPath: stale) && FileManager.default.fileExists(atPath: live))
+        try FileManager.default.removeItem(atPath: live)
     }
 
     /// A damaged newest file is skipped, with its reason, for the one before; every file

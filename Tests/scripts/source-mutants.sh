@@ -19,9 +19,9 @@
 #   bn-rank0       batch-norm running statistics updated on      rank-invariance: ResNet-20's replicas
 #                  rank 0 only                                   (the replica check sees the others drift)
 #
-# Measured here: 4 minutes for the first builds of the scratch copy, then 1-2 minutes for
-# all seven (each patched module rebuilds in seconds); not part of launch/test.sh, where
-# Tests/scripts/mutations.sh's wrappers run instead.
+# Measured here: 2-4 minutes for the first builds of the scratch copy, then 1-2 minutes for
+# all seven (each patched module rebuilds in seconds). launch/test.sh runs it after
+# Tests/scripts/mutations.sh, whose mutants are wrappers around the command line.
 # ONLY="tree-order bn-rank0" runs those alone.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"

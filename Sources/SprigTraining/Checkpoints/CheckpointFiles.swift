@@ -26,13 +26,26 @@ public struct CheckpointFiles: Equatable {
     /// The file of the checkpoint `age` writes before the newest (0: the newest).
     public func name(age: Int) -> String { age == 0 ? path : "\(path).\(age)" }
 
-    /// Writes `checkpoint` as the newest and keeps the `keep - 1` before it.
+    /// Writes `checkpoint` as the newest and keeps the `keep - 1` before it. Temporary files
+    /// that a killed writer left beside PATH (`.NAME.tmp-PID` of a process that is gone)
+    /// are removed first, so that restarts after kills mid-write do not fill the disk.
     public func write(_ checkpoint: Checkpoint) throws {
+        removeStaleTemporaries()
         try AtomicFile.write(checkpoint.encode(), to: path) {
             guard keep > 1, access(path, F_OK) == 0 else { return }
             for age in stride(from: keep - 1, through: 2, by: -1) { _ = rename(name(age: age - 1), name(age: age)) }
             unlink(name(age: 1))
             if link(path, name(age: 1)) != 0 { _ = rename(path, name(age: 1)) } // no hard links here: move it
+        }
+    }
+
+    private func removeStaleTemporaries() {
+        let url = URL(fileURLWithPath: path)
+        let directory = url.deletingLastPathComponent().path
+        let prefix = ".\(url.lastPathComponent).tmp-"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasPrefix(prefix) {
+            guard let pid = Int32(name.dropFirst(prefix.count)), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            unlink(directory + "/" + name)
         }
     }
 
