@@ -122,7 +122,8 @@ without() {
 }
 restarts=0
 while :; do
-  launch "$NP" "${sprig_args[@]}" ${auto_resume[@]+"${auto_resume[@]}"}
+  # the first start is the run as given; a restart continues it from its checkpoint
+  if [ "$restarts" -eq 0 ]; then launch "$NP" "${sprig_args[@]}"; else launch "$NP" "${sprig_args[@]}" ${auto_resume[@]+"${auto_resume[@]}"}; fi
   [ "$caught" -ne 0 ] && exit $((128 + caught))
   [ "$code" -eq 0 ] && exit 0
   [ "$restarts" -lt "$max_restarts" ] || exit "$code"
