@@ -24,29 +24,22 @@ echo "1 passed, 0 failed"
 SH
 printf 'echo "2 passed, 0 failed"\n' > "$WORK/good.sh"
 # gone NAME: no process NAME within 5 s (a killed process is reaped by init shortly after)
+# run_suite NAME SECONDS: the runner on $WORK/NAME.sh alone; its output and its totals
+# ("totals PASSED FAILED") in $WORK/NAME.log
+run_suite() {
+  (cd "$ROOT" && source launch/suite-runner.sh && suite "$1" "$2" bash "$WORK/$1.sh"; echo "totals $passed $failed") >"$WORK/$1.log" 2>&1
+}
 gone() { local i; for i in $(seq 1 25); do pgrep -x "$1" >/dev/null || return 0; sleep 0.2; done; return 1; }
 
-(
-  cd "$ROOT" && source launch/suite-runner.sh
-  suite "hangs" 2 bash "$WORK/hangs.sh"
-  echo "totals $passed $failed"
-) >"$WORK/hangs.log" 2>&1
+run_suite hangs 2
 check "a suite hung in another process group past its time limit fails, hung process killed ($(grep -o "totals.*\|ran out[^)]*\|left processes running[^)]*" "$WORK/hangs.log" | tr '\n' ' '))" \
   test -n "$(grep -x 'totals 0 [1-9]' "$WORK/hangs.log")" -a -n "$(grep 'ran out of its 2 s' "$WORK/hangs.log")"
 check "nothing of the hung suite is left running" gone sprig-hung
-(
-  cd "$ROOT" && source launch/suite-runner.sh
-  suite "leaves" 60 bash "$WORK/leaves.sh"
-  echo "totals $passed $failed"
-) >"$WORK/leaves.log" 2>&1
+run_suite leaves 60
 check "a suite that leaves a process running fails, naming it ($(grep -o "totals.*\|left processes running.*" "$WORK/leaves.log" | tr '\n' ' '))" \
   test -n "$(grep -x 'totals 1 1' "$WORK/leaves.log")" -a -n "$(grep 'left processes running:.*sprig-stray' "$WORK/leaves.log")"
 check "the stray is killed" gone sprig-stray
-(
-  cd "$ROOT" && source launch/suite-runner.sh
-  suite "good" 60 bash "$WORK/good.sh"
-  echo "totals $passed $failed"
-) >"$WORK/good.log" 2>&1
+run_suite good 60
 check "a well-behaved suite counts its passes only ($(grep -o 'totals.*' "$WORK/good.log"))" test -n "$(grep -x 'totals 2 0' "$WORK/good.log")"
 pkill -x sprig-hung; pkill -x sprig-stray
 finish
