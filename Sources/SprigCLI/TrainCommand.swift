@@ -122,9 +122,9 @@ struct TrainCommand: ParsableCommand {
         let c = trainer.config
         let metrics = isRoot ? metricsOut.map { resumedFrom == nil ? MetricsFile(path: $0) : MetricsFile(continuing: $0, atStep: trainer.step) } : nil
         var progress = Progress(enabled: isRoot, totalSteps: trainer.totalSteps, startStep: trainer.step)
-        let ownFile = { (file: String) in file == checkpoint || file.hasPrefix((checkpoint ?? "") + ".") }
-        var checkpoints = isRoot ? checkpoint.map {
-            RunCheckpoints(path: $0, config: c, resumedAt: resumedFrom.map(ownFile) == true ? trainer.step : nil)
+        // the checkpoint resumed from is this run's newest on disk when it is one of its files
+        var checkpoints = isRoot ? checkpoint.map { path in
+            RunCheckpoints(path: path, config: c, resumedAt: resumedFrom.map { $0 == path || $0.hasPrefix(path + ".") } == true ? trainer.step : nil)
         } : nil
         // Connectivity of the first layer (when it is sparse), before training and after each epoch.
         let firstLayer = trainer.model.layers.first as? SparseLinear

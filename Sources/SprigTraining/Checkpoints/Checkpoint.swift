@@ -111,11 +111,6 @@ public struct Checkpoint: Equatable {
         return out
     }
 
-    /// Writes the checkpoint atomically (temporary file, fsync, rename).
-    public func write(to path: String) throws {
-        try AtomicFile.write(encode(), to: path)
-    }
-
     public static func read(path: String) throws -> Checkpoint {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw SprigError(path, FileManager.default.fileExists(atPath: path) ? "cannot read checkpoint" : "no such checkpoint")
