@@ -27,8 +27,8 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "How a row's sparsity is spread over the layers: uniform, er or erk.")
     var distribution: String = "uniform"
 
-    @Option(name: .long, help: "Sparse method: static (fixed masks) or rigl (updates every 100 steps).")
-    var method: String = "rigl"
+    @Option(name: .long, help: "Sparse method trained from sparse (`sprig train --help` lists them); its masks change every 100 steps.")
+    var method: String = SparseTrainingMethod.benchmarkDefault.name
 
     @Option(name: .long, help: "Batch size.")
     var batch: Int = 128
@@ -63,7 +63,11 @@ struct BenchCommand: ParsableCommand {
         guard SparsityDistribution(rawValue: distribution) != nil else {
             throw ValidationError("--distribution must be uniform, er or erk")
         }
-        guard ["static", "rigl"].contains(method) else { throw ValidationError("--method must be static or rigl") }
+        guard let chosen = SparseTrainingMethod(name: method), chosen.traits(chosen.defaultOptions).sparsifiesLayers,
+              !chosen.traits(chosen.defaultOptions).startsDense else {
+            let known = SparseTrainingMethod.all.filter { $0.traits($0.defaultOptions).sparsifiesLayers && !$0.traits($0.defaultOptions).startsDense }
+            throw ValidationError("--method must be one of \(known.map(\.name).joined(separator: ", ")) (methods that train from sparse)")
+        }
         for name in models.split(separator: ",") where ModelArchitecture.zoo[String(name)] == nil {
             throw ValidationError("--models: unknown model '\(name)' (known: \(ModelArchitecture.zoo.keys.sorted().joined(separator: ", ")))")
         }
@@ -98,7 +102,7 @@ struct BenchCommand: ParsableCommand {
             var dense: TrainingThroughput.Result?
             for s in levels {
                 let row = TrainingThroughput(model: arch, sparsity: s, distribution: SparsityDistribution(rawValue: distribution)!,
-                                             method: SparseTrainingMethod(rawValue: method)!, batch: batch,
+                                             method: SparseTrainingMethod(name: method)!, batch: batch,
                                              microbatches: microbatches, seconds: seconds)
                 var versus = row
                 versus.microbatches = versusMicrobatches ?? microbatches

@@ -11,6 +11,6 @@ extension Trainer {
         let name = spec.hasSuffix(".weight") ? String(spec.dropLast(".weight".count)) : spec
         let density = Double(layer.pattern.activeCount) / Double(layer.inputFeatures * layer.outputFeatures)
         return "\(name) active connections per input pixel (out of \(layer.outputFeatures))\n"
-            + "\(config.modelName), \(config.sparsity.method.rawValue), " + String(format: "%@ %.1f%% sparse", name, 100 * (1 - density))
+            + "\(config.modelName), \(config.sparsity.method.name), " + String(format: "%@ %.1f%% sparse", name, 100 * (1 - density))
     }
 }

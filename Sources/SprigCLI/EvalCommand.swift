@@ -22,7 +22,6 @@ struct EvalCommand: ParsableCommand {
             guard let text = metadata["config"] else { throw SprigError(weights, "no config in the metadata (not written by sprig)") }
             var config = try TrainingConfig.parse(text: text, source: weights + " (metadata)")
             if let data { config.data.path = data }
-            config.sparsity.method = config.sparsity.method == .gmp ? .static : config.sparsity.method
             let dataset = try config.loadData()
             let trainer = try Trainer(config: config, replicas: .single(), data: dataset)
             try trainer.load(tensors, masks: masks, metadata: metadata, source: weights)

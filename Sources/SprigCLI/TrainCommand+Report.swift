@@ -48,8 +48,8 @@ extension TrainCommand {
               + "(\(c.microbatches) micro-batches of \(c.batchSize / c.microbatches)), "
               + "\(trainer.plan.stepsPerEpoch) steps/epoch, \(trainer.totalSteps) steps")
         if c.sparsity.method != .dense {
-            var line = "sprig: method \(c.sparsity.method.rawValue), \(c.sparsity.distribution.rawValue) distribution, fan_in \(c.sparsity.fanIn.rawValue)"
-            if c.sparsity.method.usesDenseGradients {
+            var line = "sprig: method \(c.sparsity.method.name), \(c.sparsity.distribution.rawValue) distribution, fan_in \(c.sparsity.fanIn.rawValue)"
+            if (c.sparsity.traits.denseGradients != .never) {
                 let path = trainer.denseGradientPath
                 line += ", dense gradients: \(path.rawValue)"
                 if path == .gatherFactors { line += " (tiles within \(c.sparsity.tileBudgetMB) MB)" }
@@ -84,7 +84,7 @@ extension TrainCommand {
         communication.add(to: &j)
         j.add("ranks", ranks)
         j.add("parameters", trainer.model.store.count)
-        j.add("method", c.sparsity.method.rawValue)
+        j.add("method", c.sparsity.method.name)
         let layers = trainer.layerSummary
         j.add("active_weights", layers.reduce(0) { $0 + $1.active })
         j.add("dense_weights", layers.reduce(0) { $0 + $1.shape.reduce(1, *) })

@@ -219,7 +219,7 @@ struct TrainCommand: ParsableCommand {
                 if c.sparsity.method != .dense { printSparsitySummary(trainer) }
                 if trainer.maskUpdates.count > 0 {
                     print(communication.updateLine(updates: trainer.maskUpdates.count, sparseDenseBytes: trainer.sparseDenseGradientBytes,
-                                                   path: c.sparsity.method.usesDenseGradients ? trainer.denseGradientPath.rawValue : nil))
+                                                   path: (c.sparsity.traits.denseGradients != .never) ? trainer.denseGradientPath.rawValue : nil))
                 }
             }
         } catch let divergence as ReplicaCheck.Divergence {

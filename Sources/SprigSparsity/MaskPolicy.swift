@@ -11,8 +11,8 @@ import SprigLayers
 /// rank applies the diffs it returns (SprigDistributed's `MaskSynchronizer`). A policy
 /// must decide from the context and its own state only, the same on any rank.
 ///
-/// Adding a method means adding one file: a `DropAndGrow` subclass that gives its grow
-/// score, or a type conforming to this protocol.
+/// A method's file gives its policy (`MethodDefinition.makePolicy`): a `DropAndGrow`
+/// subclass that gives its grow rule, or a type conforming to this protocol.
 public protocol MaskPolicy: AnyObject {
     /// True when step t's backward pass must also produce the dense gradients of the
     /// sparse layers (RigL on update steps, SNFS on every step).
@@ -28,6 +28,10 @@ public protocol MaskPolicy: AnyObject {
     /// Sees each step's summed dense gradients, on the ranks that hold them (SNFS's moving
     /// average).
     func observe(_ context: MaskContext)
+    /// On an update step, each sparse layer's drop, computed once (on every rank, from the
+    /// weights alone) and passed to `proposeGrowth` and `decide` as `context.drops`; nil for
+    /// policies that drop nothing before they grow.
+    func drops(_ context: MaskContext) -> [LayerDrop]?
     /// On an update step, every rank's growth proposals, one list per sparse layer, that
     /// rank 0 receives as `context.candidates` before it decides (RigL, whose grow score is
     /// computed in shares across ranks); nil for policies that decide alone.
@@ -43,6 +47,7 @@ extension MaskPolicy {
     public var replacesOptimizerStep: Bool { false }
     public var decidesAtInitialisation: Bool { false }
     public func observe(_ context: MaskContext) {}
+    public func drops(_ context: MaskContext) -> [LayerDrop]? { nil }
     public func proposeGrowth(_ context: MaskContext) -> [[GrowthCandidate]]? { nil }
     public var state: [[Float]] {
         get { [] }
@@ -73,6 +78,8 @@ public struct MaskContext {
     public let tileBudgetBytes: Int
     /// Every rank's growth proposals, per sparse layer (on rank 0, when deciding).
     public var candidates: [[GrowthCandidate]]?
+    /// The update's drops (`MaskPolicy.drops`), once computed.
+    public var drops: [LayerDrop]?
 
     public init(layers: [SparseLinear], store: ParameterStore, step: Int, denseGradients: UnsafeMutablePointer<Float>? = nil,
                 factors: GrowthFactors? = nil, rank: Int = 0, ranks: Int = 1, tileBudgetBytes: Int = 64 << 20,

@@ -202,7 +202,8 @@ final class SparseRig {
         let layers = [SparseLinear(inputFeatures: 5, outputFeatures: 4, pattern: .dense(rows: 4, cols: 5)),
                       SparseLinear(inputFeatures: 5, outputFeatures: 2, pattern: .dense(rows: 2, cols: 5)),
                       SparseLinear(inputFeatures: 3, outputFeatures: 3, pattern: .dense(rows: 3, cols: 3))]
-        let drops: [(active: [Int], dropped: [Int])] = [(Array(0..<8), [0, 1, 2, 3]), (Array(2..<8), [2, 3]), (Array(3..<9), [3, 4, 5])]
+        let drops = [LayerDrop(active: Array(0..<8), dropped: [0, 1, 2, 3]), LayerDrop(active: Array(2..<8), dropped: [2, 3]),
+                     LayerDrop(active: Array(3..<9), dropped: [3, 4, 5])]
         let dynamic = SNFS(schedule: DropFractionSchedule(shape: .constant, alpha: 0.3, end: 10), seed: 1, redistribute: true)
         /// Averages whose mean |m| over the active set is `means[l]` (signs alternate).
         func set(means: [Float]) {

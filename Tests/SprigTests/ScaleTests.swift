@@ -49,7 +49,7 @@ import Testing
         // SET grows on it by sampling (listing its 6.4e9 free positions would take 51 GB)
         let set = SET(schedule: DropFractionSchedule(shape: .constant, alpha: 0.5, deltaT: 1, end: 10), seed: 1)
         let context = MaskContext(layers: [layer], store: model.store, step: 1)
-        let dropped = set.drops(context)[0].dropped
+        let dropped = set.computedDrops(context)[0].dropped
         let kept = KeptPositions(pattern: pattern, dropped: dropped)
         let grown = set.grow(dropped.count, layer: 0, kept: kept, by: TopK(keySeed: 1), context: context)
         #expect(dropped.count == 200 && grown.count == 200 && grown.allSatisfy { !kept.contains($0) })
@@ -201,7 +201,7 @@ import Testing
         let context = MaskContext(layers: rig.layers, store: rig.model.store, step: 5)
         let set = rig.step.policy as! SET
         for (l, layer) in rig.layers.enumerated() {
-            let dropped = set.drops(context)[l].dropped
+            let dropped = set.computedDrops(context)[l].dropped
             let kept = KeptPositions(pattern: layer.pattern, dropped: dropped)
             let grown = set.grow(dropped.count, layer: l, kept: kept, by: TopK(keySeed: 1), context: context)
             #expect(grown.count == dropped.count && Set(grown).count == grown.count)

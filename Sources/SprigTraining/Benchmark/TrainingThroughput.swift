@@ -23,7 +23,7 @@ public struct TrainingThroughput {
     public var deltaT: Int
 
     public init(model: ModelArchitecture, sparsity: Double = 0, distribution: SparsityDistribution = .uniform,
-                method: SparseTrainingMethod = .rigl, batch: Int = 128, microbatches: Int = 4, seconds: Double = 2,
+                method: SparseTrainingMethod = .benchmarkDefault, batch: Int = 128, microbatches: Int = 4, seconds: Double = 2,
                 deltaT: Int = 100) {
         self.model = model
         self.sparsity = sparsity
@@ -98,7 +98,7 @@ public struct TrainingThroughput {
             let schedule = DropFractionSchedule(deltaT: c.deltaT, end: Int.max)
             var sparsitySettings = SparsitySettings()
             sparsitySettings.method = c.method
-            let policy: MaskPolicy? = sparsity > 0 && c.method.isDynamic
+            let policy: MaskPolicy? = sparsity > 0 && c.method.traits(sparsitySettings.options).changesMasks
                 ? sparsitySettings.maskPolicy(schedule: schedule, seed: 1, budgets: [], prunedSparsities: [])
                 : nil
             step = TrainingStep(model: net, optimizer: optimizer, replicas: .single(),

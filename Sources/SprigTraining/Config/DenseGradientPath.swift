@@ -5,21 +5,24 @@ import SprigModels
 import SprigDistributed
 
 extension SparsitySettings {
-    /// How this run's update steps bring RigL its dense gradients (`dense_gradient_reduction`,
-    /// with `auto` resolved): `factors` when the method is RigL, every sparse layer is
-    /// fully connected, and the factors `sum (in + out) B` are fewer floats than the dense
-    /// gradients `sum in out`; otherwise `reduce`. SNFS always reduces dense gradients (its
-    /// moving average is dense by definition). Throws for `factors` where it cannot apply.
+    /// How this run's update steps bring the method its dense gradients
+    /// (`dense_gradient_reduction`, with `auto` resolved): `factors` when the method's grow
+    /// score is `|dL/dW|` (`MethodTraits.growsFromFactors`), every sparse layer is fully
+    /// connected, and the factors `sum (in + out) B` are fewer floats than the dense
+    /// gradients `sum in out`; otherwise `reduce` (SNFS's moving average is dense by
+    /// definition). Throws for `factors` where it cannot apply.
     public func resolvedReduction(layers: [SparseLinear], convolutional: Bool, batchSize: Int,
                                   fail: (String, String) -> SprigError) throws -> DenseGradientReduction {
         let field = "sparsity.dense_gradient_reduction"
         if let chosen = denseGradientReduction {
             guard chosen == .gatherFactors else { return chosen }
-            guard method == .rigl else { throw fail(field, "factors is RigL's path; \(method.rawValue) reduces dense gradients") }
+            guard traits.growsFromFactors else {
+                throw fail(field, "factors serves methods that grow by |dL/dW|; \(method.name) reduces dense gradients")
+            }
             guard !convolutional else { throw fail(field, "factors needs fully connected sparse layers; this model has sparse convolutions") }
             return chosen
         }
-        guard method == .rigl, !convolutional else { return .reduceToRoot }
+        guard traits.growsFromFactors, !convolutional else { return .reduceToRoot }
         let factorFloats = layers.reduce(0) { $0 + ($1.inputFeatures + $1.outputFeatures) * batchSize }
         let denseFloats = layers.reduce(0) { $0 + $1.inputFeatures * $1.outputFeatures }
         return factorFloats < denseFloats ? .gatherFactors : .reduceToRoot

@@ -36,7 +36,7 @@ public struct MemoryEstimate {
         }
         let layers = config.model.weightShapes.count
         total += 4 * 4 * layers * widest * (sideBySide ? config.batchSize : config.batchSize / config.microbatches)
-        if s.method == .rigl { total += s.tileBudgetMB << 20 }
+        if s.traits.growsFromFactors { total += s.tileBudgetMB << 20 }
         bytes = total
     }
 

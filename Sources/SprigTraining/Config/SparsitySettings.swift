@@ -8,7 +8,7 @@ import SprigDistributed
 ///
 /// ```yaml
 /// sparsity:
-///   method: rigl                 # dense, static, rigl, set, snfs, snip, gmp, nnrelief
+///   method: rigl                 # any name in SparseTrainingMethod.all
 ///   distribution: uniform        # uniform, er, erk
 ///   sparsity: 0.9                # global sparsity of the sparse layers
 ///   layers: {fc3: 0}             # per-layer overrides (0 keeps a layer dense)
@@ -17,8 +17,7 @@ import SprigDistributed
 ///   drop_schedule: cosine        # constant, cosine, exponential
 ///   begin_step: 0
 ///   end_fraction: 0.75           # or end_step: N; updates stop there
-///   snfs_momentum: 0.9
-///   redistribution: false        # SNFS: move budget between layers by mean momentum
+///   snfs_momentum: 0.9           # a method's own keys (here SNFS's), see its file
 ///   dense_math_density: 0.3      # layers denser than this multiply an expanded copy on the dense kernels
 ///   dense_gradient_reduction: auto     # factors, reduce or allreduce: how update steps
 ///                                      # bring RigL its dense gradients (see below)
@@ -34,7 +33,10 @@ import SprigDistributed
 /// than the dense gradients (`sum (in + out) B < sum in out`), `reduce` otherwise. SNFS
 /// keeps a dense moving average by definition and always reduces dense gradients.
 public struct SparsitySettings: Equatable {
-    public var method: SparseTrainingMethod = .dense
+    /// Setting it resets `options` to the new method's defaults.
+    public var method: SparseTrainingMethod = .dense {
+        didSet { if method != oldValue { options = method.defaultOptions } }
+    }
     public var distribution: SparsityDistribution = .uniform
     public var sparsity: Double = 0
     public var overrides: [String: Double] = [:]
@@ -44,8 +46,8 @@ public struct SparsitySettings: Equatable {
     public var beginStep: Int = 0
     public var endStep: Int?
     public var endFraction: Double = 0.75
-    public var snfsMomentum: Double = 0.9
-    public var redistribution = false
+    /// The method's own keys (`MethodDefinition.options`), defaults filled in.
+    public var options = SparseTrainingMethod.dense.defaultOptions
     public var denseMathDensity: Double = 0.3
     /// The same switch for convolutions. Measured (`sprig bench --conv-crossover`, one
     /// micro-batch of 32 on this machine), the masked dense product on patch panels overtakes
@@ -64,11 +66,12 @@ public struct SparsitySettings: Equatable {
     public static func parse(_ r: ConfigReader) throws -> SparsitySettings {
         var s = SparsitySettings()
         if let m = try r.string("method") {
-            guard let method = SparseTrainingMethod(rawValue: m) else {
-                throw r.error("method", "unknown method '\(m)' (known: \(SparseTrainingMethod.allCases.map(\.rawValue).joined(separator: ", ")))")
+            guard let method = SparseTrainingMethod(name: m) else {
+                throw r.error("method", "unknown method '\(m)' (known: \(SparseTrainingMethod.all.map(\.name).joined(separator: ", ")))")
             }
             s.method = method
         }
+        s.options = try readOptions(r, method: s.method)
         if let d = try r.string("distribution") {
             guard let distribution = SparsityDistribution(rawValue: d) else {
                 throw r.error("distribution", "unknown distribution '\(d)' (known: uniform, er, erk)")
@@ -97,12 +100,6 @@ public struct SparsitySettings: Equatable {
         if let end = s.endStep, end < s.beginStep { throw r.error("end_step", "must not be before begin_step") }
         s.endFraction = try r.double("end_fraction") ?? s.endFraction
         guard s.endFraction > 0 && s.endFraction <= 1 else { throw r.error("end_fraction", "must be in (0, 1], got \(s.endFraction)") }
-        s.snfsMomentum = try r.double("snfs_momentum") ?? s.snfsMomentum
-        guard s.snfsMomentum >= 0 && s.snfsMomentum < 1 else { throw r.error("snfs_momentum", "must be in [0, 1)") }
-        s.redistribution = try r.bool("redistribution") ?? false
-        if s.redistribution && s.method != .snfs {
-            throw r.error("redistribution", "is an option of method snfs, not \(s.method.rawValue)")
-        }
         s.denseMathDensity = try r.double("dense_math_density") ?? s.denseMathDensity
         guard s.denseMathDensity >= 0 && s.denseMathDensity <= 1 else { throw r.error("dense_math_density", "must be in [0, 1]") }
         s.convDenseMathDensity = try r.double("conv_dense_math_density") ?? s.convDenseMathDensity
@@ -125,9 +122,36 @@ public struct SparsitySettings: Equatable {
         return s
     }
 
+    /// The method's own keys: each given value checked, defaults for the others. A key of
+    /// another method is an error, unless it holds that key's default: builds before the
+    /// methods described themselves wrote `snfs_momentum: 0.9` for every method, and their
+    /// checkpoints still resume.
+    static func readOptions(_ r: ConfigReader, method: SparseTrainingMethod) throws -> MethodOptions {
+        var options = method.defaultOptions
+        for option in method.options {
+            let value: Double?
+            if option.isFlag { value = try r.bool(option.key).map { $0 ? 1 : 0 } } else { value = try r.double(option.key) }
+            guard let value else { continue }
+            if let problem = option.check(value) { throw r.error(option.key, problem) }
+            options.values[option.key] = value
+        }
+        for other in SparseTrainingMethod.all where other != method {
+            for option in other.options where r.has(option.key) && !method.options.contains(where: { $0.key == option.key }) {
+                let value = option.isFlag ? try r.bool(option.key).map { $0 ? 1.0 : 0.0 } : try r.double(option.key)
+                guard value == option.defaultValue else {
+                    throw r.error(option.key, "is an option of method \(other.name), not \(method.name)")
+                }
+            }
+        }
+        return options
+    }
+
+    /// The method's properties under this run's options.
+    public var traits: MethodTraits { method.traits(options) }
+
     /// Per-layer sparsities for layers of these shapes (all 0 for the dense method).
     public func layerSparsities(_ layers: [SparsityDistribution.LayerShape]) -> [Double] {
-        guard method != .dense && method != .nnrelief else { return layers.map { _ in 0 } }
+        guard traits.sparsifiesLayers else { return layers.map { _ in 0 } }
         return distribution.sparsities(of: layers, sparsity: sparsity, overrides: overrides)
     }
 
@@ -139,21 +163,12 @@ public struct SparsitySettings: Equatable {
 }
 
 extension SparsitySettings {
-    /// The mask policy of this method: nil for dense, and for NNrelief, whose rounds
-    /// `sprig prune` runs between trainings. `budgets` are the sparse layers'
-    /// active counts (SNIP keeps them), `prunedSparsities` the final sparsities of the
-    /// layers gradual pruning shrinks, in sparse-layer order.
+    /// The mask policy of this method (`MethodDefinition.makePolicy`): nil for dense, and for
+    /// NNrelief, whose rounds `sprig prune` runs between trainings. `budgets` are the sparse
+    /// layers' active counts (SNIP keeps them), `prunedSparsities` the final sparsities of
+    /// the layers that start dense and shrink, in sparse-layer order.
     public func maskPolicy(schedule: DropFractionSchedule, seed: UInt64, budgets: [Int], prunedSparsities: [Double]) -> MaskPolicy? {
-        switch method {
-        case .dense, .nnrelief: return nil
-        case .static: return StaticMask()
-        case .rigl: return RigL(schedule: schedule, seed: seed)
-        case .set: return SET(schedule: schedule, seed: seed)
-        case .snfs: return SNFS(schedule: schedule, seed: seed, momentum: snfsMomentum, redistribute: redistribution)
-        case .snip: return SNIP(budgets: budgets, seed: seed)
-        case .gmp:
-            return GradualMagnitudePruning(finalSparsities: prunedSparsities, begin: schedule.begin,
-                                           end: max(schedule.end, schedule.begin + 1), deltaT: schedule.deltaT, seed: seed)
-        }
+        method.definition.makePolicy(MethodInputs(schedule: schedule, seed: seed, budgets: budgets,
+                                                  prunedSparsities: prunedSparsities, options: options))
     }
 }

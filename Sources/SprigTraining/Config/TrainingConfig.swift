@@ -231,8 +231,8 @@ public struct TrainingConfig: Equatable {
         if let adam { guard adam.weightDecay >= 0 else { throw fail("optimizer.weight_decay", "must be non-negative, got \(adam.weightDecay)") } }
         // After the flags: `--set sparsity.method=rigl --sparsity 0.9` names the sparsity last.
         let s = sparsity
-        if s.method != .dense && s.method != .nnrelief && s.sparsity == 0 && s.overrides.values.allSatisfy({ $0 == 0 }) {
-            throw fail("sparsity.sparsity", "method \(s.method.rawValue) needs a sparsity above 0")
+        if s.traits.sparsifiesLayers && s.sparsity == 0 && s.overrides.values.allSatisfy({ $0 == 0 }) {
+            throw fail("sparsity.sparsity", "method \(s.method.name) needs a sparsity above 0")
         }
     }
 

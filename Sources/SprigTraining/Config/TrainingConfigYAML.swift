@@ -45,7 +45,7 @@ extension TrainingConfig {
         let s = sparsity
         if s.method != .dense {
             lines.append("sparsity:")
-            lines.append("  method: \(s.method.rawValue)")
+            lines.append("  method: \(s.method.name)")
             lines.append("  distribution: \(s.distribution.rawValue)")
             lines.append("  sparsity: \(number(s.sparsity))")
             if !s.overrides.isEmpty {
@@ -57,8 +57,10 @@ extension TrainingConfig {
             lines.append("  begin_step: \(s.beginStep)")
             if let end = s.endStep { lines.append("  end_step: \(end)") }
             lines.append("  end_fraction: \(number(s.endFraction))")
-            lines.append("  snfs_momentum: \(number(s.snfsMomentum))")
-            if s.redistribution { lines.append("  redistribution: true") }
+            for option in s.method.options {
+                let value = s.options[option.key]
+                lines.append("  \(option.key): " + (option.isFlag ? "\(value != 0)" : number(value)))
+            }
             lines.append("  dense_math_density: \(number(s.denseMathDensity))")
             lines.append("  conv_dense_math_density: \(number(s.convDenseMathDensity))")
             lines.append("  dense_gradient_reduction: \(s.denseGradientReduction?.rawValue ?? "auto")")

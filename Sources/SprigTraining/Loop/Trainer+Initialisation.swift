@@ -19,7 +19,7 @@ extension Trainer {
         }
         let reduced = trainingStep.accumulateGradients(batch, dense: true)
         let context = MaskContext(layers: sparse.map(\.layer), store: model.store, step: 0, denseGradients: reduced.denseGradients)
-        MaskDiff.apply(trainingStep.synchronizer.share { policy.decide(context) }, to: context.layers)
+        trainingStep.synchronizer.update(policy, context: context)
         trainingStep.tree.endStep()
         for (index, layer) in sparse { layer.initialize(config.initializer, seed: config.seed, layerIndex: index) }
     }

@@ -49,7 +49,6 @@ extension Trainer {
         }
         pruner.statistics = (stats, set.count)
         let layers = model.sparseLayers.map(\.layer)
-        MaskDiff.apply(trainingStep.synchronizer.share { pruner.decide(MaskContext(layers: layers, store: model.store, step: step)) },
-                       to: layers)
+        trainingStep.synchronizer.update(pruner, context: MaskContext(layers: layers, store: model.store, step: step))
     }
 }

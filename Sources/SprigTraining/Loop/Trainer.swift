@@ -57,7 +57,8 @@ public final class Trainer {
         }
         // Methods that start dense (NNrelief, gradual pruning) keep their pruned layers as
         // fully active sparse layers that shrink.
-        let pruned = Set(sparsities.indices.filter { s.method.startsDense && (s.method == .nnrelief || sparsities[$0] > 0) })
+        let traits = s.traits
+        let pruned = Set(sparsities.indices.filter { traits.startsDense && (traits.prunesEveryLayer || sparsities[$0] > 0) })
         model = config.model.makeModel(sparsities: sparsities, seed: config.seed, denseMathDensity: s.denseMathDensity,
                                        convDenseMathDensity: s.convDenseMathDensity, denseStart: pruned, fanIn: s.fanIn)
         model.initialize(config.initializer, seed: config.seed)
@@ -76,7 +77,7 @@ public final class Trainer {
                                     globalBatch: config.batchSize, microbatches: config.microbatches,
                                     policy: policy)
         let reduction = try s.resolvedReduction(for: model, batchSize: config.batchSize, fail: config.fieldError)
-        if reduction == .gatherFactors && s.method == .rigl {
+        if reduction == .gatherFactors && traits.growsFromFactors {
             try s.checkTileBudget(layers: model.sparseLayers.map { (model.store.specs[$0.layer.weightIndex].name, $0.layer) },
                                   microbatches: config.microbatches, fail: config.fieldError)
         }

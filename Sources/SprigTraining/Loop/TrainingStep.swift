@@ -81,16 +81,16 @@ public final class TrainingStep {
     /// over the global batch (all ranks).
     ///
     /// One direction, as values: local gradients -> the tree's reduction (`StepGradients`)
-    /// -> the optimizer step (unless the mask update replaces it) -> every rank's growth
-    /// proposals, gathered (RigL) -> the policy's decision on rank 0 (`MaskDiff`s) ->
-    /// broadcast and applied on every rank.
+    /// -> the optimizer step (unless the mask update replaces it) -> on update steps, one
+    /// mask-update transaction (`MaskSynchronizer.update`: drops, gathered growth proposals,
+    /// rank 0's decision, broadcast, applied on every rank).
     @discardableResult
     public func callAsFunction(_ batch: LocalBatch, learningRate: Float, step t: Int = 0) -> Double {
         currentStep = t
         let dense = policy?.needsDenseGradients(atStep: t) ?? false
         let reduced = accumulateGradients(batch, dense: dense)
         if let statistics = reduced.statistics { model.applyStatistics(statistics, microbatches: microbatches) }
-        var context = MaskContext(layers: sparseLayers, store: model.store, step: t, denseGradients: reduced.denseGradients,
+        let context = MaskContext(layers: sparseLayers, store: model.store, step: t, denseGradients: reduced.denseGradients,
                                   factors: reduced.factors, rank: replicas.rank, ranks: replicas.count,
                                   tileBudgetBytes: tileBudgetBytes)
         var started = StepProfile.start()
@@ -100,9 +100,7 @@ public final class TrainingStep {
         if !(updatesMasks && policy!.replacesOptimizerStep) { optimizer.step(lr: learningRate, gradients: reduced.gradients) }
         if let policy, updatesMasks {
             started = StepProfile.start()
-            if let proposals = policy.proposeGrowth(context) { context.candidates = synchronizer.gatherCandidates(proposals) }
-            let diffs = synchronizer.share { policy.decide(context) }
-            MaskDiff.apply(diffs, to: sparseLayers)
+            let diffs = synchronizer.update(policy, context: context)
             maskUpdates += 1
             connectionsChanged += diffs.reduce(0) { $0 + $1.grown.count }
             StepProfile.stop(.maskUpdate, since: started)

@@ -11,7 +11,30 @@ import SprigLayers
 /// weights dropped in all layers are regrown in proportion to each layer's mean |m| over
 /// its active weights, capped by the layer's free connections, so layer sizes change while
 /// the total stays fixed.
-public final class SNFS: DropAndGrow {
+public final class SNFS: DropAndGrow, MethodDefinition {
+    public static let name = "snfs"
+    public static let summary = "drop the smallest |w|, grow the largest |momentum of the dense gradient| (Dettmers & Zettlemoyer 2019)"
+    public static let options = [
+        MethodOption("snfs_momentum", default: 0.9, summary: "beta, the momentum of the dense gradients' moving average",
+                     check: MethodOption.within(0, 1, highOpen: true)),
+        MethodOption("redistribution", default: 0, isFlag: true,
+                     summary: "move budget between layers by their mean |moving average| (on in sparse_learning)"),
+    ]
+
+    public static func traits(_ options: MethodOptions) -> MethodTraits {
+        var traits = MethodTraits()
+        traits.changesMasks = true
+        traits.denseGradients = .everyStep
+        traits.keepsCountPerLayer = !options.flag("redistribution")
+        traits.memoryFollowsActiveWeights = false
+        return traits
+    }
+
+    public static func makePolicy(_ inputs: MethodInputs) -> MaskPolicy? {
+        SNFS(schedule: inputs.schedule, seed: inputs.seed, momentum: inputs.options["snfs_momentum"],
+             redistribute: inputs.options.flag("redistribution"))
+    }
+
     /// The momentum of the moving average.
     public let momentum: Float
     /// Move budget between layers at each update.
@@ -50,15 +73,13 @@ public final class SNFS: DropAndGrow {
     public override func grow(_ k: Int, layer l: Int, kept: KeptPositions, by choose: TopK, context: MaskContext) -> [Int] {
         var selection = TopK.Selection(k, keys: choose)
         averages[l].withUnsafeBufferPointer { m in
-            for r in 0..<kept.rows {
-                kept.forEachFree(inRow: r) { c in selection.offer(r * kept.cols + c, score: abs(m[r * kept.cols + c])) }
-            }
+            for r in 0..<kept.rows { kept.offerFree(inRow: r, to: &selection) { abs(m[r * kept.cols + $0]) } }
         }
         precondition(selection.count == k, "cannot grow \(k) of \(selection.count) candidates")
         return selection.positions
     }
 
-    public override func growCounts(drops: [(active: [Int], dropped: [Int])], context: MaskContext) -> [Int] {
+    public override func growCounts(drops: [LayerDrop], context: MaskContext) -> [Int] {
         redistribute ? redistributedGrowth(layers: context.layers, drops: drops) : drops.map(\.dropped.count)
     }
 
@@ -66,7 +87,7 @@ public final class SNFS: DropAndGrow {
     /// proportional to each layer's mean |moving average| over its active weights, each
     /// layer capped at its free connections; what the rounding and the caps leave goes to
     /// the layers with the largest remainders that still have room.
-    func redistributedGrowth(layers: [SparseLinear], drops: [(active: [Int], dropped: [Int])]) -> [Int] {
+    func redistributedGrowth(layers: [SparseLinear], drops: [LayerDrop]) -> [Int] {
         let total = drops.reduce(0) { $0 + $1.dropped.count }
         let stats: [Double] = layers.indices.map { l in
             let active = drops[l].active

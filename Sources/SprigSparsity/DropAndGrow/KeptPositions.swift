@@ -50,4 +50,12 @@ public struct KeptPositions {
             c += 1
         }
     }
+
+    /// Offers each free position `r * cols + c` of row `r` to `selection`, scored by
+    /// `score(c)` (the loop every scored grow rule runs).
+    @inline(__always)
+    public func offerFree(inRow r: Int, to selection: inout TopK.Selection, score: (Int) -> Float) {
+        let base = r * cols
+        forEachFree(inRow: r) { c in selection.offer(base + c, score: score(c)) }
+    }
 }

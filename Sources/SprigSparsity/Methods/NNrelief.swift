@@ -53,3 +53,20 @@ public enum NNrelief {
         return (kernelActivity.map { $0 / sum }, b / sum)
     }
 }
+
+/// NNrelief as a `sparsity.method`: `sprig train` trains every layer dense, and `sprig prune`
+/// runs the pruning rounds (`NNreliefPruner`) between retrainings.
+extension NNrelief: MethodDefinition {
+    public static let name = "nnrelief"
+    public static let summary = "every layer starts dense and is pruned by sprig prune between training rounds"
+
+    public static func traits(_ options: MethodOptions) -> MethodTraits {
+        var traits = MethodTraits()
+        traits.sparsifiesLayers = false
+        traits.startsDense = true
+        traits.prunesEveryLayer = true
+        return traits
+    }
+
+    public static func makePolicy(_ inputs: MethodInputs) -> MaskPolicy? { nil }
+}

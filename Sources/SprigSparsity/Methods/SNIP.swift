@@ -6,7 +6,13 @@ import SprigLayers
 /// its connection sensitivity on one batch, `|dL/dc_j| = |g_j w_j|` at `c = 1`: the dense
 /// gradient of the loss of the *dense* network (every connection present) times the initial
 /// weight; keep the `n` best per layer, n being the layer's budget from the distribution.
-public final class SNIP: MaskPolicy {
+public final class SNIP: MaskPolicy, MethodDefinition {
+    public static let name = "snip"
+    public static let summary = "keep the largest |g w| of the dense network on one batch, then a fixed mask (Lee et al. 2019)"
+
+    public static func traits(_ options: MethodOptions) -> MethodTraits { MethodTraits() }
+    public static func makePolicy(_ inputs: MethodInputs) -> MaskPolicy? { SNIP(budgets: inputs.budgets, seed: inputs.seed) }
+
     /// Each sparse layer's number of connections to keep.
     public let budgets: [Int]
     public let seed: UInt64

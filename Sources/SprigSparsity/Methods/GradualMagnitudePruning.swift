@@ -11,7 +11,25 @@ import SprigLayers
 /// from the initial `s_i` (0) to the final `s_f`. Layers shrink as they are pruned, and
 /// switch from dense to sparse math once sparse enough; training cost is
 /// `E_t[3 f_D (1 - s_t)]`.
-public final class GradualMagnitudePruning: MaskPolicy {
+public final class GradualMagnitudePruning: MaskPolicy, MethodDefinition {
+    public static let name = "gmp"
+    public static let summary = "gradual magnitude pruning, dense to sparse during training (Zhu & Gupta 2017)"
+
+    public static func traits(_ options: MethodOptions) -> MethodTraits {
+        var traits = MethodTraits()
+        traits.startsDense = true
+        traits.changesMasks = true
+        traits.keepsCountPerLayer = false
+        return traits
+    }
+
+    /// Pruning from `begin_step` to the schedule's end, every `delta_t` steps.
+    public static func makePolicy(_ inputs: MethodInputs) -> MaskPolicy? {
+        let schedule = inputs.schedule
+        return GradualMagnitudePruning(finalSparsities: inputs.prunedSparsities, begin: schedule.begin,
+                                       end: max(schedule.end, schedule.begin + 1), deltaT: schedule.deltaT, seed: inputs.seed)
+    }
+
     /// Final sparsity of each sparse layer (in the order of the model's sparse layers).
     public let finalSparsities: [Double]
     public let initialSparsity: Double
@@ -52,13 +70,8 @@ public final class GradualMagnitudePruning: MaskPolicy {
         layers.enumerated().map { l, layer in
             let total = layer.inputFeatures * layer.outputFeatures
             let target = SparsityDistribution.activeCount(count: total, sparsity: sparsity(layer: l, at: t))
-            let active = layer.pattern.activeIndices
-            let k = active.count - target
-            guard k > 0 else { return MaskDiff(sparseLayer: l, dropped: [], grown: []) }
-            let weights = layer.activeWeights
-            let dropped = TopK(seed: seed, purpose: .dropNoise, step: t, layer: l)
-                .smallest(k, count: active.count, score: { abs(weights[$0]) }).map { active[$0] }
-            return MaskDiff(sparseLayer: l, dropped: dropped.sorted(), grown: [])
+            let drop = MagnitudeDrop(seed: seed).drop(downTo: target, from: layer, layer: l, step: t)
+            return MaskDiff(sparseLayer: l, dropped: drop.dropped.sorted(), grown: [])
         }
     }
 }

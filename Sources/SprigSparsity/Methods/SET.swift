@@ -13,7 +13,18 @@ import SprigLayers
 /// fewer than a quarter of the positions are free (a nearly dense layer, whose active
 /// weights are then most of its size anyway), the free positions are listed and k of them
 /// taken by a partial Fisher-Yates shuffle from the same stream.
-public final class SET: DropAndGrow {
+public final class SET: DropAndGrow, MethodDefinition {
+    public static let name = "set"
+    public static let summary = "drop the smallest |w|, grow at random (Mocanu et al. 2018)"
+
+    public static func traits(_ options: MethodOptions) -> MethodTraits {
+        var traits = MethodTraits()
+        traits.changesMasks = true
+        return traits
+    }
+
+    public static func makePolicy(_ inputs: MethodInputs) -> MaskPolicy? { SET(schedule: inputs.schedule, seed: inputs.seed) }
+
     public override func grow(_ k: Int, layer l: Int, kept: KeptPositions, by choose: TopK, context: MaskContext) -> [Int] {
         var random = StatelessRandom(seed: seed, purpose: .grow, step: context.step, layer: l)
         let total = kept.rows * kept.cols

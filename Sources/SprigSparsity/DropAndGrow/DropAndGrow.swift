@@ -1,14 +1,14 @@
 import SprigLayers
 
-/// The drop-and-grow mask update that RigL, SET and SNFS share; each subclass gives only
-/// its grow criterion, as google-research/rigl's `SparseRigLOptimizer` overrides only the
-/// grow score of the shared update.
+/// The drop-and-grow mask update that RigL, SET and SNFS share: the drop rule
+/// (`MagnitudeDrop`) combined with each subclass's grow rule, as google-research/rigl's
+/// `SparseRigLOptimizer` overrides only the grow score of the shared update.
 ///
 /// At an update step t (`DropFractionSchedule`), in each sparse layer with n active
 /// weights, `k = floor(f(t) n)`:
 /// - drop: the k active weights with the smallest |w|;
 /// - grow: among the connections not active after the drop (just-dropped ones included),
-///   the k with the largest grow score (`grow(_:layer:among:by:context:)`).
+///   the k with the largest grow score (`grow(_:layer:kept:by:context:)`).
 /// So every layer keeps exactly n active weights (SNFS with redistribution moves budget
 /// between layers and keeps only the total). Grown weights and their optimizer state
 /// start at zero. Every random draw (SET's scores, tie-breaking keys) comes from a stream
@@ -16,10 +16,12 @@ import SprigLayers
 open class DropAndGrow: MaskPolicy {
     public let schedule: DropFractionSchedule
     public let seed: UInt64
+    public let drop: MagnitudeDrop
 
     public init(schedule: DropFractionSchedule, seed: UInt64) {
         self.schedule = schedule
         self.seed = seed
+        drop = MagnitudeDrop(seed: seed)
     }
 
     public func updatesMasks(atStep t: Int) -> Bool { schedule.isUpdateStep(t) }
@@ -39,35 +41,33 @@ open class DropAndGrow: MaskPolicy {
     open func proposeGrowth(_ context: MaskContext) -> [[GrowthCandidate]]? { nil }
 
     /// The `k` connections layer l grows: the best-scoring free positions (not in `kept`),
-    /// chosen with `choose` (its keys break ties). Subclasses give the score.
+    /// chosen with `choose` (its keys break ties). Subclasses give the rule.
     open func grow(_ k: Int, layer l: Int, kept: KeptPositions, by choose: TopK, context: MaskContext) -> [Int] {
-        preconditionFailure("\(type(of: self)) gives no grow score")
+        preconditionFailure("\(type(of: self)) gives no grow rule")
     }
 
     /// How many connections each layer grows, given what each dropped: as many as it
     /// dropped (SNFS may move budget between layers).
-    open func growCounts(drops: [(active: [Int], dropped: [Int])], context: MaskContext) -> [Int] {
+    open func growCounts(drops: [LayerDrop], context: MaskContext) -> [Int] {
         drops.map(\.dropped.count)
     }
 
-    /// The drop of every sparse layer at the context's step: its active positions and the
-    /// k of them with the smallest |w|. A function of the weights only, so any rank can
+    /// The drop of every sparse layer at the context's step: the `k = floor(f(t) n)` active
+    /// weights with the smallest |w|. A function of the weights only, so any rank can
     /// compute it.
-    public func drops(_ context: MaskContext) -> [(active: [Int], dropped: [Int])] {
+    public func drops(_ context: MaskContext) -> [LayerDrop]? {
         let t = context.step
         return context.layers.enumerated().map { l, layer in
-            let active = layer.pattern.activeIndices
-            let k = schedule.count(at: t, active: active.count)
-            let weights = layer.activeWeights
-            let positions = TopK(seed: seed, purpose: .dropNoise, step: t, layer: l)
-                .smallest(k, count: active.count, score: { abs(weights[$0]) })
-            return (active, positions.map { active[$0] })
+            drop.drop(schedule.count(at: t, active: layer.pattern.activeCount), from: layer, layer: l, step: t)
         }
     }
 
+    /// The context's drops, computed once per update (`MaskUpdate` fills them in).
+    public func computedDrops(_ context: MaskContext) -> [LayerDrop] { context.drops ?? drops(context)! }
+
     /// The drop-and-grow decision for every sparse layer at the context's step.
     public func decide(_ context: MaskContext) -> [MaskDiff] {
-        let drops = drops(context)
+        let drops = computedDrops(context)
         let growCounts = growCounts(drops: drops, context: context)
         // Grow: the best-scoring connections not kept.
         return context.layers.enumerated().map { l, layer in

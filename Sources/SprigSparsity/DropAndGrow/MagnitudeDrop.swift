@@ -1,0 +1,41 @@
+import SprigLayers
+
+/// One layer's drop: its active positions before the update and the ones it drops (flat
+/// positions `row * cols + col`).
+public struct LayerDrop: Equatable {
+    public var active: [Int]
+    public var dropped: [Int]
+
+    public init(active: [Int], dropped: [Int]) {
+        self.active = active
+        self.dropped = dropped
+    }
+}
+
+/// The drop rule that RigL, SET, SNFS, gradual magnitude pruning and GraNet share: a layer
+/// drops the `k` active weights with the smallest `|w|` (Han et al. 2015; RigL paper,
+/// section 3). Ties are broken by a key drawn from the stream (seed, dropNoise, step,
+/// layer), so the drop is a function of the weights and the step only and any rank can
+/// compute it.
+public struct MagnitudeDrop {
+    public let seed: UInt64
+
+    public init(seed: UInt64) {
+        self.seed = seed
+    }
+
+    /// Layer l's drop of `k` weights at step t.
+    public func drop(_ k: Int, from layer: SparseLinear, layer l: Int, step t: Int) -> LayerDrop {
+        let active = layer.pattern.activeIndices
+        guard k > 0 else { return LayerDrop(active: active, dropped: []) }
+        let weights = layer.activeWeights
+        let positions = TopK(seed: seed, purpose: .dropNoise, step: t, layer: l)
+            .smallest(k, count: active.count, score: { abs(weights[$0]) })
+        return LayerDrop(active: active, dropped: positions.map { active[$0] })
+    }
+
+    /// Layer l's drop at step t down to `target` active weights (none when it has no more).
+    public func drop(downTo target: Int, from layer: SparseLinear, layer l: Int, step t: Int) -> LayerDrop {
+        drop(max(layer.pattern.activeCount - target, 0), from: layer, layer: l, step: t)
+    }
+}
