@@ -25,6 +25,12 @@ public protocol MaskPolicy: AnyObject {
     /// True for one-shot methods that decide once, before the first step, from the dense
     /// network at initialisation (SNIP).
     var decidesAtInitialisation: Bool { get }
+    /// True for policies that draw the initial masks themselves, on a fresh start before the
+    /// first step (GraNet's initial sparsity, SRigL's constant fan-in).
+    var drawsInitialMasks: Bool { get }
+    /// Those masks, as diffs from the model's initial ones (rank 0 only; every rank applies
+    /// them and initialises the weights again).
+    func initialMasks(_ layers: [SparseLinear]) -> [MaskDiff]
     /// Sees each step's summed dense gradients, on the ranks that hold them (SNFS's moving
     /// average).
     func observe(_ context: MaskContext)
@@ -46,6 +52,8 @@ extension MaskPolicy {
     public func needsDenseGradients(atStep t: Int) -> Bool { false }
     public var replacesOptimizerStep: Bool { false }
     public var decidesAtInitialisation: Bool { false }
+    public var drawsInitialMasks: Bool { false }
+    public func initialMasks(_ layers: [SparseLinear]) -> [MaskDiff] { [] }
     public func observe(_ context: MaskContext) {}
     public func drops(_ context: MaskContext) -> [LayerDrop]? { nil }
     public func proposeGrowth(_ context: MaskContext) -> [[GrowthCandidate]]? { nil }

@@ -121,6 +121,6 @@ private func activeCounts(_ shapes: [SparsityDistribution.LayerShape], _ sparsit
         #expect(abs(g.sparsity(layer: 0, at: 600) - 0.9 * (1 - 0.125)) < 1e-12)
         #expect(g.sparsity(layer: 0, at: 1100) == 0.9)
         #expect(g.sparsity(layer: 0, at: 5000) == 0.9)
-        #expect([200, 250, 1200].map(g.isPruningStep) == [true, false, false])
+        #expect([200, 250, 1200].map(g.schedule.isPruningStep) == [true, false, false])
     }
 }

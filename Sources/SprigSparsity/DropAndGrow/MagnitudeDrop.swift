@@ -5,10 +5,14 @@ import SprigLayers
 public struct LayerDrop: Equatable {
     public var active: [Int]
     public var dropped: [Int]
+    /// How many connections the layer grows back: as many as it dropped, or fewer when part
+    /// of the drop is pruning (GraNet).
+    public var regrown: Int
 
-    public init(active: [Int], dropped: [Int]) {
+    public init(active: [Int], dropped: [Int], regrown: Int? = nil) {
         self.active = active
         self.dropped = dropped
+        self.regrown = regrown ?? dropped.count
     }
 }
 
@@ -32,6 +36,15 @@ public struct MagnitudeDrop {
         let positions = TopK(seed: seed, purpose: .dropNoise, step: t, layer: l)
             .smallest(k, count: active.count, score: { abs(weights[$0]) })
         return LayerDrop(active: active, dropped: positions.map { active[$0] })
+    }
+
+    /// The positions of layer l's further drop of `k` weights at step t, among the active
+    /// weights not already dropped (`excluded`: indices into its active list).
+    public func drop(_ k: Int, from layer: SparseLinear, layer l: Int, step t: Int, excluding excluded: Set<Int>) -> [Int] {
+        guard k > 0 else { return [] }
+        let weights = layer.activeWeights, active = layer.pattern.activeIndices
+        return TopK(seed: seed, purpose: .dropNoise, step: t, layer: l)
+            .smallest(k, count: active.count, isCandidate: { !excluded.contains($0) }, score: { abs(weights[$0]) }).map { active[$0] }
     }
 
     /// Layer l's drop at step t down to `target` active weights (none when it has no more).

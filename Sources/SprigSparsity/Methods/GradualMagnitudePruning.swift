@@ -2,9 +2,10 @@ import SprigTensor
 import SprigLayers
 
 /// Gradual magnitude pruning (Zhu & Gupta, "To prune, or not to prune", 2017): the
-/// dense-to-sparse baseline. Starting dense, every `deltaT` steps from `begin` to `end`
-/// the smallest-magnitude active weights of each pruned layer are removed so that its
-/// sparsity follows
+/// dense-to-sparse baseline. Starting dense, at each pruning step of the cubic schedule
+/// (`CubicSparsitySchedule`: every `deltaT` steps from `begin`, and at `end`) the
+/// smallest-magnitude active weights of each pruned layer are removed (`MagnitudeDrop`) so
+/// that its sparsity follows
 ///
 ///     s_t = s_f + (s_i - s_f) (1 - (t - begin) / (end - begin))^3
 ///
@@ -33,36 +34,24 @@ public final class GradualMagnitudePruning: MaskPolicy, MethodDefinition {
     /// Final sparsity of each sparse layer (in the order of the model's sparse layers).
     public let finalSparsities: [Double]
     public let initialSparsity: Double
-    public let begin: Int
-    public let end: Int
-    public let deltaT: Int
+    public let schedule: CubicSparsitySchedule
     public let seed: UInt64
 
     public init(finalSparsities: [Double], initialSparsity: Double = 0, begin: Int, end: Int, deltaT: Int, seed: UInt64) {
-        precondition(end > begin && deltaT > 0, "pruning needs begin < end and deltaT > 0")
         self.finalSparsities = finalSparsities
         self.initialSparsity = initialSparsity
-        self.begin = begin
-        self.end = end
-        self.deltaT = deltaT
+        schedule = CubicSparsitySchedule(begin: begin, end: end, deltaT: deltaT)
         self.seed = seed
     }
 
-    /// True when step t prunes: every deltaT steps from begin, and at end.
-    public func isPruningStep(_ t: Int) -> Bool {
-        t > 0 && t >= begin && t <= end && ((t - begin) % deltaT == 0 || t == end)
-    }
-
-    public func updatesMasks(atStep t: Int) -> Bool { isPruningStep(t) }
+    public func updatesMasks(atStep t: Int) -> Bool { schedule.isPruningStep(t) }
 
     /// The weights each layer drops at the context's step (after its optimizer step).
     public func decide(_ context: MaskContext) -> [MaskDiff] { decide(layers: context.layers, step: context.step) }
 
     /// The target sparsity of layer l at step t.
     public func sparsity(layer l: Int, at t: Int) -> Double {
-        let progress = min(max(Double(t - begin) / Double(end - begin), 0), 1)
-        let remaining = 1 - progress
-        return finalSparsities[l] + (initialSparsity - finalSparsities[l]) * remaining * remaining * remaining
+        schedule.sparsity(at: t, initial: initialSparsity, final: finalSparsities[l])
     }
 
     /// The weights each layer drops at step t to reach its target sparsity.

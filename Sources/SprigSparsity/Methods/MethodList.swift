@@ -10,6 +10,7 @@ extension SparseTrainingMethod {
         SparseTrainingMethod(SNIP.self),
         SparseTrainingMethod(GradualMagnitudePruning.self),
         SparseTrainingMethod(NNrelief.self),
+        SparseTrainingMethod(GraNet.self),
     ]
 
     /// The method `sprig bench` trains unless told otherwise: RigL, the design card's method.

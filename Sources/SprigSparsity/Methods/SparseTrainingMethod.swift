@@ -147,13 +147,17 @@ public struct MethodInputs {
     public var prunedSparsities: [Double]
     /// The method's own keys.
     public var options: MethodOptions
+    /// The sparsities the distribution gives those layers for another global sparsity
+    /// (GraNet's initial one).
+    public var sparsities: (Double) -> [Double]
 
     public init(schedule: DropFractionSchedule, seed: UInt64, budgets: [Int] = [], prunedSparsities: [Double] = [],
-                options: MethodOptions = MethodOptions()) {
+                options: MethodOptions = MethodOptions(), sparsities: @escaping (Double) -> [Double] = { _ in [] }) {
         self.schedule = schedule
         self.seed = seed
         self.budgets = budgets
         self.prunedSparsities = prunedSparsities
         self.options = options
+        self.sparsities = sparsities
     }
 }

@@ -166,9 +166,11 @@ extension SparsitySettings {
     /// The mask policy of this method (`MethodDefinition.makePolicy`): nil for dense, and for
     /// NNrelief, whose rounds `sprig prune` runs between trainings. `budgets` are the sparse
     /// layers' active counts (SNIP keeps them), `prunedSparsities` the final sparsities of
-    /// the layers that start dense and shrink, in sparse-layer order.
-    public func maskPolicy(schedule: DropFractionSchedule, seed: UInt64, budgets: [Int], prunedSparsities: [Double]) -> MaskPolicy? {
+    /// the layers that start dense and shrink, in sparse-layer order; `sparsities` gives
+    /// theirs at another global sparsity.
+    public func maskPolicy(schedule: DropFractionSchedule, seed: UInt64, budgets: [Int], prunedSparsities: [Double],
+                           sparsities: @escaping (Double) -> [Double] = { _ in [] }) -> MaskPolicy? {
         method.definition.makePolicy(MethodInputs(schedule: schedule, seed: seed, budgets: budgets,
-                                                  prunedSparsities: prunedSparsities, options: options))
+                                                  prunedSparsities: prunedSparsities, options: options, sparsities: sparsities))
     }
 }

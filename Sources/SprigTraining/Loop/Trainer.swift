@@ -71,7 +71,11 @@ public final class Trainer {
         let schedule = s.schedule(totalSteps: min(fullSteps, config.maxSteps ?? fullSteps))
         let policy = s.maskPolicy(schedule: schedule, seed: config.seed,
                                   budgets: model.sparseLayers.map(\.layer.pattern.activeCount),
-                                  prunedSparsities: pruned.sorted().map { sparsities[$0] })
+                                  prunedSparsities: pruned.sorted().map { sparsities[$0] },
+                                  sparsities: { global in
+                                      let all = s.distribution.sparsities(of: config.model.weightShapes, sparsity: global, overrides: s.overrides)
+                                      return pruned.sorted().map { all[$0] }
+                                  })
         replicaCheck = ReplicaCheck(replicas: replicas)
         trainingStep = TrainingStep(model: model, optimizer: optimizer, replicas: replicas,
                                     globalBatch: config.batchSize, microbatches: config.microbatches,
@@ -173,6 +177,7 @@ public final class Trainer {
             }
             return LocalBatch(microbatches: parts, labels: partLabels)
         }
+        if step == 0, let policy = trainingStep.policy, policy.drawsInitialMasks { drawInitialMasks(policy) }
         if step == 0, let policy = trainingStep.policy, policy.decidesAtInitialisation {
             decideAtInitialisation(policy, batch: gather(plan.order(epoch: 1), batch: 0, epoch: 1, sideBySide: false))
         }
