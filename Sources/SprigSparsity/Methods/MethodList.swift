@@ -11,6 +11,7 @@ extension SparseTrainingMethod {
         SparseTrainingMethod(GradualMagnitudePruning.self),
         SparseTrainingMethod(NNrelief.self),
         SparseTrainingMethod(GraNet.self),
+        SparseTrainingMethod(SRigL.self),
     ]
 
     /// The method `sprig bench` trains unless told otherwise: RigL, the design card's method.
