@@ -26,11 +26,28 @@ public protocol MaskPolicy: AnyObject {
     /// network at initialisation (SNIP).
     var decidesAtInitialisation: Bool { get }
     /// True for policies that draw the initial masks themselves, on a fresh start before the
-    /// first step (GraNet's initial sparsity, SRigL's constant fan-in).
+    /// first step (GraNet's initial sparsity, SRigL's constant fan-in, Top-KAST's top-K).
     var drawsInitialMasks: Bool { get }
-    /// Those masks, as diffs from the model's initial ones (rank 0 only; every rank applies
-    /// them and initialises the weights again).
+    /// Those masks, as diffs from the model's initial ones. Called on every rank (a policy
+    /// may note the initial weights, as Top-KAST does); rank 0's diffs are applied on all.
     func initialMasks(_ layers: [SparseLinear]) -> [MaskDiff]
+    /// True when the weights are initialised again for the initial masks (false: Top-KAST,
+    /// whose `settle` gives them their values).
+    var reinitialisesWeights: Bool { get }
+    /// After every applied mask change (the initial masks, each update), on every rank: the
+    /// policy's one chance to set the values of the active weights (Top-KAST's forward set).
+    func settle(_ layers: [SparseLinear])
+    /// Before the optimizer step, on every rank: changes the step's summed gradients of the
+    /// active weights, `context.gradient(l)` (Top-KAST's exploration penalty).
+    func adjustGradients(_ context: MaskContext)
+    /// After the optimizer step, on every rank (Top-KAST moves the update of the weights
+    /// outside its forward set into its dense copy).
+    func afterOptimizerStep(_ context: MaskContext)
+    /// The share of sparse layer l's forward FLOPs that the forward pass computes (Top-KAST:
+    /// its forward set over its backward set; 1 for the others).
+    func forwardShare(_ l: Int) -> Double
+    /// The sizes of the buffers of `state` a checkpoint must hold for these layers.
+    func stateCounts(_ layers: [SparseLinear]) -> [Int]
     /// Sees each step's summed dense gradients, on the ranks that hold them (SNFS's moving
     /// average).
     func observe(_ context: MaskContext)
@@ -54,6 +71,12 @@ extension MaskPolicy {
     public var decidesAtInitialisation: Bool { false }
     public var drawsInitialMasks: Bool { false }
     public func initialMasks(_ layers: [SparseLinear]) -> [MaskDiff] { [] }
+    public var reinitialisesWeights: Bool { true }
+    public func settle(_ layers: [SparseLinear]) {}
+    public func adjustGradients(_ context: MaskContext) {}
+    public func afterOptimizerStep(_ context: MaskContext) {}
+    public func forwardShare(_ l: Int) -> Double { 1 }
+    public func stateCounts(_ layers: [SparseLinear]) -> [Int] { [] }
     public func observe(_ context: MaskContext) {}
     public func drops(_ context: MaskContext) -> [LayerDrop]? { nil }
     public func proposeGrowth(_ context: MaskContext) -> [[GrowthCandidate]]? { nil }
@@ -71,6 +94,9 @@ public struct MaskContext {
     public let layers: [SparseLinear]
     public let store: ParameterStore
     public let step: Int
+    /// The step's summed gradients of every active parameter, laid out by `store.offsets`
+    /// (nil outside a training step).
+    public let gradients: UnsafeMutablePointer<Float>?
     /// The step's dense gradients of the sparse tensors, laid out by `store.denseOffsets`,
     /// summed over the global batch (nil when the step did not compute them, or on a rank
     /// that does not hold them).
@@ -89,18 +115,25 @@ public struct MaskContext {
     /// The update's drops (`MaskPolicy.drops`), once computed.
     public var drops: [LayerDrop]?
 
-    public init(layers: [SparseLinear], store: ParameterStore, step: Int, denseGradients: UnsafeMutablePointer<Float>? = nil,
+    public init(layers: [SparseLinear], store: ParameterStore, step: Int, gradients: UnsafeMutablePointer<Float>? = nil,
+                denseGradients: UnsafeMutablePointer<Float>? = nil,
                 factors: GrowthFactors? = nil, rank: Int = 0, ranks: Int = 1, tileBudgetBytes: Int = 64 << 20,
                 candidates: [[GrowthCandidate]]? = nil) {
         self.layers = layers
         self.store = store
         self.step = step
+        self.gradients = gradients
         self.denseGradients = denseGradients
         self.factors = factors
         self.rank = rank
         self.ranks = ranks
         self.tileBudgetBytes = tileBudgetBytes
         self.candidates = candidates
+    }
+
+    /// The summed gradients of sparse layer l's active weights (CSR order), in a step.
+    public func gradient(_ l: Int) -> UnsafeMutablePointer<Float>? {
+        gradients.map { $0 + store.offsets[layers[l].weightIndex] }
     }
 
     /// The dense gradient `dL/dW` (out x in, row-major) of sparse layer l, summed over the

@@ -17,9 +17,19 @@ public struct TrainingFLOPs {
         self.denseForward = denseForward
     }
 
-    /// Counts a step over `examples` examples with sparse forward cost `sparseForward`.
-    public mutating func addStep(examples: Int, sparseForward: Double, denseGradient: Bool) {
-        let perExample = denseGradient ? 2 * sparseForward + denseForward : 3 * sparseForward
+    /// Counts a step over `examples` examples with sparse forward cost `sparseForward`; the
+    /// weight gradient costs `weightGradientForward` (Top-KAST: its backward set, larger
+    /// than the forward set; the forward cost otherwise), so a step costs
+    /// `2 f_S + f_W` per example.
+    public mutating func addStep(examples: Int, sparseForward: Double, weightGradientForward: Double? = nil, denseGradient: Bool) {
+        let perExample: Double
+        if denseGradient {
+            perExample = 2 * sparseForward + denseForward
+        } else if let w = weightGradientForward, w != sparseForward {
+            perExample = 2 * sparseForward + w
+        } else {
+            perExample = 3 * sparseForward
+        }
         total += perExample * Double(examples)
         denseTotal += 3 * denseForward * Double(examples)
     }

@@ -35,6 +35,7 @@ open class DropAndGrow: MaskPolicy {
         get { [] }
         set {}
     }
+    open func stateCounts(_ layers: [SparseLinear]) -> [Int] { [] }
 
     /// Growth proposals (every rank, before rank 0 decides): nil unless the grow score is
     /// spread over ranks (RigL).

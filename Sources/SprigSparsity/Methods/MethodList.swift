@@ -12,6 +12,7 @@ extension SparseTrainingMethod {
         SparseTrainingMethod(NNrelief.self),
         SparseTrainingMethod(GraNet.self),
         SparseTrainingMethod(SRigL.self),
+        SparseTrainingMethod(TopKAST.self),
     ]
 
     /// The method `sprig bench` trains unless told otherwise: RigL, the design card's method.

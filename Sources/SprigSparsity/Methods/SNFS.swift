@@ -56,6 +56,8 @@ public final class SNFS: DropAndGrow, MethodDefinition {
         set { averages = newValue }
     }
 
+    public override func stateCounts(_ layers: [SparseLinear]) -> [Int] { layers.map { $0.inputFeatures * $0.outputFeatures } }
+
     /// Folds this step's dense gradients into the moving averages (`m = beta m + (1 - beta) g`).
     public override func observe(_ context: MaskContext) {
         if averages.isEmpty {

@@ -40,8 +40,8 @@ extension Trainer {
             throw fail("its tensors \(zip(checkpoint.names, checkpoint.counts).map { "\($0) (\($1))" }) differ from \(store.specs.map { "\($0.name) (\($0.count))" })")
         }
         if let policy = trainingStep.policy, !checkpoint.averages.isEmpty {
-            guard checkpoint.averages.map(\.count) == sparse.map({ $0.layer.inputFeatures * $0.layer.outputFeatures }) else {
-                throw fail("moving averages of the wrong sizes")
+            guard checkpoint.averages.map(\.count) == policy.stateCounts(sparse.map(\.layer)) else {
+                throw fail("method state of the wrong sizes")
             }
             policy.state = checkpoint.averages
         }

@@ -8,12 +8,17 @@ import SprigDistributed
 /// Policies that draw their own initial masks (GraNet, SRigL) and one-shot policies (SNIP)
 /// decide before the first step.
 extension Trainer {
-    /// The policy's initial masks, decided on rank 0 and applied on every rank; the weights
-    /// of the sparse layers are then initialised again for their new masks.
+    /// The policy's initial masks, computed on every rank and applied as rank 0's; the weights
+    /// of the sparse layers are then initialised again for their new masks (unless the policy
+    /// gives their values itself), and the policy settles them.
     func drawInitialMasks(_ policy: MaskPolicy) {
-        let sparse = model.sparseLayers
-        trainingStep.synchronizer.apply(to: sparse.map(\.layer)) { policy.initialMasks(sparse.map(\.layer)) }
-        for (index, layer) in sparse { layer.initialize(config.initializer, seed: config.seed, layerIndex: index) }
+        let sparse = model.sparseLayers, layers = sparse.map(\.layer)
+        let mine = policy.initialMasks(layers)
+        trainingStep.synchronizer.apply(to: layers) { mine }
+        if policy.reinitialisesWeights {
+            for (index, layer) in sparse { layer.initialize(config.initializer, seed: config.seed, layerIndex: index) }
+        }
+        policy.settle(layers)
     }
 
     /// A one-shot policy's decision at initialisation (SNIP): every sparse layer is made

@@ -90,14 +90,19 @@ public final class TrainingStep {
         let dense = policy?.needsDenseGradients(atStep: t) ?? false
         let reduced = accumulateGradients(batch, dense: dense)
         if let statistics = reduced.statistics { model.applyStatistics(statistics, microbatches: microbatches) }
-        let context = MaskContext(layers: sparseLayers, store: model.store, step: t, denseGradients: reduced.denseGradients,
+        let context = MaskContext(layers: sparseLayers, store: model.store, step: t, gradients: reduced.gradients,
+                                  denseGradients: reduced.denseGradients,
                                   factors: reduced.factors, rank: replicas.rank, ranks: replicas.count,
                                   tileBudgetBytes: tileBudgetBytes)
         var started = StepProfile.start()
         if let policy, tree.holdsDenseGradients { policy.observe(context) }
         StepProfile.stop(.maskUpdate, since: started)
         let updatesMasks = policy?.updatesMasks(atStep: t) ?? false
-        if !(updatesMasks && policy!.replacesOptimizerStep) { optimizer.step(lr: learningRate, gradients: reduced.gradients) }
+        if !(updatesMasks && policy!.replacesOptimizerStep) {
+            policy?.adjustGradients(context)
+            optimizer.step(lr: learningRate, gradients: reduced.gradients)
+            policy?.afterOptimizerStep(context)
+        }
         if let policy, updatesMasks {
             started = StepProfile.start()
             let diffs = synchronizer.update(policy, context: context)
@@ -165,7 +170,14 @@ public final class TrainingStep {
         }
         let reduced = tree.finish()
         stopRequested = reduced.stopRequested
-        flops.addStep(examples: globalBatch, sparseForward: Double(model.forwardFLOPsPerExample), denseGradient: dense)
+        let all = Double(model.forwardFLOPsPerExample)
+        var forward = all
+        if let policy {
+            for (l, (index, _)) in model.sparseLayers.enumerated() where policy.forwardShare(l) < 1 {
+                forward -= (1 - policy.forwardShare(l)) * Double(model.leaves[index].forwardFLOPsPerExample)
+            }
+        }
+        flops.addStep(examples: globalBatch, sparseForward: forward, weightGradientForward: all, denseGradient: dense)
         return reduced
     }
 
