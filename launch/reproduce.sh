@@ -22,8 +22,10 @@ export OPENBLAS_NUM_THREADS=1
 TABLES="rigl-mnist|7|RigL appendix B: configs/paper/rigl-lenet300.yaml, seeds 1-3, and the reference code's 98% / 88.2% start
 nnrelief-lenet300|14|NNrelief on LeNet-300-100: configs/paper/nnrelief-lenet300.yaml, one seed
 nnrelief-lenet5-caffe|52|NNrelief on the Caffe LeNet-5 on 2 ranks: configs/paper/nnrelief-lenet5-caffe.yaml, one seed
-methods-lenet300|22|dense, Static, SET, SNFS, SNIP, RigL, gradual pruning on LeNet-300-100 at 90/95/98/99% uniform (configs/methods/), seeds 1-3
-methods-resnet20|50|the same methods on ResNet-20 (MNIST) at 80/90/95% ERK on 2 ranks, 2 epochs, seed 1"
+methods-lenet300|33|dense, Static, SET, SNFS, SNIP, RigL, gradual pruning, SRigL, Top-KAST, GraNet on LeNet-300-100 at 90/95/98/99% uniform (configs/methods/), seeds 1-3
+methods-resnet20|75|the same methods on ResNet-20 (MNIST) at 80/90/95% ERK on 2 ranks, 2 epochs, seed 1"
+# The sparse methods of the comparison tables (launch/reproduce_tables.py lists them too).
+METHODS="static set snfs snip rigl gmp srigl topkast granet"
 
 usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
 list() {
@@ -89,13 +91,14 @@ for table in "${wanted[@]}"; do
       for seed in 1 2 3; do
         lines+=("dense-s$seed train --config configs/methods/dense.yaml --seed $seed")
         for pct in 90 95 98 99; do
-          for m in static set snfs snip rigl gmp; do lines+=("$m-$pct-s$seed train --config configs/methods/$m-$pct.yaml --seed $seed"); done
+          for m in $METHODS; do lines+=("$m-$pct-s$seed train --config configs/methods/$m-$pct.yaml --seed $seed"); done
         done
       done
       runs "${lines[@]}" ;;
     methods-resnet20)
-      for run in dense:0 static:0.8 set:0.8 snfs:0.8 snip:0.8 rigl:0.8 gmp:0.8 static:0.9 set:0.9 snfs:0.9 snip:0.9 rigl:0.9 gmp:0.9 \
-                 static:0.95 set:0.95 snfs:0.95 snip:0.95 rigl:0.95 gmp:0.95; do
+      planned=(dense:0)
+      for s in 0.8 0.9 0.95; do for m in $METHODS; do planned+=("$m:$s"); done; done
+      for run in "${planned[@]}"; do
         m=${run%%:*} s=${run#*:}
         name="$m-${s#0.}"; [ "$m" = dense ] && name=dense
         args=(--config configs/resnet-20-mnist.yaml --epochs 2)

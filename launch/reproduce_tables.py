@@ -10,7 +10,9 @@ import statistics
 import sys
 
 NAMES = {"dense": "Dense", "static": "Static", "set": "SET", "snfs": "SNFS", "snip": "SNIP", "rigl": "RigL",
-         "gmp": "Gradual pruning"}
+         "gmp": "Gradual pruning", "srigl": "SRigL", "topkast": "Top-KAST", "granet": "GraNet"}
+# The sparse methods of the comparison tables, in their rows' order (launch/reproduce.sh runs them).
+METHODS = ("static", "set", "snfs", "snip", "rigl", "gmp", "srigl", "topkast", "granet")
 
 
 def lines(path):
@@ -77,7 +79,7 @@ def methods_lenet300(out):
     dense = [final(f"{out}/dense-s{s}.jsonl")["test_accuracy"] for s in (1, 2, 3)]
     rows = ["| method | " + " | ".join(f"{p}%" for p in pcts) + " | training FLOPs at 98% (x dense) |",
             "|---|" + "---|" * (len(pcts) + 1)]
-    for m in ("static", "set", "snfs", "snip", "rigl", "gmp"):
+    for m in METHODS:
         cells = []
         for p in pcts:
             cells.append(seeds([final(f"{out}/{m}-{p}-s{s}.jsonl")["test_accuracy"] for s in (1, 2, 3)]))
@@ -92,7 +94,7 @@ def methods_resnet20(out):
     sparsities = ("8", "9", "95")
     dense = final(f"{out}/dense.jsonl")
     rows = ["| method | 80% | 90% | 95% | training FLOPs at 90% (x dense) |", "|---|---|---|---|---|"]
-    for m in ("static", "set", "snfs", "snip", "rigl", "gmp"):
+    for m in METHODS:
         cells = [pct(final(f"{out}/{m}-{s}.jsonl")["test_accuracy"]) for s in sparsities]
         rows.append(f"| {NAMES[m]} | " + " | ".join(cells) + f" | {final(f'{out}/{m}-9.jsonl')['training_flops_vs_dense']:.3f} |")
     return ("ResNet-20 on MNIST (`configs/resnet-20-mnist.yaml` with `--epochs 2`), ERK distribution, 2 ranks, seed 1: "

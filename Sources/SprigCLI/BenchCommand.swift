@@ -113,7 +113,7 @@ struct BenchCommand: ParsableCommand {
                 let speedup = dense.map { r.samplesPerSecond / $0.samplesPerSecond }
                 let memory = dense.map { Double(r.modelBytes) / Double($0.modelBytes) }
                 let rss = ResourceUsage.residentBytes ?? 0
-                emit(["model": .string(name), "sparsity": .number(s), "method": .string(s == 0 ? "dense" : method),
+                emit(["model": .string(name), "sparsity": .number(s), "method": .string(s == 0 ? SparseTrainingMethod.dense.name : method),
                       "distribution": .string(distribution),
                       "batch": .int(batch), "microbatches": .int(microbatches), "samples_per_second": .number(r.samplesPerSecond),
                       "speedup_vs_dense": speedup.map(JSONValue.number) ?? .null, "gflops": .number(gflops),

@@ -65,7 +65,7 @@ struct PruneCommand: ParsableCommand {
             let settings = try nnreliefSettings(c)
             let fanIn = c.sparsity.fanIn // the one key of the section that NNrelief uses (its reset's scale)
             c.sparsity = SparsitySettings()
-            c.sparsity.method = SparseTrainingMethod(NNrelief.self)
+            c.sparsity.method = NNreliefSettings.method
             c.sparsity.fanIn = fanIn
             c.replicaCheckEvery = 0
             let dataset = try c.loadData()

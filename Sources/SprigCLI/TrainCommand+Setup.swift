@@ -43,7 +43,7 @@ extension TrainCommand {
             }
         }
         if c.nnrelief != nil {
-            throw c.fieldError("nnrelief", "is read by sprig prune (NNrelief's rounds); sprig train trains the config's sparsity.method")
+            throw c.fieldError(NNreliefSettings.section, "is read by sprig prune (NNrelief's rounds); sprig train trains the config's sparsity.method")
         }
         let data = try c.loadData()
         let trainer = try Trainer(config: c, replicas: Replicas(communicator), data: data)

@@ -6,7 +6,9 @@
 #   target import what a dependency depends on (SprigTraining could import MPI through
 #   SprigDistributed), which this check refuses;
 # - among the library targets only SprigDistributed imports MPI;
-# - no Swift source file is longer than 300 lines.
+# - no Swift source file is longer than 300 lines;
+# - a method's name (its config name, its type) appears only in its own files
+#   (launch/method_names.py): the rest of Sprig reads a method's traits, never its name.
 # A negative control plants a wrong-way import, an MPI import in SprigTraining and a long
 # file in a copy of the sources, and the check must name all three.
 set -uo pipefail
@@ -65,6 +67,11 @@ code=$?
 check_code "every import is a declared dependency, only SprigDistributed imports MPI, no file over 300 lines" "$code" \
   "$(head -5 "$WORK/found" | tr '\n' ' ')"
 
+python3 "$ROOT/launch/method_names.py" "$ROOT/Sources" >"$WORK/names" 2>&1
+code=$?
+check_code "each method's name appears only in its own files ($(grep -c '^        SparseTrainingMethod(' "$ROOT/Sources/SprigSparsity/Methods/MethodList.swift") methods listed)" \
+  "$code" "$(head -5 "$WORK/names" | tr '\n' ' ')"
+
 # negative control: the same check on a copy with three planted violations
 cp -r "$ROOT/Sources" "$WORK/Sources"
 mkdir -p "$WORK/Tests"
@@ -78,4 +85,14 @@ check "the check names a wrong-way import, MPI in SprigTraining and a long file 
   -a -n "$(grep 'SprigLayers imports SprigSparsity' "$WORK/planted")" \
   -a -n "$(grep 'SprigTraining imports MPI (only SprigDistributed may)' "$WORK/planted")" \
   -a -n "$(grep 'Matrix.swift: [0-9]* lines' "$WORK/planted")"
+# and a method named outside its file, by its config name and by its type
+sed -i 's/let updatesMasks = policy?.updatesMasks(atStep: t) ?? false/let updatesMasks = (policy is SRigL) || policy?.updatesMasks(atStep: t) ?? false/' \
+  "$WORK/Sources/SprigTraining/Loop/TrainingStep.swift"
+sed -i 's/    public var tileBudgetMB: Int = 64/    public var tileBudgetMB: Int = method.name == "granet" ? 32 : 64/' "$WORK/Sources/SprigTraining/Config/SparsitySettings.swift"
+python3 "$ROOT/launch/method_names.py" "$WORK/Sources" >"$WORK/planted-names" 2>&1
+code=$?
+check "the name check names a method's type and its config name outside its files ($(wc -l <"$WORK/planted-names") problems)" \
+  test "$code" -eq 1 \
+  -a -n "$(grep 'TrainingStep.swift:[0-9]*: SRigL named outside its own files' "$WORK/planted-names")" \
+  -a -n "$(grep 'SparsitySettings.swift: the method name "granet" outside GraNet' "$WORK/planted-names")"
 finish

@@ -1,5 +1,6 @@
 import SprigTensor
 import SprigData
+import SprigSparsity
 
 /// NNrelief's prune-retrain rounds (Dekhovich, Tax, Sluiter, Bessa, "Neural network relief:
 /// a pruning algorithm based on neural activity", Machine Learning 2024), the config's
@@ -25,6 +26,10 @@ import SprigData
 /// retraining epoch of highest validation accuracy (the first of equals), which needs
 /// `validation: N`; the reference code makes this choice on the test set.
 public struct NNreliefSettings: Equatable {
+    /// The config section these settings come from, named after the method.
+    public static let section = NNrelief.name
+    /// The method `sprig prune` trains its rounds with (every layer dense at first).
+    public static let method = SparseTrainingMethod(NNrelief.self)
     /// Where each round's retraining starts.
     public enum RetrainFrom: String, CaseIterable { case initial, current }
     /// Which retraining epoch a round ends with.

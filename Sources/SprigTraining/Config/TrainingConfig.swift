@@ -189,7 +189,7 @@ public struct TrainingConfig: Equatable {
             try o.rejectUnknownKeys()
         }
         if let s = try r.section("schedule") { c.schedule = try LearningRateSchedule.parse(s) }
-        if let n = try r.section("nnrelief") { c.nnrelief = try NNreliefSettings.parse(n) }
+        if let n = try r.section(NNreliefSettings.section) { c.nnrelief = try NNreliefSettings.parse(n) }
         if let s = try r.section("sparsity") {
             c.sparsity = try SparsitySettings.parse(s)
             let names = c.model.weightShapes.map(\.name)
