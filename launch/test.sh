@@ -34,6 +34,7 @@ suite "launch scripts: train.sh runs RigL" 600 bash Tests/scripts/launch-scripts
 suite "docs: results stamped with commits in the history, every config key and flag documented" 300 bash Tests/scripts/docs.sh
 suite "the papers' configs (configs/paper/) start; NNrelief keeps the best epoch by validation" 900 bash Tests/scripts/paper-configs.sh
 suite "rank-count invariance (mpirun; ResNet-20 with batch norm)" 1500 bash Tests/scripts/rank-invariance.sh
+suite "SRigL, Top-KAST, GraNet: 1/2/4 ranks and resume onto 2 ranks bitwise (mpirun; LeNet-300-100, LeNet-5)" 600 bash Tests/scripts/method-ranks.sh
 suite "faults: a killed rank (mpirun)" 300 bash Tests/scripts/faults.sh
 suite "multi-node over namespaces: same model, cut link" 600 bash Tests/scripts/multinode.sh
 suite "Slurm: one-node cluster, sbatch = mpirun, srun without PMI, scancel and resume" 1200 bash Tests/scripts/slurm.sh

@@ -92,8 +92,8 @@ extension TrainCommand {
         j.add("dense_per_layer", counts: layers.map { ($0.name, $0.shape.reduce(1, *)) })
         j.add("training_flops", trainer.flops.total)
         j.add("training_flops_vs_dense", trainer.flops.relativeToDense)
-        j.add("inference_flops", Double(trainer.model.forwardFLOPsPerExample))
-        j.add("inference_flops_vs_dense", Double(trainer.model.forwardFLOPsPerExample) / Double(trainer.model.denseForwardFLOPsPerExample))
+        j.add("inference_flops", trainer.inferenceFLOPsPerExample)
+        j.add("inference_flops_vs_dense", trainer.inferenceFLOPsPerExample / Double(trainer.model.denseForwardFLOPsPerExample))
         j.add("mask_updates", trainer.maskUpdates.count)
         if let widths = ConnectedWidths.of(trainer.model) { j.add("connected_widths", widths.map(String.init).joined(separator: "-")) }
         j.add("model", c.modelName)
@@ -107,7 +107,7 @@ extension TrainCommand {
         print(String(format: "active weights %ld of %ld; training FLOPs %.3f x dense (%.3g); inference FLOPs %.3f x dense; %d mask updates",
                      layers.reduce(0) { $0 + $1.active }, layers.reduce(0) { $0 + $1.shape.reduce(1, *) },
                      trainer.flops.relativeToDense, trainer.flops.total,
-                     Double(trainer.model.forwardFLOPsPerExample) / Double(trainer.model.denseForwardFLOPsPerExample),
+                     trainer.inferenceFLOPsPerExample / Double(trainer.model.denseForwardFLOPsPerExample),
                      trainer.maskUpdates.count))
         if let widths = ConnectedWidths.of(trainer.model) {
             print("connected architecture \(widths.map(String.init).joined(separator: "-")) "

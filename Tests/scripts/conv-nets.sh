@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The conv nets with batch norm and residual blocks, on the small CIFAR-10-format files made
 # from MNIST (6000 training, 1000 test images), with crops and flips:
-# - every sparse method (static, SET, SNFS, SNIP, RigL, gradual pruning) trains resnet-20 on
-#   ERK at 90% for 30 steps (mask updates every 10), ends at the sparsity asked for (gradual
-#   pruning: its schedule's) with only the weight layers sparse, and its metrics count the
+# - every sparse method (static, SET, SNFS, SNIP, RigL, gradual pruning, SRigL, Top-KAST,
+#   GraNet) trains resnet-20 on ERK at 90% for 30 steps (mask updates every 10), ends at the
+#   sparsity asked for (gradual pruning and GraNet: their schedule's; Top-KAST: its forward
+#   set) with only the weight layers sparse, and its metrics count the
 #   batch-norm statistics traffic;
 # - a model written as a list of layers and blocks in the config (configs/models/resnet-20.yaml)
 # trains to the bits of the zoo model it spells out (resnet-20): 30 steps with crops and
@@ -49,9 +50,9 @@ for method in dense rigl; do
 done
 
 # Every method on resnet-20: 30 steps, ERK at 90%, mask updates (or pruning steps) every 10
-for method in static set snfs snip rigl gmp; do
+for method in static set snfs snip rigl gmp srigl topkast granet; do
   extra=()
-  [ "$method" = gmp ] && extra=(--set sparsity.begin_step=0 --set sparsity.end_step=20)
+  [ "$method" = gmp ] || [ "$method" = granet ] && extra=(--set sparsity.begin_step=0 --set sparsity.end_step=20)
   "$SPRIG" train --config "$WORK/zoo.yaml" --data "$SMALL" --max-steps 30 --set sparsity.method=$method \
     --set sparsity.distribution=erk --set sparsity.sparsity=0.9 --set sparsity.delta_t=10 "${extra[@]}" \
     --metrics-out "$WORK/$method.jsonl" >"$WORK/$method.log" 2>&1

@@ -4,7 +4,8 @@
 #   docs/*.md starts with its stamp, `_Made by `CMD` at commit `HASH` on DATE._`, whose commit
 #   is in this history (a figure from a build that is gone fails), and every table in
 #   docs/results.md is inside such a block;
-# - every config key that the config reader asks for (Sources/SprigTraining/Config) appears
+# - every config key that the config reader asks for (Sources/SprigTraining/Config), and every
+#   method's own key (`MethodOption` in Sources/SprigSparsity/Methods), appears
 #   as `key:` in docs/guide.md's "Config keys" section, and every flag of every sprig
 #   subcommand (`sprig SUBCOMMAND --help`) in its "Flags" section, so a new key or flag
 #   cannot go undocumented.
@@ -67,6 +68,9 @@ keys = set()
 for path in glob.glob("Sources/SprigTraining/Config/*.swift"):
     keys |= set(re.findall(r'\.(?:int|double|bool|string|intList|doubleMap|section|isSection|has|stringList)\("([a-z_0-9]+)"',
                            open(path).read()))
+# and each method's own keys, declared in its file (Sources/SprigSparsity/Methods)
+for path in glob.glob("Sources/SprigSparsity/Methods/*.swift"):
+    keys |= set(re.findall(r'MethodOption\("([a-z_0-9]+)"', open(path).read()))
 missing = sorted(k for k in keys if not re.search(rf"(^|[\s{{,]){k}:", keys_text, re.M))
 out = subprocess.run([sprig, "--help"], capture_output=True, text=True).stdout
 subcommands = re.findall(r"^  ([a-z]+) ", out.split("SUBCOMMANDS:")[1], re.M)

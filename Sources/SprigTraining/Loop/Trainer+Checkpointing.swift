@@ -39,9 +39,11 @@ extension Trainer {
         guard checkpoint.names == store.specs.map(\.name), checkpoint.counts == store.specs.map(\.count) else {
             throw fail("its tensors \(zip(checkpoint.names, checkpoint.counts).map { "\($0) (\($1))" }) differ from \(store.specs.map { "\($0.name) (\($0.count))" })")
         }
-        if let policy = trainingStep.policy, !checkpoint.averages.isEmpty {
-            guard checkpoint.averages.map(\.count) == policy.stateCounts(sparse.map(\.layer)) else {
-                throw fail("method state of the wrong sizes")
+        if let policy = trainingStep.policy, !policy.stateCounts(sparse.map(\.layer)).isEmpty || !checkpoint.averages.isEmpty {
+            let expected = policy.stateCounts(sparse.map(\.layer))
+            guard checkpoint.averages.map(\.count) == expected else {
+                throw fail("it holds \(checkpoint.averages.count) buffers of \(config.sparsity.method.name)'s state, "
+                           + "\(expected.count) expected (sizes \(checkpoint.averages.map(\.count)), not \(expected))")
             }
             policy.state = checkpoint.averages
         }

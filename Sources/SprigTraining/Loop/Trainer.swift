@@ -240,11 +240,16 @@ public final class Trainer {
     /// sparse kernels.
     public var layerSummary: [(name: String, shape: [Int], active: Int, density: Double, sparseMath: Bool)] {
         let sparse = Dictionary(uniqueKeysWithValues: model.sparseLayers.map { ($0.layer.weightIndex, $0.layer) })
+        let share = Dictionary(uniqueKeysWithValues: model.sparseLayers.enumerated().map { l, entry in
+            (entry.layer.weightIndex, trainingStep.policy?.forwardShare(l) ?? 1)
+        })
         return model.store.specs.enumerated().compactMap { i, spec in
             guard spec.name.hasSuffix(".weight"), spec.shape.count >= 2 else { return nil } // not a batch norm's scale
             let name = String(spec.name.dropLast(".weight".count))
             let math = sparse[i].map { !$0.usesDenseMath } ?? false
-            return (name, spec.shape, spec.count, Double(spec.count) / Double(spec.denseCount), math)
+            // The weights the forward pass uses (Top-KAST's forward set within its mask).
+            let active = Int((Double(spec.count) * (share[i] ?? 1)).rounded())
+            return (name, spec.shape, active, Double(active) / Double(spec.denseCount), math)
         }
     }
 
@@ -256,6 +261,8 @@ public final class Trainer {
 
     /// Training FLOPs so far (RigL paper, appendix H).
     public var flops: TrainingFLOPs { trainingStep.flops }
+    /// Inference FLOPs per example: the forward pass's (`TrainingStep.forwardFLOPsPerExample`).
+    public var inferenceFLOPsPerExample: Double { trainingStep.forwardFLOPsPerExample }
     /// Mask updates so far, and connections they regrew.
     /// How update steps bring RigL (and SNFS) their dense gradients.
     public var denseGradientPath: DenseGradientReduction { trainingStep.tree.denseReduction }

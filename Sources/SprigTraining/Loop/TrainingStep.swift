@@ -67,6 +67,18 @@ public final class TrainingStep {
                             statisticsCount: model.statisticsCount)
     }
 
+    /// The forward pass's FLOPs per example: the model's, less the share of each sparse
+    /// layer's that its policy leaves out of the forward pass (Top-KAST's `B \ A`).
+    public var forwardFLOPsPerExample: Double {
+        var forward = Double(model.forwardFLOPsPerExample)
+        if let policy {
+            for (l, (index, _)) in model.sparseLayers.enumerated() where policy.forwardShare(l) < 1 {
+                forward -= (1 - policy.forwardShare(l)) * Double(model.leaves[index].forwardFLOPsPerExample)
+            }
+        }
+        return forward
+    }
+
     /// Examples per micro-batch.
     public var microbatchSize: Int { globalBatch / microbatches }
 
@@ -170,14 +182,8 @@ public final class TrainingStep {
         }
         let reduced = tree.finish()
         stopRequested = reduced.stopRequested
-        let all = Double(model.forwardFLOPsPerExample)
-        var forward = all
-        if let policy {
-            for (l, (index, _)) in model.sparseLayers.enumerated() where policy.forwardShare(l) < 1 {
-                forward -= (1 - policy.forwardShare(l)) * Double(model.leaves[index].forwardFLOPsPerExample)
-            }
-        }
-        flops.addStep(examples: globalBatch, sparseForward: forward, weightGradientForward: all, denseGradient: dense)
+        flops.addStep(examples: globalBatch, sparseForward: forwardFLOPsPerExample,
+                      weightGradientForward: Double(model.forwardFLOPsPerExample), denseGradient: dense)
         return reduced
     }
 
