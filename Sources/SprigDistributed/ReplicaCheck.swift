@@ -32,8 +32,9 @@ public struct ReplicaCheck {
             @inline(__always) func mix(_ v: UInt32) {
                 h = (h ^ UInt64(v)) &* 0x0000_0100_0000_01B3
             }
-            let values = model.store.values + model.store.offsets[i]
-            for k in 0..<model.store.specs[i].count { mix(values[k].bitPattern) }
+            model.store.withValues { values in
+                for k in 0..<model.store.specs[i].count { mix(values[model.store.offsets[i] + k].bitPattern) }
+            }
             if let p = patterns[i] { for c in p.columns { mix(UInt32(bitPattern: c)) }; for r in p.rowStart { mix(UInt32(bitPattern: r)) } }
             return h
         } + model.batchNorms.map { bn in

@@ -31,7 +31,7 @@ public struct ParameterSlot {
     public let index: Int
 
     public var count: Int { store.specs[index].count }
-    public var values: UnsafeMutablePointer<Float> { store.values + store.offsets[index] }
+    var values: UnsafeMutablePointer<Float> { store.values + store.offsets[index] }
     /// The tensor's gradients in `buffers`.
     public func gradients(in buffers: GradientBuffers) -> UnsafeMutablePointer<Float> {
         buffers.gradients + store.offsets[index]
@@ -60,13 +60,14 @@ public final class ParameterStore {
     public private(set) var offsets: [Int]
     /// The number of parameter values.
     public private(set) var count: Int
-    public private(set) var values: UnsafeMutablePointer<Float>
+    /// Internal to SprigLayers: outside it, `ParameterStore+Mutation.swift`'s calls.
+    private(set) var values: UnsafeMutablePointer<Float>
     /// Offsets of each sparse tensor's dense gradient in a dense-gradient buffer (0 for
     /// dense tensors), and that buffer's length.
     public let denseOffsets: [Int]
     public let denseCount: Int
     /// Buffers laid out like `values` (optimizer state).
-    public private(set) var states: [UnsafeMutablePointer<Float>] = []
+    private(set) var states: [UnsafeMutablePointer<Float>] = []
     /// Incremented by every `resize`.
     public private(set) var layoutVersion = 0
 

@@ -193,6 +193,11 @@ public final class SparseLinear: Layer {
     /// optimizer state; the connections in `fresh` (and any not active before) start at
     /// zero, with zero optimizer state. When the number of active weights changes (pruning),
     /// the store is resized.
+    ///
+    /// The mask's one mutation path (`ParameterStore+Mutation.swift`). It is called by the
+    /// mask diffs (`SparseLinear.apply`: every update, SNIP's switch to dense, NNrelief's
+    /// rounds, the initial masks of a policy) and by loading (checkpoint restore, weights
+    /// read from a file), which set the values after.
     public func setPattern(_ newPattern: SparsePattern, fresh: Set<Int> = []) {
         precondition(newPattern.rows == outputFeatures && newPattern.cols == inputFeatures, "a mask keeps the layer's shape")
         patternVersion += 1
@@ -235,9 +240,15 @@ public final class SparseLinear: Layer {
         UnsafeMutableBufferPointer(start: bias?.values ?? zeroBias!, count: outputFeatures)
     }
 
-    /// The active weights, in storage (CSR) order.
-    public var activeWeights: UnsafeMutableBufferPointer<Float> {
-        UnsafeMutableBufferPointer(start: weight.values, count: pattern.activeCount)
+    /// The active weights, in storage (CSR) order, read-only.
+    public var activeWeights: UnsafeBufferPointer<Float> {
+        UnsafeBufferPointer(start: weight.values, count: pattern.activeCount)
+    }
+
+    /// Lets `body` change the active weights' values (CSR order): the documented path by
+    /// which a policy sets weights (Top-KAST's forward set; `ParameterStore+Mutation.swift`).
+    public func updateActiveWeights(_ body: (UnsafeMutableBufferPointer<Float>) -> Void) {
+        body(UnsafeMutableBufferPointer(start: weight.values, count: pattern.activeCount))
     }
 
     /// The dense weight matrix (zeros at inactive positions), rebuilt from the active values.

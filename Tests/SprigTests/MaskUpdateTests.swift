@@ -45,7 +45,7 @@ final class SparseRig {
 
     /// Each active connection of `layer` (flat index) with its weight and momentum.
     func state(_ layer: SparseLinear) -> [Int: (w: Float, v: Float)] {
-        let v = (step.optimizer as! SGD).velocity + model.store.offsets[layer.weightIndex]
+        let v = Array((step.optimizer as! SGD).velocity[model.store.offsets[layer.weightIndex]...])
         let w = layer.activeWeights
         return Dictionary(uniqueKeysWithValues: layer.pattern.activeIndices.enumerated().map { ($1, (w[$0], v[$0])) })
     }

@@ -22,7 +22,7 @@ import Testing
     }
 
     static func patterns(_ trainer: Trainer) -> [SparsePattern] { trainer.model.sparseLayers.map(\.layer.pattern) }
-    static func values(_ trainer: Trainer) -> [Float] { Array(UnsafeBufferPointer(start: trainer.model.store.values, count: trainer.model.store.count)) }
+    static func values(_ trainer: Trainer) -> [Float] { trainer.model.store.snapshot().values }
 
     /// Sparse export -> file -> load into a fresh model gives the same patterns and bits,
     /// for fully connected layers and convolutions (4-D dense shape in the metadata).

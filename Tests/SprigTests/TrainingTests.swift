@@ -223,7 +223,7 @@ import Testing
         }.first)
         sparse.apply(MaskDiff(sparseLayer: 0, dropped: [active[j]], grown: [inactive]))
         #expect(sparse.pattern.activeIndices[j] == inactive)
-        sparse.activeWeights[j] = values[j]
+        sparse.updateActiveWeights { $0[j] = values[j] }
         #expect(Array(sparse.activeWeights) == values)
         let c = ReplicaCheck.checksums(twin)
         #expect(c[0] != a[0] && Array(c[1...]) == Array(a[1...]))

@@ -123,8 +123,7 @@ public final class TopKAST: MaskPolicy, MethodDefinition {
             var flags = [Bool](repeating: true, count: active.count)
             for k in TopK(seed: seed, purpose: .grow, step: 0, layer: l)
                 .largest(counts(l, layer).forward, count: active.count, score: { abs(w[active[$0]]) }) { flags[k] = false }
-            let weights = layer.activeWeights
-            forEachActive(layer) { k, p in weights[k] = flags[k] ? 0 : w[p] }
+            layer.updateActiveWeights { weights in forEachActive(layer) { k, p in weights[k] = flags[k] ? 0 : w[p] } }
             return flags
         }
     }
@@ -145,14 +144,16 @@ public final class TopKAST: MaskPolicy, MethodDefinition {
     public func afterOptimizerStep(_ context: MaskContext) {
         let updating = updatesMasks(atStep: context.step)
         for (l, layer) in context.layers.enumerated() {
-            let weights = layer.activeWeights, flags = hidden[l]
-            theta[l].withUnsafeMutableBufferPointer { w in
-                forEachActive(layer) { k, p in
-                    if flags[k] {
-                        w[p] += weights[k]
-                        weights[k] = 0
-                    } else if updating {
-                        w[p] = weights[k]
+            let flags = hidden[l]
+            layer.updateActiveWeights { weights in
+                theta[l].withUnsafeMutableBufferPointer { w in
+                    forEachActive(layer) { k, p in
+                        if flags[k] {
+                            w[p] += weights[k]
+                            weights[k] = 0
+                        } else if updating {
+                            w[p] = weights[k]
+                        }
                     }
                 }
             }

@@ -10,11 +10,10 @@ import SprigDistributed
 extension Trainer {
     /// The state of the run now (see `Checkpoint`).
     public func checkpoint() -> Checkpoint {
-        let store = model.store
+        let store = model.store, snapshot = store.snapshot()
         return Checkpoint(step: step, seed: config.seed, configText: config.yaml, configSource: config.source,
                           names: store.specs.map(\.name), counts: store.specs.map(\.count),
-                          values: Array(UnsafeBufferPointer(start: store.values, count: store.count)),
-                          states: store.states.map { Array(UnsafeBufferPointer(start: $0, count: store.count)) },
+                          values: snapshot.values, states: snapshot.states,
                           optimizerSteps: optimizer.steps,
                           masks: model.sparseLayers.map { Checkpoint.Mask($0.layer.pattern) },
                           averages: trainingStep.policy?.state ?? [],
@@ -47,8 +46,8 @@ extension Trainer {
             }
             policy.state = checkpoint.averages
         }
-        guard checkpoint.states.count == store.states.count else {
-            throw fail("\(checkpoint.states.count) optimizer state buffers for \(store.states.count) (another optimizer?)")
+        guard checkpoint.states.count == store.stateCount else {
+            throw fail("\(checkpoint.states.count) optimizer state buffers for \(store.stateCount) (another optimizer?)")
         }
         let norms = model.batchNorms
         let savedCounts = checkpoint.runningStatistics.map { $0.count }
@@ -61,8 +60,7 @@ extension Trainer {
             bn.setRunningStatistics(mean: Array(saved[0..<bn.channels]), variance: Array(saved[bn.channels..<(2 * bn.channels)]),
                                     batchesTracked: checkpoint.batchesTracked[k])
         }
-        store.values.update(from: checkpoint.values, count: store.count)
-        for (state, saved) in zip(store.states, checkpoint.states) { state.update(from: saved, count: store.count) }
+        store.restore(ParameterSnapshot(values: checkpoint.values, states: checkpoint.states))
         optimizer.steps = checkpoint.optimizerSteps
         trainingStep.maskUpdates = checkpoint.maskUpdates
         trainingStep.connectionsChanged = checkpoint.connectionsChanged

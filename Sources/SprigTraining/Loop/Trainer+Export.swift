@@ -120,14 +120,14 @@ extension Trainer {
         let sparseByIndex = Dictionary(uniqueKeysWithValues: model.sparseLayers.map { ($0.layer.weightIndex, $0.layer) })
         for (i, spec) in model.store.specs.enumerated() {
             if let values = sparseValues[i] {
-                (model.store.values + model.store.offsets[i]).update(from: values, count: values.count)
+                model.store.setValues(values, of: i)
                 continue
             }
             guard let t = byName[spec.name], t.shape == spec.shape, t.dtype == .f32 else {
                 throw SprigError(source, "no tensor \(spec.name) of shape \(spec.shape)")
             }
             let values = sparseByIndex[i].map { layer in layer.pattern.activeIndices.map { t.values[$0] } } ?? t.values
-            (model.store.values + model.store.offsets[i]).update(from: values, count: values.count)
+            model.store.setValues(values, of: i)
         }
         for (name, bn) in zip(model.batchNormNames, model.batchNorms) {
             guard let mean = byName["\(name).running_mean"], mean.shape == [bn.channels], mean.dtype == .f32,

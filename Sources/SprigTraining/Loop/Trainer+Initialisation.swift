@@ -27,10 +27,14 @@ extension Trainer {
     /// each layer's budget, and the kept weights keep their initial values.
     func decideAtInitialisation(_ policy: MaskPolicy, batch: LocalBatch) {
         let sparse = model.sparseLayers
-        for (index, layer) in sparse {
-            layer.setPattern(.dense(rows: layer.outputFeatures, cols: layer.inputFeatures))
-            layer.initialize(config.initializer, seed: config.seed, layerIndex: index)
-        }
+        // Every layer dense: a diff that grows every inactive connection, the same on every
+        // rank (computed from the mask alone), applied as any mask diff is.
+        MaskDiff.apply(sparse.enumerated().map { l, entry in
+            let active = Set(entry.layer.pattern.activeIndices)
+            return MaskDiff(sparseLayer: l, dropped: [],
+                            grown: (0..<(entry.layer.inputFeatures * entry.layer.outputFeatures)).filter { !active.contains($0) })
+        }, to: sparse.map(\.layer))
+        for (index, layer) in sparse { layer.initialize(config.initializer, seed: config.seed, layerIndex: index) }
         let reduced = trainingStep.accumulateGradients(batch, dense: true)
         let context = MaskContext(layers: sparse.map(\.layer), store: model.store, step: 0, denseGradients: reduced.denseGradients)
         trainingStep.synchronizer.update(policy, context: context)

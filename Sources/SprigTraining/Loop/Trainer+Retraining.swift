@@ -61,7 +61,7 @@ extension Trainer {
 
     /// Zero optimizer state (momentum, Adam's moments and step count), as a new optimizer.
     func resetOptimizerState() {
-        for state in model.store.states { state.update(repeating: 0, count: model.store.count) }
+        model.store.resetOptimizerState()
         optimizer.steps = 0
     }
 }
@@ -70,17 +70,16 @@ extension Trainer {
 /// masks do not change within a retraining round, so the store's layout is the same when
 /// it is restored).
 struct ModelSnapshot {
-    let values: [Float]
+    let values: ParameterSnapshot
     let runningStatistics: [(mean: [Float], variance: [Float], batchesTracked: Int)]
 
     init(of model: Sequential) {
-        values = Array(UnsafeBufferPointer(start: model.store.values, count: model.store.count))
+        values = ParameterSnapshot(values: model.store.snapshot().values, states: [])
         runningStatistics = model.batchNorms.map { ($0.runningMean, $0.runningVariance, $0.batchesTracked) }
     }
 
     func restore(into model: Sequential) {
-        precondition(model.store.count == values.count, "the store's layout changed since the snapshot")
-        model.store.values.update(from: values, count: values.count)
+        model.store.restore(values)
         for (bn, saved) in zip(model.batchNorms, runningStatistics) {
             bn.setRunningStatistics(mean: saved.mean, variance: saved.variance, batchesTracked: saved.batchesTracked)
         }

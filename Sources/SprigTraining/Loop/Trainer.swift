@@ -207,7 +207,7 @@ public final class Trainer {
                 step += 1
                 steps += 1
                 if step == config.injectDivergenceAt && replicas.rank == replicas.count - 1 {
-                    model.store.values[0] += 1e-3
+                    model.store.perturb(0, by: 1e-3)
                 }
                 var check = config.replicaCheckEvery > 0 && step % config.replicaCheckEvery == 0
                 #if DEBUG

@@ -49,10 +49,11 @@ public final class Adam: Optimizer {
         let b1 = Float(settings.beta1), b2 = Float(settings.beta2), eps = Float(settings.epsilon)
         let c1 = 1 / (1 - Float(pow(settings.beta1, Double(steps))))
         let c2 = 1 / (1 - Float(pow(settings.beta2, Double(steps))))
-        let m = store.states[firstMoment], v = store.states[secondMoment]
+        store.optimizerStep { values, states in
+        let m = states[firstMoment], v = states[secondMoment]
         for (index, spec) in store.specs.enumerated() {
             let o = store.offsets[index]
-            let w = store.values + o, g = gradients + o, mm = m + o, vv = v + o
+            let w = values + o, g = gradients + o, mm = m + o, vv = v + o
             let wd: Float = spec.decays ? Float(settings.weightDecay) : 0
             for i in 0..<spec.count {
                 let gi = g[i] + wd * w[i]
@@ -64,6 +65,7 @@ public final class Adam: Optimizer {
                 vv[i] = vi
                 w[i] -= lr * (mi * c1) / ((vi * c2).squareRoot() + eps)
             }
+        }
         }
     }
 }

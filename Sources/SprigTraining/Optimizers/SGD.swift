@@ -34,8 +34,8 @@ public final class SGD: Optimizer {
         velocityState = store.addState()
     }
 
-    /// The momentum buffer `v`, laid out like the store (owned by it).
-    public var velocity: UnsafeMutablePointer<Float> { store.states[velocityState] }
+    /// The momentum buffer `v`, laid out like the store (a copy).
+    public var velocity: [Float] { store.snapshot().states[velocityState] }
 
     /// Bytes of optimizer state.
     public var stateBytes: Int { store.count * MemoryLayout<Float>.stride }
@@ -44,10 +44,11 @@ public final class SGD: Optimizer {
     public func step(lr: Float, gradients: UnsafePointer<Float>) {
         steps += 1
         let mu = Float(settings.momentum)
-        let velocity = self.velocity
+        store.optimizerStep { values, states in
+        let velocity = states[velocityState]
         for (index, spec) in store.specs.enumerated() {
             let offset = store.offsets[index]
-            let w = store.values + offset, g = gradients + offset, v = velocity + offset
+            let w = values + offset, g = gradients + offset, v = velocity + offset
             let wd: Float = spec.decays ? Float(settings.weightDecay) : 0
             if settings.nesterov {
                 for i in 0..<spec.count {
@@ -63,6 +64,7 @@ public final class SGD: Optimizer {
                     w[i] -= lr * vi
                 }
             }
+        }
         }
     }
 }
