@@ -108,8 +108,8 @@ mutant tree-order Sources/SprigTensor/PairwiseTree.swift \
         }
 ' release "rigl-mnist: mpirun -np 2 weights and masks equal the single process's" \
   -- env CONFIGS=rigl-mnist.yaml RANKS=2 SKIP_EXTRA=1 SKIP_RESNET=1 bash "$ROOT/Tests/scripts/rank-invariance.sh" "$DATA"
-# both places RigL scores a free position: from a dense gradient held whole, and from factors
-PATCH_COUNT=2 mutant rigl-smallest Sources/SprigSparsity/RigL.swift 'score: abs(' 'score: -abs(' \
+# both places RigL's grow rule scores a free position: from a dense gradient held whole, and from factors
+PATCH_COUNT=2 mutant rigl-smallest Sources/SprigSparsity/DropAndGrow/GradientGrowth.swift 'to: &selection) { abs(' 'to: &selection) { -abs(' \
   tests "rigLDropsSmallestAndGrowsLargestGradient" -- unit MaskUpdateTests
 mutant erk-off-by-one Sources/SprigSparsity/SparsityDistribution.swift \
   'return dense.contains(i) ? 0 : max(0, 1 - eps * raw[i])' \
