@@ -246,7 +246,7 @@ public final class SparseLinear: Layer {
     }
 
     /// Lets `body` change the active weights' values (CSR order): the documented path by
-    /// which a policy sets weights (Top-KAST's forward set; `ParameterStore+Mutation.swift`).
+    /// which a policy sets weights (`MaskPolicy.settle`; `ParameterStore+Mutation.swift`).
     public func updateActiveWeights(_ body: (UnsafeMutableBufferPointer<Float>) -> Void) {
         body(UnsafeMutableBufferPointer(start: weight.values, count: pattern.activeCount))
     }

@@ -26,25 +26,25 @@ public protocol MaskPolicy: AnyObject {
     /// network at initialisation (SNIP).
     var decidesAtInitialisation: Bool { get }
     /// True for policies that draw the initial masks themselves, on a fresh start before the
-    /// first step (GraNet's initial sparsity, SRigL's constant fan-in, Top-KAST's top-K).
+    /// first step (an initial sparsity or a mask structure of the method's own).
     var drawsInitialMasks: Bool { get }
     /// Those masks, as diffs from the model's initial ones. Called on every rank (a policy
-    /// may note the initial weights, as Top-KAST does); rank 0's diffs are applied on all.
+    /// may note the initial weights); rank 0's diffs are applied on all.
     func initialMasks(_ layers: [SparseLinear]) -> [MaskDiff]
-    /// True when the weights are initialised again for the initial masks (false: Top-KAST,
-    /// whose `settle` gives them their values).
+    /// True when the weights are initialised again for the initial masks (false: the
+    /// policy's `settle` gives them their values).
     var reinitialisesWeights: Bool { get }
     /// After every applied mask change (the initial masks, each update), on every rank: the
-    /// policy's one chance to set the values of the active weights (Top-KAST's forward set).
+    /// policy's one chance to set the values of the active weights (a forward set within the mask).
     func settle(_ layers: [SparseLinear])
     /// Before the optimizer step, on every rank: changes the step's summed gradients of the
-    /// active weights, `context.gradient(l)` (Top-KAST's exploration penalty).
+    /// active weights, `context.gradient(l)` (a penalty of the method's own).
     func adjustGradients(_ context: MaskContext)
-    /// After the optimizer step, on every rank (Top-KAST moves the update of the weights
+    /// After the optimizer step, on every rank (a policy may move the update of the weights
     /// outside its forward set into its dense copy).
     func afterOptimizerStep(_ context: MaskContext)
-    /// The share of sparse layer l's forward FLOPs that the forward pass computes (Top-KAST:
-    /// its forward set over its backward set; 1 for the others).
+    /// The share of sparse layer l's forward FLOPs that the forward pass computes (a forward
+    /// set over the mask, when the forward pass uses part of it; 1 for most methods).
     func forwardShare(_ l: Int) -> Double
     /// The sizes of the buffers of `state` a checkpoint must hold for these layers.
     func stateCounts(_ layers: [SparseLinear]) -> [Int]

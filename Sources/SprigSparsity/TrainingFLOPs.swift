@@ -18,7 +18,7 @@ public struct TrainingFLOPs {
     }
 
     /// Counts a step over `examples` examples with sparse forward cost `sparseForward`; the
-    /// weight gradient costs `weightGradientForward` (Top-KAST: its backward set, larger
+    /// weight gradient costs `weightGradientForward` (a method whose backward set is larger
     /// than the forward set; the forward cost otherwise), so a step costs
     /// `2 f_S + f_W` per example.
     public mutating func addStep(examples: Int, sparseForward: Double, weightGradientForward: Double? = nil, denseGradient: Bool) {

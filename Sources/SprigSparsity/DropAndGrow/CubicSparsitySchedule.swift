@@ -1,5 +1,5 @@
 /// The sparsity schedule of gradual pruning (Zhu & Gupta, "To prune, or not to prune",
-/// 2017), shared by gradual magnitude pruning and GraNet: pruning steps every `deltaT`
+/// 2017), which methods that prune gradually share: pruning steps every `deltaT`
 /// steps from `begin`, and at `end`, and the sparsity
 ///
 ///     s_t = s_f + (s_i - s_f) (1 - (t - begin) / (end - begin))^3

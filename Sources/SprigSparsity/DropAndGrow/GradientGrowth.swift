@@ -1,6 +1,6 @@
 import SprigLayers
 
-/// The grow rule of RigL (Evci et al., ICML 2020), which GraNet and SRigL share: grow the
+/// The grow rule of RigL (Evci et al., ICML 2020), which other methods may share: grow the
 /// free connections with the largest `|dL/dW_ij|` of the update step's global batch.
 ///
 /// It runs in two phases, so that no rank needs the dense gradient whole: every rank

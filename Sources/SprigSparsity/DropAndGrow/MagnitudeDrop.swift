@@ -6,7 +6,7 @@ public struct LayerDrop: Equatable {
     public var active: [Int]
     public var dropped: [Int]
     /// How many connections the layer grows back: as many as it dropped, or fewer when part
-    /// of the drop is pruning (GraNet).
+    /// of the drop is pruning.
     public var regrown: Int
 
     public init(active: [Int], dropped: [Int], regrown: Int? = nil) {
@@ -16,7 +16,7 @@ public struct LayerDrop: Equatable {
     }
 }
 
-/// The drop rule that RigL, SET, SNFS, gradual magnitude pruning and GraNet share: a layer
+/// The drop rule of RigL, SET, SNFS and gradual magnitude pruning, which methods share: a layer
 /// drops the `k` active weights with the smallest `|w|` (Han et al. 2015; RigL paper,
 /// section 3). Ties are broken by a key drawn from the stream (seed, dropNoise, step,
 /// layer), so the drop is a function of the weights and the step only and any rank can

@@ -63,7 +63,7 @@ public struct MethodTraits: Sendable, Equatable {
     /// When a step's backward pass must also produce the dense gradients of the sparse layers.
     public enum DenseGradients: Sendable, Equatable {
         case never
-        /// On mask-update steps (RigL, GraNet, SRigL).
+        /// On mask-update steps (RigL).
         case onUpdateSteps
         /// On every step (SNFS's moving average).
         case everyStep
@@ -148,7 +148,7 @@ public struct MethodInputs {
     /// The method's own keys.
     public var options: MethodOptions
     /// The sparsities the distribution gives those layers for another global sparsity
-    /// (GraNet's initial one).
+    /// (a method's initial one).
     public var sparsities: (Double) -> [Double]
 
     public init(schedule: DropFractionSchedule, seed: UInt64, budgets: [Int] = [], prunedSparsities: [Double] = [],

@@ -5,7 +5,7 @@ import SprigSparsity
 import SprigModels
 import SprigDistributed
 
-/// Policies that draw their own initial masks (GraNet, SRigL) and one-shot policies (SNIP)
+/// Policies that draw their own initial masks and one-shot policies (SNIP)
 /// decide before the first step.
 extension Trainer {
     /// The policy's initial masks, computed on every rank and applied as rank 0's; the weights

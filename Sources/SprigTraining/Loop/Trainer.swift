@@ -247,7 +247,7 @@ public final class Trainer {
             guard spec.name.hasSuffix(".weight"), spec.shape.count >= 2 else { return nil } // not a batch norm's scale
             let name = String(spec.name.dropLast(".weight".count))
             let math = sparse[i].map { !$0.usesDenseMath } ?? false
-            // The weights the forward pass uses (Top-KAST's forward set within its mask).
+            // The weights the forward pass uses (`MaskPolicy.forwardShare` of the mask).
             let active = Int((Double(spec.count) * (share[i] ?? 1)).rounded())
             return (name, spec.shape, active, Double(active) / Double(spec.denseCount), math)
         }

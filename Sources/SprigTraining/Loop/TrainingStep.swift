@@ -68,7 +68,7 @@ public final class TrainingStep {
     }
 
     /// The forward pass's FLOPs per example: the model's, less the share of each sparse
-    /// layer's that its policy leaves out of the forward pass (Top-KAST's `B \ A`).
+    /// layer's that its policy leaves out of the forward pass (`MaskPolicy.forwardShare`).
     public var forwardFLOPsPerExample: Double {
         var forward = Double(model.forwardFLOPsPerExample)
         if let policy {
