@@ -7,8 +7,17 @@ import Sprig
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a model from a YAML config; flags override the file."
+        abstract: "Train a model from a YAML config; flags override the file.",
+        discussion: "Methods (sparsity.method), each with its own keys:\n"
+            + SparseTrainingMethod.all.map { m in
+                "  \(m.name): \(m.definition.summary)" + m.options.map { "\n      \($0.key) (\(Self.number($0))): \($0.summary)" }.joined()
+            }.joined(separator: "\n")
     )
+
+    /// A method option's default as the config writes it.
+    private static func number(_ option: MethodOption) -> String {
+        option.isFlag ? "\(option.defaultValue != 0)" : "\(option.defaultValue)"
+    }
 
     @Option(name: .long, help: "YAML config file (defaults apply when omitted).")
     var config: String?

@@ -4,9 +4,9 @@ import SprigSparsity
 /// A mask update as one transaction, the only way masks change during training: the
 /// drops, computed once on every rank from the weights (`MaskPolicy.drops`); every rank's
 /// growth proposals, gathered for rank 0 (RigL's `|dL/dW|` shares); rank 0's decision;
-/// its broadcast; the same diffs applied on every rank; and the policy's `settle`. The training step, SNIP's one
-/// shot and NNrelief's rounds all go through it, so masks stay identical on every replica
-/// (docs/ARCHITECTURE.md, "The life of one RigL update step").
+/// its broadcast; the same diffs applied on every rank; and the policy's `settle`. The
+/// training step, SNIP's one shot and NNrelief's rounds all go through it, so masks stay
+/// identical on every replica (docs/ARCHITECTURE.md, "The life of one RigL update step").
 extension MaskSynchronizer {
     /// Runs `policy`'s update on `context` and returns the diffs every rank applied.
     @discardableResult

@@ -63,6 +63,11 @@ extension ParameterStore {
         values[i] += delta
     }
 
+    /// Optimizer state buffer `i`, copied.
+    public func stateArray(_ i: Int) -> [Float] {
+        Array(UnsafeBufferPointer(start: states[i], count: count))
+    }
+
     /// The number of optimizer state buffers.
     public var stateCount: Int { states.count }
 

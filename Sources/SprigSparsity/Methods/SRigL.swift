@@ -97,13 +97,15 @@ public final class SRigL: MaskPolicy, MethodDefinition {
         let budget = budgets[l]
         // 1. Ablation.
         var ablated = Set<Int>()
+        // The n_keep largest |w| (indices into the active list), the first half of the
+        // salient set and, when no neuron is ablated, the kept set of step 2.
+        let heaviest = TopK(seed: seed, purpose: .dropNoise, step: t, layer: l)
+            .largest(nKeep, count: active.count, score: { abs(weights[$0]) })
         if ablation && l < context.layers.count - 1 {
-            let heaviest = TopK(seed: seed, purpose: .dropNoise, step: t, layer: l)
-                .largest(nKeep, count: active.count, score: { abs(weights[$0]) }).map { active[$0] }
             let steepest = TopK(seed: seed, purpose: .grow, step: t, layer: l)
                 .largest(nDrop, count: rows * cols, score: { abs(g[$0]) })
             var salient = [Int](repeating: 0, count: rows)
-            for p in Set(heaviest).union(steepest) { salient[p / cols] += 1 }
+            for p in Set(heaviest.map { active[$0] }).union(steepest) { salient[p / cols] += 1 }
             var threshold = max(1, Int(gammaSal * Double(budget / rows)))
             let fewest = budget / cols
             if fewest >= 1 {
@@ -114,10 +116,14 @@ public final class SRigL: MaskPolicy, MethodDefinition {
         }
         let k = min(budget / max(rows - ablated.count, 1), cols)
         // 2. Drop: the n_keep largest |w| outside ablated rows, then at most k per row.
-        var heaviest = TopK.Selection(nKeep, keys: TopK(seed: seed, purpose: .dropNoise, step: t, layer: l))
-        for i in active.indices where !ablated.contains(active[i] / cols) { heaviest.offer(i, score: abs(weights[i])) }
+        var keep = heaviest
+        if !ablated.isEmpty {
+            var selection = TopK.Selection(nKeep, keys: TopK(seed: seed, purpose: .dropNoise, step: t, layer: l))
+            for i in active.indices where !ablated.contains(active[i] / cols) { selection.offer(i, score: abs(weights[i])) }
+            keep = selection.positions
+        }
         var byRow = [[Int]](repeating: [], count: rows)
-        for i in heaviest.positions { byRow[active[i] / cols].append(i) }
+        for i in keep { byRow[active[i] / cols].append(i) }
         var kept = Set<Int>()
         for r in 0..<rows where !byRow[r].isEmpty {
             let row = byRow[r]

@@ -27,8 +27,10 @@ public final class TrainingStep {
     /// How masks change (nil: they never do).
     public let policy: MaskPolicy?
     public let synchronizer: MaskSynchronizer
-    /// The model's sparse products (the objects stay; their masks change).
+    /// The model's sparse products (the objects stay; their masks change), and the index in
+    /// `model.leaves` of the layer that holds each.
     private let sparseLayers: [SparseLinear]
+    private let sparseLeaves: [Int]
     public internal(set) var flops: TrainingFLOPs
     /// Mask updates applied so far, and connections regrown by them.
     public internal(set) var maskUpdates = 0
@@ -62,6 +64,7 @@ public final class TrainingStep {
         self.replicas = replicas
         synchronizer = MaskSynchronizer(replicas: replicas)
         sparseLayers = model.sparseLayers.map(\.layer)
+        sparseLeaves = model.sparseLayers.map(\.index)
         flops = TrainingFLOPs(denseForward: Double(model.denseForwardFLOPsPerExample))
         tree = GradientTree(store: model.store, replicas: replicas, localMicrobatches: microbatches / replicas.count,
                             statisticsCount: model.statisticsCount)
@@ -72,8 +75,9 @@ public final class TrainingStep {
     public var forwardFLOPsPerExample: Double {
         var forward = Double(model.forwardFLOPsPerExample)
         if let policy {
-            for (l, (index, _)) in model.sparseLayers.enumerated() where policy.forwardShare(l) < 1 {
-                forward -= (1 - policy.forwardShare(l)) * Double(model.leaves[index].forwardFLOPsPerExample)
+            for (l, index) in sparseLeaves.enumerated() {
+                let share = policy.forwardShare(l)
+                if share < 1 { forward -= (1 - share) * Double(model.leaves[index].forwardFLOPsPerExample) }
             }
         }
         return forward

@@ -35,7 +35,7 @@ public final class SGD: Optimizer {
     }
 
     /// The momentum buffer `v`, laid out like the store (a copy).
-    public var velocity: [Float] { store.snapshot().states[velocityState] }
+    public var velocity: [Float] { store.stateArray(velocityState) }
 
     /// Bytes of optimizer state.
     public var stateBytes: Int { store.count * MemoryLayout<Float>.stride }
