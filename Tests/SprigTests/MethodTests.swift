@@ -171,4 +171,22 @@ final class MethodRig {
         _ = try TrainingConfig.parse(text: "model: lenet-300-100\ndata: d\nsparsity: {method: rigl, sparsity: 0.9, snfs_momentum: 0.9}\n",
                                      source: "t.yaml")
     }
+
+    /// The memory estimate reads the traits: SNFS holds the sparse layers' dense moving
+    /// average and, every step, their dense gradients; Top-KAST its dense copy of the
+    /// weights; gradual pruning starts with every position of its pruned layers.
+    @Test func memoryEstimateFollowsTheTraits() throws {
+        func estimate(_ method: String) throws -> Int {
+            let c = try TrainingConfig.parse(text: "model: lenet-300-100\ndata: d\nbatch_size: 100\n"
+                                             + "sparsity: {method: \(method), distribution: uniform, sparsity: 0.98}\n", source: "t.yaml")
+            return MemoryEstimate(config: c, sparsities: c.sparsity.layerSparsities(c.model.weightShapes)).bytes
+        }
+        let positions = 784 * 300 + 300 * 100 + 100 * 10
+        let statik = try estimate("static")
+        #expect(try estimate("set") == statik)
+        #expect(try estimate("snfs") >= statik + 4 * positions * 2)
+        #expect(try estimate("topkast") >= statik + 4 * positions)
+        #expect(try estimate("gmp") >= statik + 4 * positions * 4)
+        #expect(try estimate("gmp") >= estimate("dense"))
+    }
 }

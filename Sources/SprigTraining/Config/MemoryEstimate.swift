@@ -14,6 +14,16 @@ import SprigModels
 /// weight for a moment; activations, four matrices of `width x micro-batch` floats per layer
 /// (of `width x local batch` when every layer is fully connected on dense math, whose
 /// micro-batches run side by side: `TrainingStep.runsSideBySide(atStep:)`).
+///
+/// The method's traits (`MethodTraits`) add what it holds beyond its active weights:
+/// - a method that starts dense holds every position of its pruned layers at first
+///   (`startsDense`: gradual pruning, NNrelief);
+/// - a method whose memory does not follow the active weights holds one dense buffer of
+///   `4 N` bytes per sparse layer (`memoryFollowsActiveWeights`: SNFS's moving average of
+///   the dense gradients, Top-KAST's dense copy of the weights);
+/// - a method that needs dense gradients holds, on the steps that take them, the tree's
+///   `levels + 1` dense buffers per sparse layer (`denseGradients`), or the tile budget
+///   when they may come as factors (`growsFromFactors`).
 public struct MemoryEstimate {
     public var bytes: Int
 
@@ -25,18 +35,29 @@ public struct MemoryEstimate {
         var total = 0
         var widest = config.model.inputFeatures
         var sideBySide = config.microbatches > 1
+        let traits = s.traits
+        // Positions of the sparse layers: what the method's dense buffers cover.
+        var sparsePositions = 0
         for (shape, sparsity) in zip(config.model.weightShapes, sparsities) {
             let positions = shape.count
-            let active = sparsity > 0 ? SparsityDistribution.activeCount(count: positions, sparsity: sparsity) : positions
+            let pruned = sparsity > 0 || (traits.startsDense && traits.prunesEveryLayer)
+            let active = sparsity > 0 && !traits.startsDense
+                ? SparsityDistribution.activeCount(count: positions, sparsity: sparsity) : positions
             let threshold = shape.shape.count == 4 ? s.convDenseMathDensity : s.denseMathDensity
-            let denseMath = sparsity == 0 || Double(active) / Double(positions) > threshold
+            let denseMath = !pruned || Double(active) / Double(positions) > threshold
             total += 4 * active * (2 + treeBuffers + states) + (denseMath ? 8 * positions : 40 * active)
             sideBySide = sideBySide && denseMath && shape.shape.count == 2
             widest = max(widest, shape.shape[0])
+            if pruned { sparsePositions += positions }
         }
         let layers = config.model.weightShapes.count
         total += 4 * 4 * layers * widest * (sideBySide ? config.batchSize : config.batchSize / config.microbatches)
-        if s.traits.growsFromFactors { total += s.tileBudgetMB << 20 }
+        if !traits.memoryFollowsActiveWeights { total += 4 * sparsePositions }
+        if traits.growsFromFactors {
+            total += s.tileBudgetMB << 20
+        } else if traits.denseGradients != .never {
+            total += 4 * sparsePositions * treeBuffers
+        }
         bytes = total
     }
 
