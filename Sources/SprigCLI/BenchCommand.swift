@@ -13,7 +13,8 @@ struct BenchCommand: ParsableCommand {
             erk: Erdos-Renyi-Kernel, dense-ish small layers); with --method rigl a mask update every 100 steps, with its
             dense gradients by the path training takes (factors on MLPs), is timed apart and amortised over its period.
             A second table says where the step's time goes. model_bytes is what the model holds between mask updates.
-            --inference times the forward pass alone; --conv-crossover times convolutions on the sparse kernels against
+            --inference times the forward pass alone; --condensed times SRigL's condensed layout against the CSR kernel;
+            --conv-crossover times convolutions on the sparse kernels against
             the masked dense product. Compare ratios within one run: the machine is shared.
             """
     )
@@ -51,6 +52,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .long, help: "Instead: the forward pass alone (evaluation mode) at batch 1 and at --batch, each sparsity beside dense, in turn.")
     var inference = false
 
+    @Flag(name: .long, help: "Instead: the forward pass of each fully connected layer of the models with SRigL's constant fan-in, on the CSR kernel and on the condensed layout, at batch 1 and at --batch.")
+    var condensed = false
+
     @Flag(name: .long, help: "Instead: time each distinct convolution of the models on the sparse kernels and on the masked dense product, at densities 0.05 to 0.7 (the crossover behind conv_dense_math_density).")
     var convCrossover = false
 
@@ -80,6 +84,7 @@ struct BenchCommand: ParsableCommand {
         BLAS.setThreads(threads)
         if convCrossover { return crossover() }
         if inference { return inferenceRows() }
+        if condensed { return condensedRows() }
         let levels = sparsities.split(separator: ",").map { Double($0)! }
         let sgemm = GEMMThroughput.measure(m: 1024, n: 1024, k: 1024)
         emit(["kernel": .string("sgemm"), "shape": .string("1024x1024x1024"), "gflops": .number(sgemm), "threads": .int(threads)],
@@ -188,6 +193,33 @@ struct BenchCommand: ParsableCommand {
                           "speedup_vs_dense": .number(rates[0] / rates[1])],
                          text: name.padding(toLength: 15, withPad: " ", startingAt: 0)
                             + String(format: " %8.2f  %5d  %9.0f  %15.0f  %7.2fx", s, b, rates[0], rates[1], rates[0] / rates[1]))
+                }
+            }
+        }
+    }
+
+    /// `--condensed`: each fully connected layer's forward pass with a constant fan-in (SRigL's
+    /// mask), on the CSR kernel and on the condensed layout, at batch 1 and at `batch`.
+    private func condensedRows() {
+        let levels = sparsities.split(separator: ",").map { Double($0)! }.filter { $0 > 0 }
+        if !json {
+            print("one fully connected layer's forward pass, constant fan-in k per neuron (SRigL), one thread: useful GFLOP/s")
+            print("model           layer        sparsity    k  batch      CSR  condensed  condensed/CSR  same bits")
+        }
+        for name in models.split(separator: ",").map(String.init) {
+            for (l, shape) in ModelArchitecture.zoo[name]!.weightShapes.enumerated() where shape.shape.count == 2 {
+                for b in [1, batch] {
+                    for s in levels {
+                        let r = CondensedThroughput.measure(rows: shape.shape[0], cols: shape.shape[1], sparsity: s, batch: b,
+                                                            seconds: seconds / 4)
+                        let layer = "fc\(l + 1) \(shape.shape[1])>\(shape.shape[0])"
+                        emit(["kernel": .string("condensed"), "model": .string(name), "layer": .string(layer), "sparsity": .number(s),
+                              "fan_in": .int(r.fanIn), "batch": .int(b), "csr_gflops": .number(r.csr), "condensed_gflops": .number(r.condensed),
+                              "condensed_over_csr": .number(r.condensed / r.csr), "same_bits": .string(r.sameBits ? "yes" : "no")],
+                             text: name.padding(toLength: 15, withPad: " ", startingAt: 0) + " " + layer.padding(toLength: 12, withPad: " ", startingAt: 0)
+                                + String(format: " %8.2f %4d  %5d  %7.2f  %9.2f  %12.2fx  %@", s, r.fanIn, b, r.csr, r.condensed,
+                                         r.condensed / r.csr, r.sameBits ? "yes" : "no"))
+                    }
                 }
             }
         }

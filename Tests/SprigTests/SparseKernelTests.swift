@@ -31,6 +31,32 @@ private func relativeError(_ a: [Float], _ b: [Float]) -> Double {
         for wrong in [[Float.nan, 2], [1, .nan]] { #expect(!(relativeError(wrong, [1, 2]) < 1e-4), "\(wrong)") }
     }
 
+    /// SRigL's condensed layout gives the CSR kernel's outputs bitwise on batch columns
+    /// outside its SIMD blocks (batch 1, and the tail of batch 3), with a constant fan-in, a
+    /// row count that is not a multiple of eight, and an ablated row (no inputs).
+    @Test(arguments: [1, 3])
+    func condensedLayoutMatchesCSR(batch: Int) {
+        let rows = 13, cols = 40, k = 5
+        var random = StatelessRandom(seed: 9, purpose: .maskInit)
+        var indices: [Int] = []
+        for r in 0..<rows where r != 6 { indices += RandomMask.indices(count: k, of: cols, random: &random).map { r * cols + $0 } }
+        let pattern = SparsePattern(rows: rows, cols: cols, activeIndices: indices)
+        let values = (0..<pattern.activeCount).map { _ in random.nextUniform(-1, 1) }
+        let bias = (0..<rows).map { _ in random.nextUniform(-1, 1) }
+        let x = Matrix(rows: cols, cols: batch), y = Matrix(rows: rows, cols: batch), condensedY = Matrix(rows: rows, cols: batch)
+        for i in 0..<x.count { x.data[i] = random.nextNormal() }
+        values.withUnsafeBufferPointer { v in
+            bias.withUnsafeBufferPointer { b in
+                SparseKernels.forward(pattern, values: v.baseAddress!, bias: b.baseAddress!, x: x, y: y)
+                let condensed = CondensedLinear(pattern, values: v.baseAddress!, bias: b.baseAddress!)
+                #expect(condensed.fanIn == k)
+                condensed.forward(x: x, y: condensedY)
+            }
+        }
+        #expect((0..<y.count).allSatisfy { y.data[$0].bitPattern == condensedY.data[$0].bitPattern })
+        #expect((0..<batch).allSatisfy { y.data[6 * batch + $0] == bias[6] })
+    }
+
     @Test func patternRoundTripsIndices() {
         let p = SparsePattern(rows: 3, cols: 4, activeIndices: [11, 0, 5, 6])
         #expect(p.activeIndices == [0, 5, 6, 11])
