@@ -204,7 +204,7 @@ struct BenchCommand: ParsableCommand {
         let levels = sparsities.split(separator: ",").map { Double($0)! }.filter { $0 > 0 }
         if !json {
             print("one fully connected layer's forward pass, constant fan-in k per neuron (SRigL), one thread: useful GFLOP/s")
-            print("model           layer        sparsity    k  batch      CSR  condensed  condensed/CSR  same bits")
+            print("model           layer          sparsity    k  batch      CSR  condensed  condensed/CSR  same bits")
         }
         for name in models.split(separator: ",").map(String.init) {
             for (l, shape) in ModelArchitecture.zoo[name]!.weightShapes.enumerated() where shape.shape.count == 2 {
@@ -216,7 +216,7 @@ struct BenchCommand: ParsableCommand {
                         emit(["kernel": .string("condensed"), "model": .string(name), "layer": .string(layer), "sparsity": .number(s),
                               "fan_in": .int(r.fanIn), "batch": .int(b), "csr_gflops": .number(r.csr), "condensed_gflops": .number(r.condensed),
                               "condensed_over_csr": .number(r.condensed / r.csr), "same_bits": .string(r.sameBits ? "yes" : "no")],
-                             text: name.padding(toLength: 15, withPad: " ", startingAt: 0) + " " + layer.padding(toLength: 12, withPad: " ", startingAt: 0)
+                             text: name.padding(toLength: 15, withPad: " ", startingAt: 0) + " " + layer.padding(toLength: 14, withPad: " ", startingAt: 0)
                                 + String(format: " %8.2f %4d  %5d  %7.2f  %9.2f  %12.2fx  %@", s, r.fanIn, b, r.csr, r.condensed,
                                          r.condensed / r.csr, r.sameBits ? "yes" : "no"))
                     }
