@@ -172,6 +172,27 @@ final class MethodRig {
                                      source: "t.yaml")
     }
 
+    /// A method whose traits say it keeps each layer's count (`keepsCountPerLayer`) keeps it
+    /// through six mask updates, built as the config builds it (its default options).
+    @Test func methodsKeepTheCountsTheirTraitsPromise() {
+        var checked: [String] = []
+        for method in SparseTrainingMethod.all {
+            let traits = method.traits(method.defaultOptions)
+            guard traits.sparsifiesLayers, traits.changesMasks, !traits.prunesEveryLayer, traits.keepsCountPerLayer else { continue }
+            let rig = MethodRig({ schedule, budgets, finals in
+                method.definition.makePolicy(MethodInputs(schedule: schedule, seed: 3, budgets: budgets, prunedSparsities: finals,
+                                               options: method.defaultOptions, sparsities: { s in [s, s, s] }))!
+            }, startsDense: traits.startsDense)
+            let before = rig.layers.map { $0.pattern.activeCount }
+            let patterns = rig.layers.map { $0.pattern }
+            rig.train(1...30)
+            #expect(rig.layers.map { $0.pattern.activeCount } == before, "\(method.name) keeps each layer's count")
+            #expect(rig.layers.map { $0.pattern } != patterns, "\(method.name) changed its masks")
+            checked.append(method.name)
+        }
+        #expect(checked.count >= 3, "\(checked)")
+    }
+
     /// The memory estimate reads the traits: SNFS holds the sparse layers' dense moving
     /// average and, every step, their dense gradients; Top-KAST its dense copy of the
     /// weights; gradual pruning starts with every position of its pruned layers.
