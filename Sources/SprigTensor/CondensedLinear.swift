@@ -17,9 +17,9 @@
 /// `sprig bench --condensed` measures it against the CSR kernel on constant fan-in masks:
 /// at batch 1, where the CSR kernel sums each neuron in one dependent chain, the eight
 /// independent lanes are about twice as fast; from batch 8 up the CSR kernel, vectorised
-/// over the batch, is faster (about 3 times at batch 8, over 7 times at 32; docs/results.md). The layers therefore keep
-/// the CSR layout; a condensed copy would pay only for one-example inference, kept in step
-/// with the weights.
+/// over the batch, is faster (about 3 times at batch 8, over 7 times at 32; docs/results.md).
+/// The layers therefore keep the CSR layout; a condensed copy would pay only for
+/// one-example inference, kept in step with the weights.
 public struct CondensedLinear {
     public let rows: Int
     public let cols: Int

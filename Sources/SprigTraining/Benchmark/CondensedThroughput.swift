@@ -31,24 +31,14 @@ public enum CondensedThroughput {
         let x = Matrix(rows: cols, cols: batch), y = Matrix(rows: rows, cols: batch), y2 = Matrix(rows: rows, cols: batch)
         for i in 0..<x.count { x.data[i] = random.nextNormal() }
         let flops = 2 * Double(pattern.activeCount) * Double(batch)
-        func perPass(_ body: () -> Void) -> Double {
-            body()
-            var reps = 0
-            let start = monotonicSeconds()
-            repeat {
-                body()
-                reps += 1
-            } while monotonicSeconds() - start < 0.05
-            return (monotonicSeconds() - start) / Double(reps)
-        }
         return values.withUnsafeBufferPointer { v in
             bias.withUnsafeBufferPointer { b in
                 let condensed = CondensedLinear(pattern, values: v.baseAddress!, bias: b.baseAddress!)
                 // Rounds of about 50 ms each, in turn, so that the ratio holds on a shared machine.
                 var csrTime = 0.0, condensedTime = 0.0, rounds = 0
                 repeat {
-                    csrTime += perPass { SparseKernels.forward(pattern, values: v.baseAddress!, bias: b.baseAddress!, x: x, y: y) }
-                    condensedTime += perPass { condensed.forward(x: x, y: y2) }
+                    csrTime += secondsPerPass(atLeast: 0.05) { SparseKernels.forward(pattern, values: v.baseAddress!, bias: b.baseAddress!, x: x, y: y) }
+                    condensedTime += secondsPerPass(atLeast: 0.05) { condensed.forward(x: x, y: y2) }
                     rounds += 1
                 } while Double(rounds) * 0.1 < seconds
                 let same = (0..<y.count).allSatisfy { y.data[$0].bitPattern == y2.data[$0].bitPattern }

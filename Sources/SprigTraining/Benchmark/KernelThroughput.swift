@@ -25,16 +25,7 @@ public enum KernelThroughput {
         for i in 0..<y.count { y.data[i] = random.nextNormal() }
         var grad = [Float](repeating: 0, count: active)
         let flops = 2 * Double(active) * Double(batch)
-        func rate(_ body: () -> Void) -> Double {
-            body()
-            var reps = 0
-            let start = monotonicSeconds()
-            repeat {
-                body()
-                reps += 1
-            } while monotonicSeconds() - start < seconds
-            return flops * Double(reps) / (monotonicSeconds() - start) / 1e9
-        }
+        func rate(_ body: () -> Void) -> Double { flops / secondsPerPass(atLeast: seconds, body) / 1e9 }
         return values.withUnsafeBufferPointer { v in
             bias.withUnsafeBufferPointer { b in
                 Result(

@@ -17,10 +17,10 @@ import SprigModels
 ///
 /// The method's traits (`MethodTraits`) add what it holds beyond its active weights:
 /// - a method that starts dense holds every position of its pruned layers at first
-///   (`startsDense`: gradual pruning, NNrelief);
+///   (`startsDense`);
 /// - a method whose memory does not follow the active weights holds one dense buffer of
-///   `4 N` bytes per sparse layer (`memoryFollowsActiveWeights`: SNFS's moving average of
-///   the dense gradients, Top-KAST's dense copy of the weights);
+///   `4 N` bytes per sparse layer (`memoryFollowsActiveWeights`: a moving average of the
+///   dense gradients, or a dense copy of the weights);
 /// - a method that needs dense gradients holds, on the steps that take them, the tree's
 ///   `levels + 1` dense buffers per sparse layer (`denseGradients`), or the tile budget
 ///   when they may come as factors (`growsFromFactors`).
