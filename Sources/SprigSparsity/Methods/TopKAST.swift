@@ -21,7 +21,9 @@ import SprigLayers
 /// value in `theta` (zero optimizer state). The layers start dense, initialised as the dense
 /// model, and `theta` starts as those weights. Training FLOPs per example are
 /// `2 f_A + f_B`: the forward pass and the input gradients over A, the weight gradients
-/// over B. The paper's pairs: forward 80% / backward 50%, 90% / 80%, 95% / 90% sparse.
+/// over B. Sprig's kernels run the forward pass and the input gradients over the whole
+/// mask B (the zeros of `B \ A` add nothing), so the time of a step follows `3 f_B`, not
+/// the FLOPs counted. The paper's pairs: forward 80% / backward 50%, 90% / 80%, 95% / 90% sparse.
 public final class TopKAST: MaskPolicy, MethodDefinition {
     public static let name = "topkast"
     public static let summary = "forward on the top-K weights by |w|, backward on a larger top-K (Jayakumar et al. 2020)"
