@@ -30,6 +30,9 @@ public final class SparseLinear: Layer {
     private var denseWeights: Matrix?
     private var denseGradientScratch: Matrix?
     private let workspace = DenseWorkspace()
+    /// The forward set (`setForwardSet`): its pattern, the CSR indices of its weights among
+    /// the active ones, and a buffer their values are gathered into for each forward pass.
+    private var forwardSet: (pattern: SparsePattern, members: [Int32], values: UnsafeMutablePointer<Float>)?
 
     public init(inputFeatures: Int, outputFeatures: Int, pattern: SparsePattern, denseMathDensity: Double = 0.3,
                 fanIn: SparseFanIn = .dense, bias: Bool = true) {
@@ -48,7 +51,10 @@ public final class SparseLinear: Layer {
         }
     }
 
-    deinit { zeroBias?.deallocate() }
+    deinit {
+        zeroBias?.deallocate()
+        forwardSet?.values.deallocate()
+    }
 
     public var parameterSpecs: [ParameterSpec] {
         [ParameterSpec(name: "weight", shape: [outputFeatures, inputFeatures], count: pattern.activeCount, decays: true, isSparse: true)]
@@ -136,9 +142,36 @@ public final class SparseLinear: Layer {
             DenseProducts.forward(weights: expandedWeights().data, bias: bias?.values, x: x, y: y, workspace: workspace)
         } else {
             denseWeights = nil
-            SparseKernels.forward(pattern, values: weight.values, bias: biasValues.baseAddress!, x: x, y: y)
+            let (product, values) = sparseProduct()
+            SparseKernels.forward(product, values: values, bias: biasValues.baseAddress!, x: x, y: y)
         }
         return y
+    }
+
+    /// Declares that between optimizer steps only the active weights at `members` (CSR
+    /// indices, ascending) may be nonzero, or (nil) any of them. With a forward set on the
+    /// sparse kernels, the forward pass and the input gradient multiply by it alone, its
+    /// values gathered each forward pass (`W X` is the same: the other weights are zero),
+    /// and the weight gradient still covers the whole mask: Top-KAST's forward set A within
+    /// its backward set B, so that its step costs `2 f_A + f_B`. A new mask clears it. The
+    /// dense-math path, and convolutions on their own kernels, multiply by the whole mask.
+    public func setForwardSet(_ members: [Int]?) {
+        forwardSet?.values.deallocate()
+        forwardSet = nil
+        guard let members, members.count < pattern.activeCount else { return }
+        let active = pattern.activeIndices
+        let subset = SparsePattern(rows: outputFeatures, cols: inputFeatures, activeIndices: members.map { active[$0] })
+        let values = UnsafeMutablePointer<Float>.allocate(capacity: max(members.count, 1))
+        forwardSet = (subset, members.map { Int32($0) }, values)
+    }
+
+    /// The pattern and values the forward pass and the input gradient multiply by: the
+    /// forward set's (its values gathered), or the whole mask's.
+    private func sparseProduct() -> (SparsePattern, UnsafePointer<Float>) {
+        guard let f = forwardSet else { return (pattern, UnsafePointer(weight.values)) }
+        let w = weight.values
+        for (i, k) in f.members.enumerated() { f.values[i] = w[Int(k)] }
+        return (f.pattern, UnsafePointer(f.values))
     }
 
     public func backward(_ dy: Matrix, into gradients: GradientBuffers, needInputGradient: Bool) -> Matrix? {
@@ -183,8 +216,9 @@ public final class SparseLinear: Layer {
         inputGradient = dx
         if usesDenseMath { // the expansion of this step's forward pass: weights have not changed since
             DenseProducts.inputGradient(weights: denseWeights!.data, dy: dy, into: dx, workspace: workspace)
-        } else {
-            SparseKernels.inputGradient(pattern, values: weight.values, dy: dy, dx: dx)
+        } else { // gathered again: a convolution may have run the forward pass on its own kernels
+            let (product, values) = sparseProduct()
+            SparseKernels.inputGradient(product, values: values, dy: dy, dx: dx)
         }
         return dx
     }
@@ -201,6 +235,7 @@ public final class SparseLinear: Layer {
     public func setPattern(_ newPattern: SparsePattern, fresh: Set<Int> = []) {
         precondition(newPattern.rows == outputFeatures && newPattern.cols == inputFeatures, "a mask keeps the layer's shape")
         patternVersion += 1
+        setForwardSet(nil)
         var oldPosition: [Int: Int] = [:]
         oldPosition.reserveCapacity(pattern.activeCount)
         for (k, index) in pattern.activeIndices.enumerated() { oldPosition[index] = k }

@@ -85,8 +85,9 @@ final class MethodRig {
     /// |theta| and zeros elsewhere in B; training changes theta at B \ A while the model's
     /// weights there stay zero; and its state survives a round trip.
     @Test func topkastForwardSetIsTheTopOfItsBackwardSet() {
+        // At 90%, B (20%) is below the dense-math density: the layers run on the sparse kernels.
         let rig = MethodRig({ schedule, _, finals in TopKAST(schedule: schedule, seed: 3, forwardDensities: finals.map { 1 - $0 }, explorationDecay: 1e-3) },
-                            startsDense: true)
+                            startsDense: true, sparsity: 0.9)
         let policy = rig.policy as! TopKAST
         func check(_ when: String) {
             for (l, layer) in rig.layers.enumerated() {
@@ -113,6 +114,13 @@ final class MethodRig {
         }, "weights of B \\ A stay zero in the model between updates")
         rig.train(5...5)
         check("after an update")
+        // The layers multiply by A alone (their forward sets); by all of B, the same bits.
+        #expect(rig.layers.allSatisfy { !$0.usesDenseMath })
+        let onA = Array(UnsafeBufferPointer(start: rig.model.forward(rig.x[0]).data, count: 4 * 4))
+        for layer in rig.layers { layer.setForwardSet(nil) }
+        let onB = Array(UnsafeBufferPointer(start: rig.model.forward(rig.x[0]).data, count: 4 * 4))
+        #expect(onA.map(\.bitPattern) == onB.map(\.bitPattern), "the forward pass over A is the one over B")
+        policy.declareForwardSets(rig.layers)
         let state = policy.state
         #expect(state.map(\.count) == policy.stateCounts(rig.layers))
         let copy = TopKAST(schedule: policy.schedule, seed: 3, forwardDensities: policy.forwardDensities)

@@ -21,9 +21,10 @@ import SprigLayers
 /// value in `theta` (zero optimizer state). The layers start dense, initialised as the dense
 /// model, and `theta` starts as those weights. Training FLOPs per example are
 /// `2 f_A + f_B`: the forward pass and the input gradients over A, the weight gradients
-/// over B. Sprig's kernels run the forward pass and the input gradients over the whole
-/// mask B (the zeros of `B \ A` add nothing), so the time of a step follows `3 f_B`, not
-/// the FLOPs counted. The paper's pairs: forward 80% / backward 50%, 90% / 80%, 95% / 90% sparse.
+/// over B: the layers multiply by A alone in the forward pass and the input gradient
+/// (`SparseLinear.setForwardSet`, declared here after each update; convolutions on their
+/// own kernels, and layers on dense math, multiply by B, whose other weights are zero). The
+/// paper's pairs: forward 80% / backward 50%, 90% / 80%, 95% / 90% sparse.
 public final class TopKAST: MaskPolicy, MethodDefinition {
     public static let name = "topkast"
     public static let summary = "forward on the top-K weights by |w|, backward on a larger top-K (Jayakumar et al. 2020)"
@@ -128,6 +129,17 @@ public final class TopKAST: MaskPolicy, MethodDefinition {
             layer.updateActiveWeights { weights in forEachActive(layer) { k, p in weights[k] = flags[k] ? 0 : w[p] } }
             return flags
         }
+        declareForwardSets(layers)
+    }
+
+    /// True when the layers do not know their forward sets: after a checkpoint's state, until
+    /// the next optimizer step (the step before multiplies by B, whose other weights are zero).
+    private var forwardSetsPending = false
+
+    /// Tells each layer its forward set A (`SparseLinear.setForwardSet`).
+    func declareForwardSets(_ layers: [SparseLinear]) {
+        for (l, layer) in layers.enumerated() { layer.setForwardSet(hidden[l].indices.filter { !hidden[l][$0] }) }
+        forwardSetsPending = false
     }
 
     public func adjustGradients(_ context: MaskContext) {
@@ -160,6 +172,7 @@ public final class TopKAST: MaskPolicy, MethodDefinition {
                 }
             }
         }
+        if forwardSetsPending { declareForwardSets(context.layers) }
     }
 
     public func forwardShare(_ l: Int) -> Double { l < shares.count ? shares[l] : 1 }
@@ -185,6 +198,7 @@ public final class TopKAST: MaskPolicy, MethodDefinition {
                 let words = newValue[n + l]
                 return (0..<counts[l]).map { i in words[i / 32].bitPattern & (1 << UInt32(i % 32)) != 0 }
             }
+            forwardSetsPending = true
         }
     }
 
