@@ -30,9 +30,8 @@ public final class SparseLinear: Layer {
     private var denseWeights: Matrix?
     private var denseGradientScratch: Matrix?
     private let workspace = DenseWorkspace()
-    /// The forward set (`setForwardSet`): its pattern, the CSR indices of its weights among
-    /// the active ones, and a buffer their values are gathered into for each forward pass.
-    private var forwardSet: (pattern: SparsePattern, members: [Int32], values: UnsafeMutablePointer<Float>)?
+    /// The forward set, when one is declared (`setForwardSet`).
+    var forwardSet: ForwardSet?
 
     public init(inputFeatures: Int, outputFeatures: Int, pattern: SparsePattern, denseMathDensity: Double = 0.3,
                 fanIn: SparseFanIn = .dense, bias: Bool = true) {
@@ -51,10 +50,7 @@ public final class SparseLinear: Layer {
         }
     }
 
-    deinit {
-        zeroBias?.deallocate()
-        forwardSet?.values.deallocate()
-    }
+    deinit { zeroBias?.deallocate() }
 
     public var parameterSpecs: [ParameterSpec] {
         [ParameterSpec(name: "weight", shape: [outputFeatures, inputFeatures], count: pattern.activeCount, decays: true, isSparse: true)]
@@ -146,32 +142,6 @@ public final class SparseLinear: Layer {
             SparseKernels.forward(product, values: values, bias: biasValues.baseAddress!, x: x, y: y)
         }
         return y
-    }
-
-    /// Declares that between optimizer steps only the active weights at `members` (CSR
-    /// indices, ascending) may be nonzero, or (nil) any of them. With a forward set on the
-    /// sparse kernels, the forward pass and the input gradient multiply by it alone, its
-    /// values gathered each forward pass (`W X` is the same: the other weights are zero),
-    /// and the weight gradient still covers the whole mask: Top-KAST's forward set A within
-    /// its backward set B, so that its step costs `2 f_A + f_B`. A new mask clears it. The
-    /// dense-math path, and convolutions on their own kernels, multiply by the whole mask.
-    public func setForwardSet(_ members: [Int]?) {
-        forwardSet?.values.deallocate()
-        forwardSet = nil
-        guard let members, members.count < pattern.activeCount else { return }
-        let active = pattern.activeIndices
-        let subset = SparsePattern(rows: outputFeatures, cols: inputFeatures, activeIndices: members.map { active[$0] })
-        let values = UnsafeMutablePointer<Float>.allocate(capacity: max(members.count, 1))
-        forwardSet = (subset, members.map { Int32($0) }, values)
-    }
-
-    /// The pattern and values the forward pass and the input gradient multiply by: the
-    /// forward set's (its values gathered), or the whole mask's.
-    private func sparseProduct() -> (SparsePattern, UnsafePointer<Float>) {
-        guard let f = forwardSet else { return (pattern, UnsafePointer(weight.values)) }
-        let w = weight.values
-        for (i, k) in f.members.enumerated() { f.values[i] = w[Int(k)] }
-        return (f.pattern, UnsafePointer(f.values))
     }
 
     public func backward(_ dy: Matrix, into gradients: GradientBuffers, needInputGradient: Bool) -> Matrix? {
