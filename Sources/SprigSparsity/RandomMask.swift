@@ -30,4 +30,17 @@ public enum RandomMask {
         }
         return chosen.sorted()
     }
+
+    /// A constant fan-in mask (SRigL's initial mask): `fanIn` distinct columns of each of the
+    /// `rows` rows, row r's from the stream (seed, maskInit, step r, layer), as flat indices
+    /// `r * cols + c`, ascending.
+    public static func constantFanIn(rows: Int, cols: Int, fanIn: Int, seed: UInt64, layer: Int) -> [Int] {
+        var chosen: [Int] = []
+        chosen.reserveCapacity(rows * fanIn)
+        for r in 0..<rows {
+            var random = StatelessRandom(seed: seed, purpose: .maskInit, step: r, layer: layer)
+            chosen += indices(count: fanIn, of: cols, random: &random).map { r * cols + $0 }
+        }
+        return chosen
+    }
 }

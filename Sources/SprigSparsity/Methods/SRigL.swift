@@ -70,12 +70,7 @@ public final class SRigL: MaskPolicy, MethodDefinition {
     public func initialMasks(_ layers: [SparseLinear]) -> [MaskDiff] {
         layers.enumerated().map { l, layer in
             let rows = layer.outputFeatures, cols = layer.inputFeatures
-            let k0 = min(budgets[l] / rows, cols)
-            var chosen: [Int] = []
-            for r in 0..<rows {
-                var random = StatelessRandom(seed: seed, purpose: .maskInit, step: r, layer: l)
-                chosen += RandomMask.indices(count: k0, of: cols, random: &random).map { r * cols + $0 }
-            }
+            let chosen = RandomMask.constantFanIn(rows: rows, cols: cols, fanIn: min(budgets[l] / rows, cols), seed: seed, layer: l)
             let new = Set(chosen), old = Set(layer.pattern.activeIndices)
             return MaskDiff(sparseLayer: l, dropped: old.subtracting(new).sorted(), grown: new.subtracting(old).sorted())
         }

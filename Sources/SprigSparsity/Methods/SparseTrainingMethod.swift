@@ -90,6 +90,11 @@ public struct MethodTraits: Sendable, Equatable {
     public var memoryFollowsActiveWeights = true
 
     public init() {}
+
+    /// True when the method makes a layer of this distribution sparsity a sparse layer:
+    /// every layer the distribution sparsifies, and every layer of a method that prunes
+    /// them all.
+    public func hasSparseLayer(atSparsity sparsity: Double) -> Bool { sparsity > 0 || prunesEveryLayer }
 }
 
 /// A method's config key: a number (or a flag, 0 or 1) with its default and its check.

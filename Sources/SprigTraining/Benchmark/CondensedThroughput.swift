@@ -19,12 +19,8 @@ public enum CondensedThroughput {
     public static func measure(rows: Int, cols: Int, sparsity: Double, batch: Int, seconds: Double = 0.3) -> Result {
         let budget = SparsityDistribution.activeCount(count: rows * cols, sparsity: sparsity)
         let k = max(1, min(budget / rows, cols))
-        var indices: [Int] = []
-        for r in 0..<rows {
-            var random = StatelessRandom(seed: 5, purpose: .maskInit, step: r, layer: 0)
-            indices += RandomMask.indices(count: k, of: cols, random: &random).map { r * cols + $0 }
-        }
-        let pattern = SparsePattern(rows: rows, cols: cols, activeIndices: indices)
+        let pattern = SparsePattern(rows: rows, cols: cols,
+                                    activeIndices: RandomMask.constantFanIn(rows: rows, cols: cols, fanIn: k, seed: 5, layer: 0))
         var random = StatelessRandom(seed: 6, purpose: .maskInit)
         let values = (0..<pattern.activeCount).map { _ in random.nextUniform(-1, 1) }
         let bias = (0..<rows).map { _ in random.nextUniform(-0.1, 0.1) }

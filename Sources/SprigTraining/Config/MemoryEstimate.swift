@@ -40,8 +40,8 @@ public struct MemoryEstimate {
         var sparsePositions = 0
         for (shape, sparsity) in zip(config.model.weightShapes, sparsities) {
             let positions = shape.count
-            let pruned = sparsity > 0 || (traits.startsDense && traits.prunesEveryLayer)
-            let active = sparsity > 0 && !traits.startsDense
+            let pruned = traits.hasSparseLayer(atSparsity: sparsity)
+            let active = pruned && !traits.startsDense
                 ? SparsityDistribution.activeCount(count: positions, sparsity: sparsity) : positions
             let threshold = shape.shape.count == 4 ? s.convDenseMathDensity : s.denseMathDensity
             let denseMath = !pruned || Double(active) / Double(positions) > threshold

@@ -58,7 +58,7 @@ public final class Trainer {
         // Methods that start dense (NNrelief, gradual pruning) keep their pruned layers as
         // fully active sparse layers that shrink.
         let traits = s.traits
-        let pruned = Set(sparsities.indices.filter { traits.startsDense && (traits.prunesEveryLayer || sparsities[$0] > 0) })
+        let pruned = Set(sparsities.indices.filter { traits.startsDense && traits.hasSparseLayer(atSparsity: sparsities[$0]) })
         model = config.model.makeModel(sparsities: sparsities, seed: config.seed, denseMathDensity: s.denseMathDensity,
                                        convDenseMathDensity: s.convDenseMathDensity, denseStart: pruned, fanIn: s.fanIn)
         model.initialize(config.initializer, seed: config.seed)
