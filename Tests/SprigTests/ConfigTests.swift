@@ -47,7 +47,7 @@ import Testing
             max_steps: 50
             replica_check_every: 3
             checkpoint_every: 4
-            optimizer: {name: adam, lr: 0.00123456789, beta1: 0.8, beta2: 0.99, eps: 1e-7, weight_decay: 3e-5}
+            optimizer: {name: adam, lr: 0.00123456789, beta1: 0.8, beta2: 0.99, eps: 1e-7, weight_decay: 3e-5, decay_biases: true}
             schedule: {name: step, milestones: [1, 2], gamma: 0.25, warmup_epochs: 0.5}
             sparsity: {method: snfs, distribution: erk, sparsity: 0.7, layers: {fc2: 0.1}, delta_t: 7, drop_fraction: 0.2,
                        drop_schedule: exponential, begin_step: 3, end_step: 40, snfs_momentum: 0.8, redistribution: true,

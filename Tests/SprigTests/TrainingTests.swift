@@ -56,6 +56,35 @@ import Testing
         #expect(adam.steps == 2)
     }
 
+    /// `decayBiases` adds the L2 term to the tensors that do not decay by their spec (the
+    /// bias here), as torch.optim does for every parameter it is given; without it the bias
+    /// moves by its gradient alone.
+    @Test(arguments: [false, true]) func decayBiasesReachesTheBias(adam: Bool) {
+        for decayBiases in [false, true] {
+            let store = ParameterStore(specs: [ParameterSpec(name: "w", shape: [1], decays: true),
+                                               ParameterSpec(name: "b", shape: [1], decays: false)])
+            store.values.update(from: [2, 2], count: 2)
+            let grad = TestGradients(store)
+            defer { withExtendedLifetime(grad) {} } // its buffers are used through raw pointers
+            grad.gradients.update(from: [0.5, 0.5], count: 2)
+            let optimizer: Optimizer = adam
+                ? Adam(store: store, settings: Adam.Settings(weightDecay: 0.5, decayBiases: decayBiases))
+                : SGD(store: store, settings: SGD.Settings(momentum: 0, nesterov: false, weightDecay: 0.5, decayBiases: decayBiases))
+            optimizer.step(lr: 0.1, gradients: grad.gradients)
+            // SGD: w -= 0.1 (0.5 + 0.5 * 2) = 1.85. Adam's first step moves by lr sign(g) whatever
+            // |g|, so a second step, whose moments differ with and without the decay, tells them apart.
+            optimizer.step(lr: 0.1, gradients: grad.gradients)
+            let (w, b) = (store.values[0], store.values[1])
+            if decayBiases {
+                #expect(w == b, "adam \(adam): the bias decays like the weight")
+            } else {
+                #expect(w != b, "adam \(adam): the bias does not decay")
+                let undecayed: Float = adam ? 2 - 0.2 : 2 - 2 * 0.1 * 0.5
+                #expect(abs(b - undecayed) < 1e-5, "adam \(adam): the bias moves by its gradient alone")
+            }
+        }
+    }
+
     @Test func plainMomentum() {
         let store = ParameterStore(specs: [ParameterSpec(name: "w", shape: [1], decays: false)])
         store.values[0] = 1

@@ -173,12 +173,14 @@ public struct TrainingConfig: Equatable {
                 c.sgd.momentum = try o.double("momentum") ?? c.sgd.momentum
                 c.sgd.nesterov = try o.bool("nesterov") ?? c.sgd.nesterov
                 c.sgd.weightDecay = try o.double("weight_decay") ?? c.sgd.weightDecay
+                c.sgd.decayBiases = try o.bool("decay_biases") ?? c.sgd.decayBiases
             case "adam":
                 var a = Adam.Settings()
                 a.beta1 = try o.double("beta1") ?? a.beta1
                 a.beta2 = try o.double("beta2") ?? a.beta2
                 a.epsilon = try o.double("eps") ?? a.epsilon
                 a.weightDecay = try o.double("weight_decay") ?? a.weightDecay
+                a.decayBiases = try o.bool("decay_biases") ?? a.decayBiases
                 guard a.beta1 >= 0 && a.beta1 < 1 else { throw o.error("beta1", "must be in [0, 1), got \(a.beta1)") }
                 guard a.beta2 >= 0 && a.beta2 < 1 else { throw o.error("beta2", "must be in [0, 1), got \(a.beta2)") }
                 guard a.epsilon > 0 else { throw o.error("eps", "must be positive, got \(a.epsilon)") }

@@ -36,10 +36,12 @@ extension TrainingConfig {
         lines.append("checkpoint_keep: \(checkpointKeep)")
         if let adam {
             lines.append("optimizer: {name: adam, lr: \(number(learningRate)), beta1: \(number(adam.beta1)), beta2: \(number(adam.beta2)), "
-                         + "eps: \(number(adam.epsilon)), weight_decay: \(number(adam.weightDecay))}")
+                         + "eps: \(number(adam.epsilon)), weight_decay: \(number(adam.weightDecay))"
+                         + (adam.decayBiases ? ", decay_biases: true}" : "}"))
         } else {
             lines.append("optimizer: {name: sgd, lr: \(number(learningRate)), momentum: \(number(sgd.momentum)), "
-                         + "nesterov: \(sgd.nesterov), weight_decay: \(number(sgd.weightDecay))}")
+                         + "nesterov: \(sgd.nesterov), weight_decay: \(number(sgd.weightDecay))"
+                         + (sgd.decayBiases ? ", decay_biases: true}" : "}"))
         }
         lines.append("schedule: \(schedule.yaml)")
         let s = sparsity

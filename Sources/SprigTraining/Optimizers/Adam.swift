@@ -4,7 +4,9 @@ import SprigLayers
 /// Adam (Kingma & Ba, ICLR 2015) in PyTorch's formulation (torch.optim.Adam), with L2
 /// weight decay added to the gradient:
 ///
-///     g = grad + weightDecay * w         (tensors whose spec decays)
+///     g = grad + weightDecay * w         (tensors whose spec decays: weights; with
+///                                         decayBiases, every tensor, as torch.optim.Adam
+///                                         decays every parameter it is given)
 ///     m = beta1 m + (1 - beta1) g,  v = beta2 v + (1 - beta2) g^2
 ///     w = w - lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
 ///
@@ -21,12 +23,16 @@ public final class Adam: Optimizer {
         public var beta2: Double
         public var epsilon: Double
         public var weightDecay: Double
+        /// Weight decay on biases and batch-norm scales and shifts too, not on weights only.
+        public var decayBiases: Bool
 
-        public init(beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8, weightDecay: Double = 0) {
+        public init(beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8, weightDecay: Double = 0,
+                    decayBiases: Bool = false) {
             self.beta1 = beta1
             self.beta2 = beta2
             self.epsilon = epsilon
             self.weightDecay = weightDecay
+            self.decayBiases = decayBiases
         }
     }
 
@@ -54,7 +60,7 @@ public final class Adam: Optimizer {
         for (index, spec) in store.specs.enumerated() {
             let o = store.offsets[index]
             let w = values + o, g = gradients + o, mm = m + o, vv = v + o
-            let wd: Float = spec.decays ? Float(settings.weightDecay) : 0
+            let wd: Float = spec.decays || settings.decayBiases ? Float(settings.weightDecay) : 0
             for i in 0..<spec.count {
                 let gi = g[i] + wd * w[i]
                 var mi = b1 * mm[i] + (1 - b1) * gi

@@ -5,7 +5,9 @@ import SprigDistributed
 /// Stochastic gradient descent with (optionally Nesterov) momentum and L2 weight decay, in
 /// PyTorch's formulation (torch.optim.SGD):
 ///
-///     g = grad + weightDecay * w      (weight decay on tensors whose spec decays)
+///     g = grad + weightDecay * w      (on tensors whose spec decays: weights; with
+///                                      decayBiases, every tensor, as torch.optim.SGD
+///                                      decays every parameter it is given)
 ///     v = momentum * v + g
 ///     w = w - lr * (nesterov ? g + momentum * v : v)
 ///
@@ -15,11 +17,14 @@ public final class SGD: Optimizer {
         public var momentum: Double
         public var nesterov: Bool
         public var weightDecay: Double
+        /// Weight decay on biases and batch-norm scales and shifts too, not on weights only.
+        public var decayBiases: Bool
 
-        public init(momentum: Double = 0.9, nesterov: Bool = true, weightDecay: Double = 0) {
+        public init(momentum: Double = 0.9, nesterov: Bool = true, weightDecay: Double = 0, decayBiases: Bool = false) {
             self.momentum = momentum
             self.nesterov = nesterov
             self.weightDecay = weightDecay
+            self.decayBiases = decayBiases
         }
     }
 
@@ -49,7 +54,7 @@ public final class SGD: Optimizer {
         for (index, spec) in store.specs.enumerated() {
             let offset = store.offsets[index]
             let w = values + offset, g = gradients + offset, v = velocity + offset
-            let wd: Float = spec.decays ? Float(settings.weightDecay) : 0
+            let wd: Float = spec.decays || settings.decayBiases ? Float(settings.weightDecay) : 0
             if settings.nesterov {
                 for i in 0..<spec.count {
                     let gi = g[i] + wd * w[i]
