@@ -20,6 +20,7 @@ export OPENBLAS_NUM_THREADS=1
 
 # name | minutes measured on this 2-core machine (with another long run beside it) | what it runs
 TABLES="rigl-mnist|7|RigL appendix B: configs/paper/rigl-lenet300.yaml, seeds 1-3, and the reference code's 98% / 88.2% start
+rigl-mnist-torch|12|the same six runs of RigL's recipe written anew in PyTorch (python/rigl_mnist_reference.py; installs torch)
 nnrelief-lenet300|14|NNrelief on LeNet-300-100: configs/paper/nnrelief-lenet300.yaml, one seed
 nnrelief-lenet5-caffe|52|NNrelief on the Caffe LeNet-5 on 2 ranks: configs/paper/nnrelief-lenet5-caffe.yaml, one seed
 methods-lenet300|33|dense, Static, SET, SNFS, SNIP, RigL, gradual pruning, SRigL, Top-KAST, GraNet on LeNet-300-100 at 90/95/98/99% uniform (configs/methods/), seeds 1-3
@@ -57,6 +58,15 @@ runs() {
     else echo "  $name failed: $(tail -2 "$OUT/$name.log")"; exit 255; fi'
 }
 export SPRIG
+# torch_runs LINES...: like runs, with python/rigl_mnist_reference.py in the PyTorch venv.
+torch_runs() {
+  bash launch/install-torch.sh >/dev/null
+  export PY="${SPRIG_PY_VENV:-$ROOT/runs/.py-venv}/bin/python"
+  printf '%s\n' "$@" | xargs -P "$JOBS" -I{} bash -c '
+    set -- {}; name=$1; shift
+    if "$PY" python/rigl_mnist_reference.py "$@" --metrics-out "$OUT/$name.jsonl" > "$OUT/$name.log" 2>&1; then echo "  $name: done"
+    else echo "  $name failed: $(tail -2 "$OUT/$name.log")"; exit 255; fi'
+}
 # on2 NAME SUBCOMMAND ARGS...: one run on 2 ranks (launch/mpirun.sh); a failure stops the table.
 on2() {
   local name=$1; shift
@@ -82,6 +92,13 @@ for table in "${wanted[@]}"; do
         lines+=("code-$seed train --config configs/paper/rigl-lenet300.yaml --seed $seed --set sparsity.layers.fc1=0.98 --set sparsity.layers.fc2=0.882")
       done
       runs "${lines[@]}" ;;
+    rigl-mnist-torch)
+      lines=()
+      for seed in 1 2 3; do
+        lines+=("paper-$seed --seed $seed")
+        lines+=("code-$seed --seed $seed --fc1 0.98 --fc2 0.882")
+      done
+      torch_runs "${lines[@]}" ;;
     nnrelief-lenet300)
       runs "nnrelief prune --config configs/paper/nnrelief-lenet300.yaml" ;;
     nnrelief-lenet5-caffe)

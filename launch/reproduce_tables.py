@@ -36,7 +36,7 @@ def seeds(values, fmt=pct):
     return f"{fmt(statistics.median(values))} ({fmt(min(values))}-{fmt(max(values))})"
 
 
-def rigl_mnist(out):
+def rigl_mnist(out, caption):
     rows = ["| start sparsity fc1 / fc2 | final test error, seeds 1, 2, 3 | median (spread) | best during training, median | "
             "active weights | connected architecture (seed 1) |", "|---|---|---|---|---|---|"]
     for variant, label in (("paper", "99% / 89% (the paper's)"), ("code", "98% / 88.2% (the reference code's defaults)")):
@@ -46,10 +46,7 @@ def rigl_mnist(out):
         f = finals[0]
         rows.append(f"| {label} | {', '.join(pct(e) for e in errors)} | **{seeds(errors)}** | {pct(statistics.median(best))} "
                     f"| {f['active_weights']:,} of {f['dense_weights']:,} | {f.get('connected_widths', '-')} |")
-    return ("RigL on LeNet-300-100, MNIST, 200 epochs, one process (`configs/paper/rigl-lenet300.yaml`: the reference "
-            "code's recipe with the paper's starting sparsities; the second row sets the reference code's). The paper "
-            "(RigL, appendix B): 1.48% final test error, 1.44% the best during training, 408-100-69 connected.\n\n"
-            + "\n".join(rows))
+    return caption + " The paper (RigL, appendix B): 1.48% final test error, 1.44% the best during training, 408-100-69 connected.\n\n" + "\n".join(rows)
 
 
 def nnrelief(out, config):
@@ -103,7 +100,11 @@ def methods_resnet20(out):
 
 
 table, out = sys.argv[1], sys.argv[2]
-print({"rigl-mnist": lambda: rigl_mnist(out),
+print({"rigl-mnist": lambda: rigl_mnist(out, "RigL on LeNet-300-100, MNIST, 200 epochs, one process "
+                                         "(`configs/paper/rigl-lenet300.yaml`: the reference code's recipe with the paper's "
+                                         "starting sparsities; the second row sets the reference code's)."),
+       "rigl-mnist-torch": lambda: rigl_mnist(out, "The same recipe written anew in PyTorch (`python/rigl_mnist_reference.py`, "
+                                               "torch on one thread, the reference code's semantics), seeds 1-3."),
        "nnrelief-lenet300": lambda: nnrelief(out, "configs/paper/nnrelief-lenet300.yaml"),
        "nnrelief-lenet5-caffe": lambda: nnrelief(out, "configs/paper/nnrelief-lenet5-caffe.yaml"),
        "methods-lenet300": lambda: methods_lenet300(out),

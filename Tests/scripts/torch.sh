@@ -240,4 +240,25 @@ print(f"{len(rows)} rows, {len(ratios)} positive ratios and the plot")
 PY
 code=$?
 check_code "conv-bench.sh's tables have their rows ($(tail -1 "$WORK/conv-check.log"))" "$code" "$(tail -3 "$WORK/conv-check.log" | tr '\n' ' ')"
+# RigL's MNIST recipe written anew in PyTorch (python/rigl_mnist_reference.py, the
+# rigl-mnist-torch table), two epochs: the paper's 6,652 connections kept, a mask update at
+# optimizer step 0 and every 100 after it, each taking its batch instead of an optimizer
+# step (1,200 batches, 12 updates, 1,188 steps), and a model that learned.
+t0=$SECONDS
+"$PY" "$ROOT/python/rigl_mnist_reference.py" --epochs 2 --data "$DATA" --metrics-out "$WORK/rigl-ref.jsonl" >"$WORK/rigl-ref.log" 2>&1
+code=$?
+check_code "rigl_mnist_reference.py trains two epochs ($((SECONDS - t0)) s)" "$code" "$(tail -2 "$WORK/rigl-ref.log" | tr '\n' ' ')"
+"$PY" - "$WORK/rigl-ref.jsonl" <<'PY' >"$WORK/rigl-ref-check.log" 2>&1
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+end = rows[-1]
+assert [r["epoch"] for r in rows[:-1]] == [1, 2], rows
+assert end["final"] and end["active_weights"] == 6652 and end["dense_weights"] == 266200, end
+assert end["optimizer_steps"] == 1188, end
+assert end["test_accuracy"] > 0.9, end
+assert end["connected_widths"].endswith("-10") and len(end["connected_widths"].split("-")) == 4, end
+print(f"6,652 connections, 1,188 optimizer steps, {100 * end['test_accuracy']:.2f}%, connected {end['connected_widths']}")
+PY
+code=$?
+check_code "its metrics ($(tail -1 "$WORK/rigl-ref-check.log"))" "$code" "$(tail -3 "$WORK/rigl-ref-check.log" | tr '\n' ' ')"
 finish
