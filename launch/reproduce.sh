@@ -20,7 +20,7 @@ export OPENBLAS_NUM_THREADS=1
 
 # name | minutes measured on this 2-core machine (with another long run beside it) | what it runs
 TABLES="rigl-mnist|7|RigL appendix B: configs/paper/rigl-lenet300.yaml, seeds 1-3, and the reference code's 98% / 88.2% start
-rigl-mnist-torch|12|the same six runs of RigL's recipe written anew in PyTorch (python/rigl_mnist_reference.py; installs torch)
+rigl-mnist-torch|50|the same six runs of RigL's recipe written anew in PyTorch (python/rigl_mnist_reference.py; installs torch)
 nnrelief-lenet300|14|NNrelief on LeNet-300-100: configs/paper/nnrelief-lenet300.yaml, one seed
 nnrelief-lenet5-caffe|52|NNrelief on the Caffe LeNet-5 on 2 ranks: configs/paper/nnrelief-lenet5-caffe.yaml, one seed
 methods-lenet300|33|dense, Static, SET, SNFS, SNIP, RigL, gradual pruning, SRigL, Top-KAST, GraNet on LeNet-300-100 at 90/95/98/99% uniform (configs/methods/), seeds 1-3
