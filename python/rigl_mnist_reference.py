@@ -27,6 +27,7 @@ import argparse
 import json
 import math
 import os
+import sys
 
 import numpy as np
 import torch
@@ -34,10 +35,15 @@ import torch.nn.functional as F
 
 
 def read_idx(path):
-    """An IDX file (LeCun's MNIST layout) as a NumPy array; `path` or `path.gz`."""
+    """An IDX file (LeCun's MNIST layout) as a NumPy array, from `path` or `path.gz`."""
     import gzip
-    opener = (lambda p: gzip.open(p, "rb")) if not os.path.exists(path) else (lambda p: open(p, "rb"))
-    with opener(path if os.path.exists(path) else path + ".gz") as f:
+    if os.path.exists(path):
+        f = open(path, "rb")
+    elif os.path.exists(path + ".gz"):
+        f = gzip.open(path + ".gz", "rb")
+    else:
+        sys.exit(f"rigl_mnist_reference.py: {path}: no such file (launch/fetch-mnist.sh fetches MNIST)")
+    with f:
         raw = f.read()
     dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(raw[3])]
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * len(dims)).reshape(dims)
@@ -70,6 +76,11 @@ def main():
     p.add_argument("--metrics-out")
     p.add_argument("--threads", type=int, default=1)
     a = p.parse_args()
+    for flag, s in (("--fc1", a.fc1), ("--fc2", a.fc2)):
+        if not 0 <= s < 1:
+            p.error(f"{flag}: a sparsity in [0, 1), got {s}")
+    if a.epochs < 1:
+        p.error(f"--epochs: at least 1, got {a.epochs}")
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     noise = torch.Generator().manual_seed(a.seed + 1)
