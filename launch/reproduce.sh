@@ -85,20 +85,13 @@ for table in "${wanted[@]}"; do
   echo "reproduce: $table (logs in $OUT)"
   start=$(date +%s)
   case "$table" in
-    rigl-mnist)
+    rigl-mnist|rigl-mnist-torch) # the same six runs, in Sprig or in PyTorch
+      paper=(train --config configs/paper/rigl-lenet300.yaml)
+      code=("${paper[@]}" --set sparsity.layers.fc1=0.98 --set sparsity.layers.fc2=0.882)
+      [ "$table" = rigl-mnist ] || { paper=(); code=(--fc1 0.98 --fc2 0.882); }
       lines=()
-      for seed in 1 2 3; do
-        lines+=("paper-$seed train --config configs/paper/rigl-lenet300.yaml --seed $seed")
-        lines+=("code-$seed train --config configs/paper/rigl-lenet300.yaml --seed $seed --set sparsity.layers.fc1=0.98 --set sparsity.layers.fc2=0.882")
-      done
-      runs "${lines[@]}" ;;
-    rigl-mnist-torch)
-      lines=()
-      for seed in 1 2 3; do
-        lines+=("paper-$seed --seed $seed")
-        lines+=("code-$seed --seed $seed --fc1 0.98 --fc2 0.882")
-      done
-      torch_runs "${lines[@]}" ;;
+      for seed in 1 2 3; do lines+=("paper-$seed ${paper[*]} --seed $seed" "code-$seed ${code[*]} --seed $seed"); done
+      if [ "$table" = rigl-mnist ]; then runs "${lines[@]}"; else torch_runs "${lines[@]}"; fi ;;
     nnrelief-lenet300)
       runs "nnrelief prune --config configs/paper/nnrelief-lenet300.yaml" ;;
     nnrelief-lenet5-caffe)
