@@ -49,7 +49,7 @@ source launch/results-stamp.sh
 COMMIT="$STAMP_COMMIT"
 [[ $COMMIT != *-dirty ]] || echo "reproduce.sh: warning: uncommitted changes; the tables will be stamped $COMMIT" >&2
 
-# runs LINES...: runs each "NAME ARGS..." line as `sprig ARGS...` (logs and metrics named
+# runs LINES...: runs each "NAME ARGS..." line as `$SPRIG ARGS...` (logs and metrics named
 # NAME in $OUT), JOBS at a time; a run that fails stops the table.
 runs() {
   printf '%s\n' "$@" | xargs -P "$JOBS" -I{} bash -c '
@@ -58,15 +58,6 @@ runs() {
     else echo "  $name failed: $(tail -2 "$OUT/$name.log")"; exit 255; fi'
 }
 export SPRIG
-# torch_runs LINES...: like runs, with python/rigl_mnist_reference.py in the PyTorch venv.
-torch_runs() {
-  bash launch/install-torch.sh >/dev/null
-  export PY="${SPRIG_PY_VENV:-$ROOT/runs/.py-venv}/bin/python"
-  printf '%s\n' "$@" | xargs -P "$JOBS" -I{} bash -c '
-    set -- {}; name=$1; shift
-    if "$PY" python/rigl_mnist_reference.py "$@" --metrics-out "$OUT/$name.jsonl" > "$OUT/$name.log" 2>&1; then echo "  $name: done"
-    else echo "  $name failed: $(tail -2 "$OUT/$name.log")"; exit 255; fi'
-}
 # on2 NAME SUBCOMMAND ARGS...: one run on 2 ranks (launch/mpirun.sh); a failure stops the table.
 on2() {
   local name=$1; shift
@@ -88,10 +79,15 @@ for table in "${wanted[@]}"; do
     rigl-mnist|rigl-mnist-torch) # the same six runs, in Sprig or in PyTorch
       paper=(train --config configs/paper/rigl-lenet300.yaml)
       code=("${paper[@]}" --set sparsity.layers.fc1=0.98 --set sparsity.layers.fc2=0.882)
-      [ "$table" = rigl-mnist ] || { paper=(); code=(--fc1 0.98 --fc2 0.882); }
+      runner=$SPRIG
+      if [ "$table" = rigl-mnist-torch ]; then # the script in the PyTorch venv takes sprig's place
+        bash launch/install-torch.sh >/dev/null
+        runner="${SPRIG_PY_VENV:-$ROOT/runs/.py-venv}/bin/python"
+        paper=(python/rigl_mnist_reference.py); code=("${paper[@]}" --fc1 0.98 --fc2 0.882)
+      fi
       lines=()
       for seed in 1 2 3; do lines+=("paper-$seed ${paper[*]} --seed $seed" "code-$seed ${code[*]} --seed $seed"); done
-      if [ "$table" = rigl-mnist ]; then runs "${lines[@]}"; else torch_runs "${lines[@]}"; fi ;;
+      SPRIG="$runner" runs "${lines[@]}" ;;
     nnrelief-lenet300)
       runs "nnrelief prune --config configs/paper/nnrelief-lenet300.yaml" ;;
     nnrelief-lenet5-caffe)

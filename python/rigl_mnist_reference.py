@@ -33,23 +33,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-
-def read_idx(path):
-    """An IDX file (LeCun's MNIST layout) as a NumPy array, from `path` or `path.gz`."""
-    import gzip
-    if os.path.exists(path):
-        f = open(path, "rb")
-    elif os.path.exists(path + ".gz"):
-        f = gzip.open(path + ".gz", "rb")
-    else:
-        sys.exit(f"rigl_mnist_reference.py: {path}: no such file (launch/fetch-mnist.sh fetches MNIST)")
-    with f:
-        raw = f.read()
-    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(raw[3])]
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * len(dims)).reshape(dims)
+from sprig_torch import read_idx  # the IDX reader of the export's module, beside this script
 
 
 def load(folder, split):
+    for kind in ("images-idx3", "labels-idx1"):
+        path = f"{folder}/{split}-{kind}-ubyte"
+        if not (os.path.exists(path) or os.path.exists(path + ".gz")):
+            sys.exit(f"rigl_mnist_reference.py: {path}: no such file (launch/fetch-mnist.sh fetches MNIST)")
     images = read_idx(f"{folder}/{split}-images-idx3-ubyte")
     labels = read_idx(f"{folder}/{split}-labels-idx1-ubyte")
     x = torch.tensor(images.reshape(len(images), -1), dtype=torch.float32) / 255
